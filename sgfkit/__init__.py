@@ -1,0 +1,46 @@
+"""sgfkit: edit images by moving through the latent space of a pretrained GAN.
+
+The public API is loaded lazily so that ``import sgfkit`` (and ``sgfkit list``) stays free of torch.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from sgfkit.hookspecs import hookimpl
+
+__version__ = "0.1.0"
+
+# public name -> "module:attribute"
+_LAZY = {
+    "Generator": "sgfkit.components:Generator",
+    "ConditionEncoder": "sgfkit.components:ConditionEncoder",
+    "Manipulator": "sgfkit.components:Manipulator",
+    "Metric": "sgfkit.components:Metric",
+    "EditRequest": "sgfkit.components:EditRequest",
+    "EditResult": "sgfkit.components:EditResult",
+    "EditEvaluation": "sgfkit.components:EditEvaluation",
+    "MetricResult": "sgfkit.components:MetricResult",
+    "Latents": "sgfkit.latents:Latents",
+    "LatentDataset": "sgfkit.dataset:LatentDataset",
+    "Param": "sgfkit.params:Param",
+    "SgfkitError": "sgfkit.errors:SgfkitError",
+    "ComponentError": "sgfkit.errors:ComponentError",
+    "WeightsError": "sgfkit.errors:WeightsError",
+    "PluginLoadError": "sgfkit.errors:PluginLoadError",
+    "UnknownComponentError": "sgfkit.errors:UnknownComponentError",
+    "ParamError": "sgfkit.errors:ParamError",
+    "progress_task": "sgfkit.progress:progress_task",
+}
+
+__all__ = ["hookimpl", "__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'sgfkit' has no attribute {name!r}")
+    module, _, attr = target.partition(":")
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value

@@ -1,0 +1,465 @@
+"""Base classes of the four component kinds and the tensor contracts they share.
+
+Images are float tensors [N, 3, H, W], RGB, in [-1, 1]. Latents are :class:`sgfkit.latents.Latents`.
+Each class declares its parameters in ``params`` (merged along the class hierarchy) and is built
+with keyword arguments that are validated by :func:`sgfkit.params.validate_params`.
+"""
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from sgfkit.dataset import LatentDataset
+from sgfkit.errors import ComponentError, did_you_mean
+from sgfkit.latents import Latents, LayerSpec, resolve_layers
+from sgfkit.params import Param, validate_params
+
+
+class Component(ABC):
+    """Common behaviour: declared params, validation, device placement.
+
+    Subclasses set ``params`` (new keys, or overrides of inherited ones) and call
+    ``super().__init__(**params)`` first; afterwards ``self.params`` holds every value.
+    """
+
+    kind: ClassVar[str] = "component"
+    params: ClassVar[dict[str, Param]] = {}
+    #: the name the registry knows this class by (set when the registry resolves it)
+    registry_name: ClassVar[str] = ""
+
+    def __init__(self, **params: Any) -> None:
+        label = f"{self.kind} '{self.registry_name or type(self).__name__}'"
+        self.params: dict[str, Any] = validate_params(self.all_params(), params, component=label)
+        self.device = torch.device("cpu")
+
+    @classmethod
+    def all_params(cls) -> dict[str, Param]:
+        """Parameters of this class and its bases (subclass entries win)."""
+        merged: dict[str, Param] = {}
+        for klass in reversed(cls.__mro__):
+            merged.update(vars(klass).get("params", {}))
+        return merged
+
+    @classmethod
+    def check_recipe(cls, params: dict[str, Any], recipe: dict[str, Any]) -> list[tuple[str, str]]:
+        """Cross-checks against the rest of the recipe, before anything heavy loads.
+
+        Returns (key, message) problems with keys relative to this component's section.
+        """
+        return []
+
+    def to(self, device: torch.device | str) -> Component:
+        """Move every ``torch.nn.Module`` attribute to ``device``."""
+        self.device = torch.device(device)
+        for value in vars(self).values():
+            if isinstance(value, torch.nn.Module):
+                value.to(self.device)
+        return self
+
+    def versions(self) -> dict[str, Any]:
+        """Provenance of this component (weights file, sha256...) recorded with each run."""
+        return {}
+
+
+# --------------------------------------------------------------------------------------------
+# Generators
+# --------------------------------------------------------------------------------------------
+
+
+class Generator(Component):
+    """A pretrained (or procedural) generator with a StyleGAN-like latent space.
+
+    Subclasses set ``z_dim``, ``w_dim``, ``num_ws``, ``resolution`` in ``__init__`` and implement
+    :meth:`mapping` and :meth:`synthesis`. A Z-space-only generator (ProGAN) sets
+    ``spaces = ("z",)`` and implements :meth:`synthesize_z` instead of mapping/synthesis.
+    """
+
+    kind: ClassVar[str] = "generator"
+    spaces: ClassVar[tuple[str, ...]] = ("z", "w", "w+")
+    params: ClassVar[dict[str, Param]] = {
+        "space": Param(str, "w", "latent space the manipulators work in", choices=("z", "w", "w+")),
+        "truncation": Param(float, 1.0, "truncation psi: w_avg + psi * (w - w_avg)", min=0.0, max=2.0),
+        "truncation_cutoff": Param(int, None, "apply truncation to the first N layers only", nullable=True, min=1),
+    }
+
+    z_dim: int
+    w_dim: int
+    num_ws: int
+    resolution: int
+
+    @classmethod
+    def check_recipe(cls, params: dict[str, Any], recipe: dict[str, Any]) -> list[tuple[str, str]]:
+        space = params.get("space", "w")
+        if space in ("z", "w", "w+") and space not in cls.spaces:
+            return [("space", f"this generator supports only {', '.join(cls.spaces)}, not {space!r}")]
+        return []
+
+    @property
+    def space(self) -> str:
+        return self.params["space"]
+
+    @property
+    def layer_groups(self) -> dict[str, list[int]]:
+        """Named layer ranges for w+ edits (override to add ``coarse`` / ``middle`` / ``fine``)."""
+        return {"all": list(range(self.num_ws))}
+
+    @property
+    def w_avg(self) -> torch.Tensor:
+        """[w_dim] centre of the truncation trick."""
+        raise ComponentError(f"{type(self).__name__} has no w_avg")
+
+    # -- to implement -----------------------------------------------------------------------
+    def mapping(self, z: torch.Tensor) -> torch.Tensor:
+        """z [N, z_dim] -> untruncated w [N, w_dim]."""
+        raise ComponentError(f"{type(self).__name__} has no mapping network (spaces: {self.spaces})")
+
+    def synthesis(self, ws: torch.Tensor) -> torch.Tensor:
+        """w+ [N, num_ws, w_dim] -> images [N, 3, R, R] in [-1, 1]."""
+        raise ComponentError(f"{type(self).__name__} has no synthesis network (spaces: {self.spaces})")
+
+    def synthesize_z(self, z: torch.Tensor) -> torch.Tensor:
+        """z [N, z_dim] -> images; default: mapping, truncation, synthesis."""
+        return self.synthesis(self.truncate(self.mapping(z).unsqueeze(1).expand(-1, self.num_ws, -1)))
+
+    # -- provided ---------------------------------------------------------------------------
+    def sample_z(self, n: int, seed: int) -> torch.Tensor:
+        """[n, z_dim] standard normal, deterministic in ``seed`` (drawn on the CPU)."""
+        gen = torch.Generator().manual_seed(int(seed))
+        return torch.randn(n, self.z_dim, generator=gen).to(self.device)
+
+    def z_from_seeds(self, seeds: Sequence[int]) -> torch.Tensor:
+        """[len(seeds), z_dim]: one latent per seed, each independent of the others."""
+        return torch.cat([self.sample_z(1, s) for s in seeds]) if len(seeds) else torch.zeros(0, self.z_dim)
+
+    def truncate(self, w: torch.Tensor, psi: float | None = None, cutoff: int | None = None) -> torch.Tensor:
+        """Truncation around ``w_avg``. ``w`` is [N, w_dim] or [N, num_ws, w_dim].
+
+        With a ``cutoff`` (w+ input only) the first ``cutoff`` layers are truncated.
+        """
+        psi = self.params["truncation"] if psi is None else psi
+        cutoff = self.params["truncation_cutoff"] if cutoff is None else cutoff
+        if psi == 1.0:
+            return w
+        avg = self.w_avg.to(w)
+        if w.dim() == 2 or cutoff is None:
+            return avg + psi * (w - avg)
+        out = w.clone()
+        out[:, :cutoff] = avg + psi * (w[:, :cutoff] - avg)
+        return out
+
+    def to_latents(self, z: torch.Tensor, space: str | None = None) -> Latents:
+        """Turn z [N, z_dim] into latents of ``space`` (default: the configured one), truncated."""
+        space = space or self.space
+        if space == "z":
+            return Latents(z, "z")
+        with torch.no_grad():
+            w = self.mapping(z)
+        if space == "w":
+            return Latents(self.truncate(w), "w")
+        wp = w.unsqueeze(1).expand(-1, self.num_ws, -1)
+        return Latents(self.truncate(wp), "w+")
+
+    def sample_latents(self, n: int, seed: int) -> Latents:
+        return self.to_latents(self.sample_z(n, seed))
+
+    def synthesize(self, latents: Latents, batch_size: int = 64, grad: bool = False) -> torch.Tensor:
+        """Render latents of any supported space: images [N, 3, R, R] in [-1, 1].
+
+        z codes are mapped and truncated here; w / w+ codes are rendered as they are
+        (they were truncated when sampled). Raises on non-finite latents.
+        """
+        if latents.space not in self.spaces:
+            raise ComponentError(f"{type(self).__name__} cannot render {latents.space} latents (spaces: {self.spaces})")
+        latents.check_finite()
+        outs = []
+        ctx = torch.enable_grad() if grad else torch.no_grad()
+        with ctx:
+            for start in range(0, len(latents), batch_size):
+                t = latents.tensor[start:start + batch_size].to(self.device)
+                if latents.space == "z":
+                    outs.append(self.synthesize_z(t))
+                else:
+                    ws = Latents(t, latents.space).to_wplus(self.num_ws).tensor
+                    outs.append(self.synthesis(ws))
+        if not outs:
+            return torch.zeros(0, 3, self.resolution, self.resolution, device=self.device)
+        return torch.cat(outs)
+
+    def resolve_layers(self, spec: LayerSpec) -> list[int]:
+        return resolve_layers(spec, self.num_ws, self.layer_groups)
+
+
+# --------------------------------------------------------------------------------------------
+# Condition encoders
+# --------------------------------------------------------------------------------------------
+
+CONDITION_KINDS = ("attributes", "keypoints", "embedding", "mixed")
+
+
+class ConditionEncoder(Component):
+    """C: images -> conditions [N, k].
+
+    ``condition_kind``: ``attributes`` (scores in [0, 1]), ``keypoints`` (pixel coordinates,
+    names ``<point>_x`` / ``<point>_y``), ``embedding`` (unit-norm vectors) or ``mixed``.
+    Encoders need not be differentiable: SGF only runs them forward.
+    """
+
+    kind: ClassVar[str] = "condition-encoder"
+    condition_kind: ClassVar[str] = "attributes"
+
+    @property
+    @abstractmethod
+    def names(self) -> list[str]:
+        """One name per condition dimension (k)."""
+
+    @abstractmethod
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """images [N, 3, H, W] in [-1, 1] -> conditions [N, k] (float32)."""
+
+    def measure(self, generator: Generator, latents: Latents, batch_size: int = 64) -> torch.Tensor:
+        """C(G(latents)) -> [N, k], in batches, without gradients. Truth encoders override it."""
+        outs = []
+        with torch.no_grad():
+            for start in range(0, len(latents), batch_size):
+                part = latents.index(slice(start, start + batch_size))
+                outs.append(self.encode(generator.synthesize(part, batch_size=batch_size)))
+        if not outs:
+            return torch.zeros(0, len(self.names))
+        return torch.cat(outs).float()
+
+    def index_of(self, name: str) -> int:
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise ComponentError(
+                f"{self.registry_name or type(self).__name__} has no condition named {name!r}."
+                + did_you_mean(name, self.names) + f" Its conditions: {', '.join(self.names)}") from None
+
+    def target(self, spec: dict[str, Any], c0: torch.Tensor) -> torch.Tensor:
+        """Target conditions c1 [N, k] for a user's target ``spec``; unnamed dims keep c0.
+
+        Default: ``{name: value}`` sets dims to values, and ``{"offset": {name: delta}}`` adds.
+        Encoders with other target forms (captions, keypoint moves) override this.
+        """
+        c1 = c0.clone()
+        for name, value in spec.items():
+            if name == "offset":
+                for oname, delta in dict(value).items():
+                    c1[:, self.index_of(oname)] += float(delta)
+            else:
+                c1[:, self.index_of(name)] = float(value)
+        return c1
+
+    def target_dims(self, spec: dict[str, Any]) -> list[int]:
+        """Indices of the dims a target ``spec`` constrains (used for stopping and scoring)."""
+        dims: list[int] = []
+        for name, value in spec.items():
+            names = dict(value).keys() if name == "offset" else [name]
+            dims.extend(self.index_of(n) for n in names)
+        return sorted(set(dims))
+
+    def distance(self, c: torch.Tensor, c1: torch.Tensor, dims: Sequence[int]) -> torch.Tensor:
+        """Per-sample error [N] between conditions and targets on ``dims`` (max abs difference)."""
+        idx = list(dims) or list(range(c.shape[1]))
+        return (c[:, idx] - c1[:, idx]).abs().amax(dim=1)
+
+    def describe(self, c: torch.Tensor, dims: Sequence[int] | None = None) -> list[str]:
+        """One short human-readable label per sample (for image grids)."""
+        idx = list(dims) if dims else list(range(min(4, c.shape[1])))
+        return [", ".join(f"{self.names[i]} {float(row[i]):.2f}" for i in idx) for row in c]
+
+
+# --------------------------------------------------------------------------------------------
+# Manipulators
+# --------------------------------------------------------------------------------------------
+
+EDIT_STATUSES = ("converged", "max_steps", "diverging", "non-finite", "done")
+
+
+@dataclass
+class EditResult:
+    """What an edit produced.
+
+    Attributes:
+        latents: the final latents, same space and batch size as the input.
+        path: latents along the way; ``path[0]`` is the input and ``path[-1]`` the result.
+        steps: [N] int, steps taken per sample.
+        status: per sample, one of ``EDIT_STATUSES``.
+        conditions: [N, k] last measured conditions, when the method measured them.
+        info: anything else worth reporting (warnings, diagnostics).
+    """
+
+    latents: Latents
+    path: list[Latents]
+    steps: torch.Tensor
+    status: list[str]
+    conditions: torch.Tensor | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EditRequest:
+    """One edit: where to start and where the conditions should go.
+
+    Attributes:
+        latents: start latents (N samples).
+        c0: [N, k] measured conditions at the start.
+        c1: [N, k] target conditions.
+        target_dims: the dims the user targeted (others should stay put).
+        layers: for w+ latents, the layers the edit may change (``None``: all).
+        strength: method-specific size of the edit (SGF: max steps; InterFaceGAN: distance
+            along the boundary; GANSpace: standard deviations); ``None`` = the method's default.
+    """
+
+    latents: Latents
+    c0: torch.Tensor
+    c1: torch.Tensor
+    target_dims: list[int]
+    layers: list[int] | None = None
+    strength: float | None = None
+
+
+class Manipulator(Component):
+    """Learns how to move latents so that conditions change, then edits.
+
+    ``fit`` learns from a :class:`LatentDataset`; ``edit`` applies an :class:`EditRequest`.
+    Fitted state round-trips through :meth:`save` / :meth:`load` (safetensors + JSON).
+    """
+
+    kind: ClassVar[str] = "manipulator"
+    #: condition kinds this method can target
+    condition_kinds: ClassVar[tuple[str, ...]] = ("attributes", "keypoints", "embedding", "mixed")
+    params: ClassVar[dict[str, Param]] = {
+        "label": Param(str, None, "name shown in tables and grids (default: the type)", nullable=True),
+        "strengths": Param(list, None, "strength grid for MDC sweeps (method-specific units)",
+                           nullable=True, item_type=float),
+    }
+
+    @property
+    def label(self) -> str:
+        return self.params.get("label") or self.registry_name or type(self).__name__
+
+    @property
+    def default_strengths(self) -> list[float]:
+        """Strength grid for evaluation sweeps, weakest first."""
+        return list(self.params.get("strengths") or [])
+
+    def fit_params(self) -> dict[str, Any]:
+        """The parameters fitting depends on (the cache key); default: all but label/strengths."""
+        return {k: v for k, v in self.params.items() if k not in ("label", "strengths")}
+
+    @abstractmethod
+    def fit(self, dataset: LatentDataset, generator: Generator, encoder: ConditionEncoder) -> dict[str, Any]:
+        """Learn from ``dataset``; return a JSON-able report (losses, accuracies, warnings)."""
+
+    @abstractmethod
+    def edit(self, request: EditRequest, generator: Generator, encoder: ConditionEncoder) -> EditResult:
+        """Edit ``request.latents`` towards ``request.c1``."""
+
+    def edit_sweep(self, request: EditRequest, strengths: Sequence[float],
+                   generator: Generator, encoder: ConditionEncoder) -> list[Latents]:
+        """Final latents for each strength (weakest first). Override when one pass gives all."""
+        results = []
+        for s in strengths:
+            req = EditRequest(request.latents, request.c0, request.c1, request.target_dims, request.layers, s)
+            results.append(self.edit(req, generator, encoder).latents)
+        return results
+
+    def check_target(self, encoder: ConditionEncoder) -> None:
+        """Raise :class:`ComponentError` when this method cannot express the encoder's targets."""
+        if encoder.condition_kind not in self.condition_kinds:
+            raise ComponentError(
+                f"{self.label} cannot edit towards {encoder.condition_kind} conditions "
+                f"(it handles {', '.join(self.condition_kinds)}); use sgf for this encoder")
+
+    # -- fitted state -----------------------------------------------------------------------
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """Fitted tensors to save."""
+        return {}
+
+    def state_meta(self) -> dict[str, Any]:
+        """Fitted JSON-able metadata to save."""
+        return {}
+
+    def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        """Restore what :meth:`state_tensors` / :meth:`state_meta` returned."""
+
+    def save(self, path: str | Path) -> None:
+        """Write fitted state to ``path`` (safetensors; params + meta as JSON in its metadata)."""
+        from safetensors.torch import save_file
+
+        tensors = {k: v.detach().contiguous().cpu() for k, v in self.state_tensors().items()}
+        meta = {"params": json.dumps(self.params), "state": json.dumps(self.state_meta()),
+                "type": self.registry_name or type(self).__name__}
+        save_file(tensors, str(path), metadata=meta)
+
+    def load(self, path: str | Path) -> None:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k).to(self.device) for k in f.keys()}
+        self.load_state(tensors, json.loads(meta.get("state", "{}")))
+
+
+# --------------------------------------------------------------------------------------------
+# Metrics
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class EditEvaluation:
+    """Scores of one method editing one target attribute over a strength sweep.
+
+    Attributes:
+        method: manipulator label.
+        attribute: the targeted attribute's name; ``attribute_index`` its column in ``before``.
+        names: the K scored attribute names (columns of ``before`` / ``after``).
+        strengths: S strength settings, weakest first.
+        before: [N, K] scores before the edit.
+        after: [S, N, K] scores after the edit at each strength.
+        direction: [N] +1 / -1, the intended direction of the target attribute per sample.
+    """
+
+    method: str
+    attribute: str
+    attribute_index: int
+    names: list[str]
+    strengths: list[float]
+    before: np.ndarray
+    after: np.ndarray
+    direction: np.ndarray
+
+
+@dataclass
+class MetricResult:
+    """Named numbers (JSON-able), markdown tables and matplotlib figures (saved as PNG)."""
+
+    values: dict[str, Any]
+    tables: dict[str, str] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+class Metric(Component):
+    """Scores evaluations of edits (e.g. MDC curves and MDS)."""
+
+    kind: ClassVar[str] = "metric"
+
+    @abstractmethod
+    def compute(self, evaluations: list[EditEvaluation]) -> MetricResult:
+        """Score every (method, attribute) evaluation."""
+
+
+KINDS: dict[str, type[Component]] = {
+    "generator": Generator,
+    "condition-encoder": ConditionEncoder,
+    "manipulator": Manipulator,
+    "metric": Metric,
+}

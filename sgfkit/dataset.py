@@ -1,0 +1,56 @@
+"""The (z, latent, condition) sample set that manipulators learn from.
+
+``latents`` holds the vectors manipulators work in: z for the z space, the (truncated) w for
+the w and w+ spaces (w+ edits start from w broadcast over the layers).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+
+@dataclass
+class LatentDataset:
+    """N samples of a generator, measured by a condition encoder.
+
+    Attributes:
+        z: [N, z_dim] float32, the sampled normal latents.
+        latents: [N, d] float32, the codes in ``space`` (``"z"`` or ``"w"``).
+        conditions: [N, k] float32, ``encoder.measure`` of each sample.
+        condition_names: k names, one per condition dimension.
+        space: ``"z"`` or ``"w"``.
+    """
+
+    z: torch.Tensor
+    latents: torch.Tensor
+    conditions: torch.Tensor
+    condition_names: list[str]
+    space: str
+
+    def __len__(self) -> int:
+        return int(self.latents.shape[0])
+
+    def save(self, path: str | Path) -> None:
+        """Write to a safetensors file (names and space go into its metadata)."""
+        from safetensors.torch import save_file
+        import json
+
+        save_file(
+            {"z": self.z.contiguous().cpu(), "latents": self.latents.contiguous().cpu(),
+             "conditions": self.conditions.contiguous().cpu()},
+            str(path),
+            metadata={"condition_names": json.dumps(self.condition_names), "space": self.space},
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> LatentDataset:
+        from safetensors import safe_open
+        import json
+
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata()
+            tensors = {key: f.get_tensor(key) for key in f.keys()}
+        return cls(tensors["z"], tensors["latents"], tensors["conditions"],
+                   json.loads(meta["condition_names"]), meta["space"])

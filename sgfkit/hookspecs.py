@@ -1,0 +1,72 @@
+"""The hooks a plugin implements. One per component kind, plus one for CLI commands.
+
+Each registration hook receives a ``register`` callback::
+
+    @sgfkit.hookimpl
+    def sgfkit_register_generators(register):
+        register("my-gan", "my_package.generator:MyGenerator", summary="My GAN")
+
+The component is a lazy ``"module:Class"`` string (preferred: ``sgfkit list`` never imports it)
+or the class itself. It is checked against the kind's base class when first resolved.
+This module must stay free of torch imports.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pluggy
+
+PROJECT = "sgfkit"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+if TYPE_CHECKING:
+    import click
+
+
+class Register(Protocol):
+    def __call__(self, name: str, component: str | type, *, summary: str = "",
+                 aliases: tuple[str, ...] = ()) -> None: ...
+
+
+@hookspec
+def sgfkit_register_generators(register: Register) -> None:
+    """Register generators (subclasses of :class:`sgfkit.Generator`)."""
+
+
+@hookspec
+def sgfkit_register_condition_encoders(register: Register) -> None:
+    """Register condition encoders (subclasses of :class:`sgfkit.ConditionEncoder`)."""
+
+
+@hookspec
+def sgfkit_register_manipulators(register: Register) -> None:
+    """Register manipulators (subclasses of :class:`sgfkit.Manipulator`)."""
+
+
+@hookspec
+def sgfkit_register_metrics(register: Register) -> None:
+    """Register metrics (subclasses of :class:`sgfkit.Metric`)."""
+
+
+@hookspec
+def sgfkit_register_commands(cli: click.Group) -> None:
+    """Add subcommands to the ``sgfkit`` CLI (import heavy modules inside the command)."""
+
+
+#: hook name -> component kind it registers
+KIND_OF_HOOK: dict[str, str] = {
+    "sgfkit_register_generators": "generator",
+    "sgfkit_register_condition_encoders": "condition-encoder",
+    "sgfkit_register_manipulators": "manipulator",
+    "sgfkit_register_metrics": "metric",
+}
+
+
+@hookspec
+def sgfkit_register_weights(register: Register) -> None:
+    """Declare public checkpoints a plugin can load (listed by ``sgfkit weights``).
+
+    Call ``register(name, KnownWeights(...))`` with a :class:`sgfkit.weights.KnownWeights`
+    (import it inside the hook; it is torch-free).
+    """
