@@ -21,6 +21,8 @@ _LAZY = {
     "EditResult": "sgfkit.components:EditResult",
     "EditEvaluation": "sgfkit.components:EditEvaluation",
     "MetricResult": "sgfkit.components:MetricResult",
+    "EditOutcome": "sgfkit.components:EditOutcome",
+    "KnownWeights": "sgfkit.weights:KnownWeights",
     "Latents": "sgfkit.latents:Latents",
     "LatentDataset": "sgfkit.dataset:LatentDataset",
     "Param": "sgfkit.params:Param",

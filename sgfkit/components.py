@@ -439,6 +439,33 @@ class EditEvaluation:
 
 
 @dataclass
+class EditOutcome:
+    """One manipulator applied to one recipe edit target (the example edits), scored by the evaluator.
+
+    Attributes:
+        method: manipulator label.
+        target: the user's target spec (e.g. ``{"smile": 1.0}`` or ``{"caption": "..."}``).
+        label: short label of the target.
+        names: the K evaluator condition names.
+        before: [N, K] evaluator scores of the sources.
+        after: [N, K] evaluator scores of the results.
+        steps: [N] steps taken; status: per-sample status strings.
+        facts_before / facts_after: optional per-sample discrete facts (evaluators that offer them).
+    """
+
+    method: str
+    target: dict[str, Any]
+    label: str
+    names: list[str]
+    before: np.ndarray
+    after: np.ndarray
+    steps: np.ndarray
+    status: list[str]
+    facts_before: list[dict[str, Any]] | None = None
+    facts_after: list[dict[str, Any]] | None = None
+
+
+@dataclass
 class MetricResult:
     """Named numbers (JSON-able), markdown tables and matplotlib figures (saved as PNG)."""
 
@@ -453,8 +480,11 @@ class Metric(Component):
     kind: ClassVar[str] = "metric"
 
     @abstractmethod
-    def compute(self, evaluations: list[EditEvaluation]) -> MetricResult:
-        """Score every (method, attribute) evaluation."""
+    def compute(self, evaluations: list[EditEvaluation], edits: list[EditOutcome]) -> MetricResult:
+        """Score the MDC sweeps (``evaluations``) and/or the example edits (``edits``).
+
+        A metric that needs one of the two and finds it empty returns ``MetricResult({})``.
+        """
 
 
 KINDS: dict[str, type[Component]] = {

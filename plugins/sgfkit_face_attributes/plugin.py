@@ -1,0 +1,4 @@
+"""Hook implementations of the face_attributes plugin (torch-free: registrations are lazy strings)."""
+from __future__ import annotations
+
+from sgfkit import hookimpl  # noqa: F401

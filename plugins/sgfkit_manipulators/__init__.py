@@ -1,0 +1,1 @@
+"""sgfkit bundled plugin: manipulators."""
