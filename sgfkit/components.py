@@ -213,6 +213,17 @@ class ConditionEncoder(Component):
 
     kind: ClassVar[str] = "condition-encoder"
     condition_kind: ClassVar[str] = "attributes"
+    #: options of :meth:`train`, for encoders whose shipped weights sgfkit trains itself
+    training_params: ClassVar[dict[str, Param]] = {}
+
+    @classmethod
+    def train(cls, output: Path, **options: Any) -> dict[str, Any]:
+        """Train this encoder's shipped weights into ``output`` (``sgfkit train-encoder NAME``).
+
+        ``options`` are validated against ``training_params``. Returns the held-out report
+        (also stored in the weights' JSON metadata).
+        """
+        raise ComponentError(f"{cls.registry_name or cls.__name__} has no training command: it loads user weights")
 
     @property
     @abstractmethod
