@@ -1,0 +1,137 @@
+"""Reading ProGAN checkpoints safely and building the matching network.
+
+Formats:
+
+* ``interfacegan``: InterFaceGAN's converted ``pggan_celebahq.pth``, a plain state dict
+  (``lod``, ``layer{k}.conv.weight``, ``layer{k}.wscale.bias``, ``output{k}.*``).
+* ``ganzoo``: a facebookresearch/pytorch_GAN_zoo PGAN checkpoint, a dict
+  ``{'config': BaseConfig, 'netG', 'netD', 'avgG'}`` (``avgG`` is used), or a bare GNet state dict.
+
+Files are read with ``torch.load(weights_only=True)``; the zoo's ``models.utils.config.BaseConfig``
+is admitted as an inert attribute holder, so its class is never imported and no code from the
+file runs. Any other global in the file is refused with a :class:`WeightsError`.
+"""
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from sgfkit.errors import WeightsError
+from sgfkit_progan.ganzoo_net import GanZooGNet, config_from_checkpoint, normalize_keys
+from sgfkit_progan.interfacegan_net import InterFaceGANProGAN, config_from_state_dict
+
+FORMATS = ("auto", "interfacegan", "ganzoo")
+
+
+class GanZooConfigStub:
+    """Stands in for ``models.utils.config.BaseConfig``: unpickling only fills ``__dict__``."""
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state if isinstance(state, dict) else {})
+
+
+def read_checkpoint(path: Path) -> Any:
+    """``torch.load(weights_only=True)`` with clear errors for hostile, truncated or foreign files."""
+    try:
+        with torch.serialization.safe_globals([(GanZooConfigStub, "models.utils.config.BaseConfig")]):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(
+            f"{path}: refused to load: the file asks for Python objects that are not plain weights "
+            f"({first}). sgfkit never runs code from a checkpoint; convert it to a plain state dict "
+            "(torch.save(model.state_dict(), ...)) or use the original InterFaceGAN / GAN-zoo file.") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, AttributeError, KeyError) as exc:
+        raise WeightsError(f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}: {exc}); "
+                           "the file may be truncated or of another format") from None
+
+
+def _settings_of(config: Any) -> dict[str, Any]:
+    if config is None:
+        return {}
+    if isinstance(config, dict):
+        return dict(config)
+    return dict(vars(config))
+
+
+def detect_format(obj: Any) -> str:
+    if isinstance(obj, dict):
+        if "avgG" in obj or "netG" in obj:
+            return "ganzoo"
+        keys = [str(k) for k in obj]
+        if "layer0.conv.weight" in obj:
+            return "interfacegan"
+        if any(k.split(".")[0] in ("formatLayer", "module") for k in keys):
+            return "ganzoo"
+    return "unknown"
+
+
+def _check_and_load(net: nn.Module, state: dict[str, torch.Tensor], path: Path, fmt: str) -> None:
+    """Load ``state`` into ``net``, naming every missing, unexpected or mis-shaped key."""
+    expected = net.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [f"{k}: file {list(state[k].shape)} vs model {list(v.shape)}"
+              for k, v in expected.items() if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    problems = []
+    if missing:
+        problems.append(f"missing keys {missing[:6]}{' ...' if len(missing) > 6 else ''}")
+    if unexpected:
+        problems.append(f"unexpected keys {unexpected[:6]}{' ...' if len(unexpected) > 6 else ''}")
+    if shapes:
+        problems.append("shape mismatches " + "; ".join(shapes[:6]))
+    if problems:
+        raise WeightsError(f"{path}: does not fit the {fmt} ProGAN layout: " + "; ".join(problems))
+    net.load_state_dict({k: state[k].float() for k in expected}, strict=True)
+
+
+def load_progan(path: str | Path, fmt: str = "auto") -> tuple[nn.Module, dict[str, Any]]:
+    """Build the network a checkpoint describes and load it. Returns (network in eval mode, info).
+
+    ``info`` holds ``format``, ``z_dim``, ``resolution`` and the config that was read.
+    """
+    path = Path(path)
+    obj = read_checkpoint(path)
+    found = detect_format(obj)
+    if fmt == "auto":
+        fmt = found
+    if found == "unknown" or fmt != found:
+        keys = list(obj)[:8] if isinstance(obj, dict) else type(obj).__name__
+        raise WeightsError(
+            f"{path}: not a {'ProGAN' if fmt == 'unknown' else fmt} checkpoint (found {keys}). "
+            "Expected InterFaceGAN's pggan_celebahq.pth (a state dict with layer0.conv.weight, ...) or a "
+            "pytorch_GAN_zoo PGAN checkpoint (a dict with 'avgG' / 'netG' and 'config').")
+    if fmt == "interfacegan":
+        state = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+        try:
+            config = config_from_state_dict(state)
+        except KeyError as exc:
+            raise WeightsError(f"{path}: InterFaceGAN ProGAN checkpoint lacks {exc}") from None
+        net: nn.Module = InterFaceGANProGAN(config)
+        _check_and_load(net, state, path, fmt)
+        info = {"format": fmt, "z_dim": config.z_dim, "resolution": config.resolution,
+                "config": {"channels": list(config.channels), "fused_scale": config.fused_scale},
+                "lod": float(state["lod"]) if "lod" in state else 0.0}
+    else:
+        settings = _settings_of(obj.get("config")) if "avgG" in obj or "netG" in obj else {}
+        raw = obj.get("avgG", obj.get("netG")) if ("avgG" in obj or "netG" in obj) else obj
+        if not isinstance(raw, dict):
+            raise WeightsError(f"{path}: the GAN-zoo generator entry is a {type(raw).__name__}, not a state dict")
+        state = normalize_keys({k: v for k, v in raw.items() if isinstance(v, torch.Tensor)})
+        try:
+            config = config_from_checkpoint(state, settings)
+        except KeyError as exc:
+            raise WeightsError(f"{path}: GAN-zoo PGAN generator lacks {exc}") from None
+        net = GanZooGNet(config)
+        _check_and_load(net, state, path, fmt)
+        info = {"format": fmt, "z_dim": config.z_dim, "resolution": config.resolution,
+                "used": "avgG" if "avgG" in obj else ("netG" if "netG" in obj else "state dict"),
+                "config": {"depth_scale0": config.depth_scale0,
+                           "depth_other_scales": list(config.depth_other_scales),
+                           "tanh_output": config.tanh_output, "alpha": config.alpha}}
+    return net.eval(), info

@@ -1,0 +1,115 @@
+"""The ``progan`` generator: a Z-space-only ProGAN (InterFaceGAN CelebA-HQ or pytorch_GAN_zoo PGAN).
+
+Latents are z [N, z_dim]. Like InterFaceGAN, z is rescaled to norm sqrt(z_dim) before the network
+(boundaries are learnt on such codes); the network's pixel norm makes the output nearly
+independent of that scale anyway. Images come back as [N, 3, R, R] RGB, clamped to [-1, 1] unless
+``clamp: false``.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from sgfkit.components import Generator
+from sgfkit.errors import ComponentError, WeightsError
+from sgfkit.params import Param
+from sgfkit.weights import locate_weights, sha256_of
+from sgfkit_progan.checkpoints import FORMATS, load_progan
+from sgfkit_progan.ganzoo_net import GanZooConfig, GanZooGNet
+from sgfkit_progan.interfacegan_net import InterFaceGANConfig, InterFaceGANProGAN
+
+DEFAULT_CHECKPOINT = "pggan_celebahq.pth"
+
+
+def normalize_z(z: torch.Tensor) -> torch.Tensor:
+    """InterFaceGAN's preprocessing: each row of z [N, d] scaled to L2 norm sqrt(d)."""
+    return z / z.norm(dim=1, keepdim=True).clamp_min(1e-12) * math.sqrt(z.shape[1])
+
+
+def random_network(arch: str, resolution: int, z_dim: int, channels: list[int] | None,
+                   seed: int) -> torch.nn.Module:
+    """A randomly initialised network (tests, benchmarks); weights ~ N(0, 1), biases ~ 0.1 N(0, 1)."""
+    blocks = int(math.log2(resolution)) - 1
+    if channels is None:
+        channels = [min(512, 16384 // (4 * 2 ** i)) for i in range(blocks)]   # 512 up to 32 px ... 16 @ 1024 px
+    if len(channels) != blocks:
+        raise ComponentError(f"progan: channels needs {blocks} entries for {resolution} px, got {len(channels)}")
+    net: torch.nn.Module
+    if arch == "interfacegan":
+        net = InterFaceGANProGAN(InterFaceGANConfig((z_dim, *channels)))
+    else:
+        net = GanZooGNet(GanZooConfig(z_dim=z_dim, depth_scale0=channels[0], depth_other_scales=tuple(channels[1:])))
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if name == "lod":
+                continue
+            p.copy_(torch.randn(p.shape, generator=gen) * (0.1 if name.endswith("bias") else 1.0))
+    return net.eval()
+
+
+class ProGANGenerator(Generator):
+    """Progressive GAN generator working in Z space only."""
+
+    spaces: ClassVar[tuple[str, ...]] = ("z",)
+    params: ClassVar[dict[str, Param]] = {
+        "space": Param(str, "z", "latent space (ProGAN has only z)", choices=("z",)),
+        "checkpoint": Param(str, DEFAULT_CHECKPOINT,
+                            "checkpoint file: InterFaceGAN pggan_celebahq.pth or a pytorch_GAN_zoo PGAN .pth; "
+                            "null builds a randomly initialised network (tests, benchmarks)", nullable=True),
+        "format": Param(str, "auto", "checkpoint format", choices=FORMATS),
+        "verify_sha256": Param(bool, False, "check the file against the published sha256 when known"),
+        "clamp": Param(bool, True, "clamp images to [-1, 1] (InterFaceGAN's postprocessing)"),
+        "normalize_z": Param(bool, True, "rescale z to norm sqrt(z_dim) before the network, like InterFaceGAN"),
+        # random-init settings, used only with checkpoint: null
+        "resolution": Param(int, 32, "random init: image size", choices=(8, 16, 32, 64, 128, 256, 512, 1024)),
+        "z_dim": Param(int, 64, "random init: latent size", min=1),
+        "channels": Param(list, None, "random init: width per block (4 px first)", nullable=True, item_type=int),
+        "architecture": Param(str, "interfacegan", "random init: which layout", choices=("interfacegan", "ganzoo")),
+        "init_seed": Param(int, 0, "random init: seed"),
+    }
+
+    def __init__(self, base_dir: Path | None = None, **params: Any) -> None:
+        super().__init__(**params)
+        p = self.params
+        if p["truncation"] != 1.0:
+            raise ComponentError("progan has no w space, so truncation does not apply; remove 'truncation'")
+        self.checkpoint_path: Path | None = None
+        if p["checkpoint"] is None:
+            self.net = random_network(p["architecture"], p["resolution"], p["z_dim"], p["channels"], p["init_seed"])
+            self.info: dict[str, Any] = {"format": f"random {p['architecture']}", "resolution": p["resolution"],
+                                         "z_dim": p["z_dim"]}
+        else:
+            from sgfkit_progan.plugin import known_weights_for
+
+            known = known_weights_for(Path(p["checkpoint"]).name)
+            self.checkpoint_path = locate_weights(p["checkpoint"], base_dir=base_dir, known=known,
+                                                  verify_sha256=p["verify_sha256"])
+            self.net, self.info = load_progan(self.checkpoint_path, p["format"])
+        self.net.requires_grad_(False)
+        self.z_dim = int(self.info["z_dim"])
+        self.w_dim = self.z_dim
+        self.num_ws = 1
+        self.resolution = int(self.info["resolution"])
+
+    def synthesize_z(self, z: torch.Tensor) -> torch.Tensor:
+        """z [N, z_dim] -> images [N, 3, R, R] (in [-1, 1] when ``clamp``); differentiable."""
+        if z.dim() != 2 or z.shape[1] != self.z_dim:
+            raise ComponentError(f"progan expects z of shape [N, {self.z_dim}], got {list(z.shape)}")
+        if self.params["normalize_z"]:
+            z = normalize_z(z)
+        img = self.net(z.to(self.device, torch.float32))
+        return img.clamp(-1.0, 1.0) if self.params["clamp"] else img
+
+    def versions(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"format": self.info["format"], "resolution": self.resolution}
+        if self.checkpoint_path is not None:
+            out["checkpoint"] = str(self.checkpoint_path)
+            try:
+                out["sha256"] = sha256_of(self.checkpoint_path)
+            except OSError as exc:  # pragma: no cover - file vanished after loading
+                raise WeightsError(f"{self.checkpoint_path}: cannot read ({exc})") from None
+        return out
