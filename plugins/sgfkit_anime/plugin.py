@@ -1,4 +1,22 @@
 """Hook implementations of the anime plugin (torch-free: registrations are lazy strings)."""
 from __future__ import annotations
 
-from sgfkit import hookimpl  # noqa: F401
+from sgfkit import hookimpl
+
+
+@hookimpl
+def sgfkit_register_condition_encoders(register):
+    register("anime-keypoints", "sgfkit_anime.keypoints_encoder:AnimeKeypointsEncoder",
+             summary="landmarks (px) + attributes from a small CNN trained on synth-faces (shipped weights)")
+    register("animeface", "sgfkit_anime.animeface_encoder:AnimeFaceEncoder",
+             summary="landmarks from the animeface-2009 detector (pip install animeface 'pillow<12')")
+    register("illustration2vec", "sgfkit_anime.illustration2vec:Illustration2Vec",
+             summary="illustration2vec tag probabilities, read from the released .caffemodel")
+
+
+@hookimpl
+def sgfkit_register_weights(register):
+    from sgfkit_anime.known_weights import KNOWN_WEIGHTS
+
+    for name, known in KNOWN_WEIGHTS.items():
+        register(name, known)
