@@ -1,0 +1,383 @@
+"""The ``sgfkit`` command line: thin click wrappers over :mod:`sgfkit.api`.
+
+No torch at import time: ``sgfkit list`` and ``--help`` stay fast; rich and the pipeline are
+imported inside the commands. A user mistake (:class:`SgfkitError`) prints one message and
+exits 1; ``SGFKIT_DEBUG=1`` shows the traceback instead.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sgfkit import __version__
+from sgfkit.errors import SgfkitError
+
+KIND_CHOICES = ["generators", "encoders", "manipulators", "metrics",
+                "generator", "condition-encoder", "encoder", "manipulator", "metric"]
+
+
+def _debug() -> bool:
+    return os.environ.get("SGFKIT_DEBUG", "") not in ("", "0")
+
+
+class SgfkitGroup(click.Group):
+    """Turns SgfkitError into exit 1 + message, and adds the commands plugins register."""
+
+    _plugin_commands_added = False
+
+    def _add_plugin_commands(self) -> None:
+        if self._plugin_commands_added:
+            return
+        self._plugin_commands_added = True
+        from sgfkit.plugins import get_plugin_set
+
+        pset = get_plugin_set()
+        for impl in pset.manager.hook.sgfkit_register_commands.get_hookimpls():
+            try:
+                impl.function(**{arg: self for arg in impl.argnames})
+            except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the CLI
+                pset.mark_failed(impl.plugin_name, f"sgfkit_register_commands raised {type(exc).__name__}: {exc}")
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self._add_plugin_commands()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as err:
+            from sgfkit.errors import did_you_mean
+
+            if args and "No such command" in str(err):
+                hint = did_you_mean(args[0], self.list_commands(ctx))
+                if hint:
+                    raise click.UsageError(f"No such command {args[0]!r};{hint}", ctx) from None
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SgfkitError as err:
+            if _debug():
+                raise
+            click.echo(f"Error: {err}", err=True)
+            if not isinstance(err, _Quiet):
+                click.echo("(set SGFKIT_DEBUG=1 to see the traceback)", err=True)
+            ctx.exit(1)
+
+
+class _Quiet(SgfkitError):
+    """An error whose message is the whole story."""
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+def _warn_plugin_problems() -> None:
+    from sgfkit.plugins import get_plugin_set
+    from sgfkit.registry import get_registry
+
+    get_registry()
+    for info in get_plugin_set().problems():
+        click.echo(f"warning: plugin {info.name!r} is {info.status}: {info.error}", err=True)
+
+
+@click.group(cls=SgfkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sgfkit")
+def cli() -> None:
+    """Edit images by moving through the latent space of a GAN (SGF, InterFaceGAN, GANSpace).
+
+    \b
+    Examples:
+      sgfkit list                      components of every installed plugin
+      sgfkit run recipes/flowers_caption.yaml
+      sgfkit run RECIPE --set dataset.samples=500 --dry-run
+    """
+
+
+# -- list / info / weights --------------------------------------------------------------------
+
+@cli.command("list")
+@click.argument("kind", required=False, type=click.Choice(KIND_CHOICES))
+@click.option("--plugins", "show_plugins", is_flag=True, help="List plugins (with failures) instead of components.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output with stable keys.")
+def list_cmd(kind: str | None, show_plugins: bool, as_json: bool) -> None:
+    """List registered components (or plugins with --plugins)."""
+    from sgfkit import api
+
+    if show_plugins:
+        plugins = api.get_plugins()
+        if as_json:
+            click.echo(json.dumps(plugins, indent=2))
+            return
+        from rich.table import Table
+
+        table = Table(title="sgfkit plugins")
+        for col in ("Plugin", "Distribution", "Version", "Hooks", "Status"):
+            table.add_column(col)
+        for p in plugins:
+            hooks = ", ".join(h.removeprefix("sgfkit_register_") for h in p["hooks"])
+            style = "green" if p["status"] == "loaded" else ("dim" if p["status"] == "disabled" else "red")
+            status = p["status"] + (f": {p['error']}" if p["error"] else "")
+            table.add_row(p["name"], p["distribution"] or "-", p["version"] or "-", hooks,
+                          f"[{style}]{status}[/{style}]")
+        _console().print(table)
+        return
+    components = api.list_components(kind)
+    if as_json:
+        click.echo(json.dumps(components, indent=2))
+        return
+    _print_components(components)
+    _warn_plugin_problems()
+
+
+def _print_components(components: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    console = _console()
+    if not components:
+        console.print("No components registered. Check 'sgfkit list --plugins'.")
+    for kind in ("generator", "condition-encoder", "manipulator", "metric"):
+        rows = [c for c in components if c["kind"] == kind]
+        if not rows:
+            continue
+        table = Table(title=f"{kind}s", title_justify="left")
+        for col in ("Name", "Aliases", "Provided by", "Version", "Summary"):
+            table.add_column(col)
+        for c in rows:
+            table.add_row(c["name"], ", ".join(c["aliases"]), c["distribution"] or c["plugin"],
+                          c["version"] or "-", c["summary"])
+        console.print(table)
+
+
+def _param_rows(params: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for key, p in params.items():
+        constraint = []
+        if p.choices is not None:
+            constraint.append("one of " + ", ".join(map(str, p.choices)))
+        if p.min is not None:
+            constraint.append(f">= {p.min}")
+        if p.max is not None:
+            constraint.append(f"<= {p.max}")
+        rows.append({"name": key, "type": p.type_name(), "default": "<required>" if p.required else p.default,
+                     "required": p.required, "help": p.help, "constraints": "; ".join(constraint)})
+    return rows
+
+
+@cli.command("info")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def info_cmd(name: str, as_json: bool) -> None:
+    """Show a component's parameters: types, defaults and help."""
+    from sgfkit import api
+    from sgfkit.registry import get_registry
+
+    kind, cls = api.find_component(name)
+    spec = get_registry().get(kind, name)
+    doc = (cls.__doc__ or "").strip().splitlines()
+    data = {**spec.as_dict(), "class": spec.ref_text, "doc": doc[0] if doc else "",
+            "params": _param_rows(cls.all_params())}
+    training = getattr(cls, "training_params", None)
+    if training:
+        data["training_params"] = _param_rows(training)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    from rich.table import Table
+
+    console = _console()
+    console.print(f"[bold]{name}[/bold] ({kind}) from {spec.distribution or spec.plugin} "
+                  f"{spec.version or ''}\n{data['doc'] or spec.summary}")
+    for title, rows in (("parameters", data["params"]), ("training options", data.get("training_params", []))):
+        if not rows:
+            continue
+        table = Table(title=title, title_justify="left")
+        for col in ("Name", "Type", "Default", "Help"):
+            table.add_column(col)
+        for r in rows:
+            help_text = r["help"] + (f" ({r['constraints']})" if r["constraints"] else "")
+            table.add_row(r["name"], r["type"], repr(r["default"]) if not r["required"] else "[red]required[/red]",
+                          help_text)
+        console.print(table)
+
+
+@cli.command("weights")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def weights_cmd(as_json: bool) -> None:
+    """List the public checkpoints plugins can load, and where sgfkit looks for them."""
+    from sgfkit import api
+    from sgfkit.weights import search_dirs
+
+    data = {"weights": api.list_weights(), "search_dirs": [str(d) for d in search_dirs()]}
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title="known weights", title_justify="left")
+    for col in ("Name", "Component", "File", "Description", "Source", "License"):
+        table.add_column(col)
+    for w in data["weights"]:
+        table.add_row(w["name"], w["component"], w["file_name"], w["description"], w["source"], w["license"])
+    console = _console()
+    console.print(table)
+    console.print("Put weight files in one of:\n" + "\n".join(f"  {d}" for d in data["search_dirs"])
+                  + "\nor pass a path in the recipe.")
+
+
+# -- recipes ----------------------------------------------------------------------------------
+
+def _overrides(sets: tuple[str, ...], seed: int | None = None, device: str | None = None) -> list[str]:
+    extra = list(sets)
+    if seed is not None:
+        extra.append(f"seed={seed}")
+    if device is not None:
+        extra.append(f"device={device}")
+    return extra
+
+
+@cli.command("validate")
+@click.argument("recipe", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a recipe value (YAML-typed).")
+def validate_cmd(recipe: Path, sets: tuple[str, ...]) -> None:
+    """Check a recipe (every problem at once) without loading anything heavy."""
+    from sgfkit import api
+
+    resolved = api.validate(recipe, _overrides(sets))
+    _print_providers(resolved)
+    click.echo(f"{recipe}: OK")
+
+
+def _print_providers(recipe: Any) -> None:
+    from sgfkit.registry import get_registry
+
+    registry = get_registry()
+    for path, cls in recipe.classes.items():
+        spec = registry.get(cls.kind, cls.registry_name)
+        click.echo(f"  {path}: {spec.name} ({spec.distribution or spec.plugin} {spec.version or ''})".rstrip())
+
+
+@cli.command("run")
+@click.argument("recipe", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Parent folder of the run folder (default: the recipe's output.dir).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a recipe value (YAML-typed).")
+@click.option("--seed", type=int, default=None, help="Override the recipe's seed.")
+@click.option("--device", default=None, help="cpu, cuda, cuda:N or auto.")
+@click.option("--dry-run", is_flag=True, help="Validate and print the resolved recipe; load nothing.")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+def run_cmd(recipe: Path, out_dir: Path | None, sets: tuple[str, ...], seed: int | None, device: str | None,
+            dry_run: bool, no_progress: bool) -> None:
+    """Run a recipe: sample, fit, edit, evaluate, write a run folder.
+
+    \b
+    Examples:
+      sgfkit run recipes/flowers_caption.yaml
+      sgfkit run recipes/faces_attributes.yaml --set dataset.samples=2000 --seed 1
+    """
+    from sgfkit import api
+
+    resolved = api.load_recipe(recipe, _overrides(sets, seed, device))
+    if dry_run:
+        click.echo(resolved.to_yaml().rstrip())
+        click.echo("# providers:")
+        _print_providers(resolved)
+        return
+    _warn_plugin_problems()
+    from sgfkit.rich_progress import progress_for_cli
+
+    with progress_for_cli(not no_progress):
+        result = api.run(resolved, out_dir=out_dir)
+    click.echo(f"run folder: {result.run_dir}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"report: {result.run_dir / 'report.md'}")
+
+
+# -- generator samples and encoder training ---------------------------------------------------
+
+def _parse_sets(sets: tuple[str, ...], allowed: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """``section.key=value`` strings -> {section: {key: value}}."""
+    from sgfkit.recipe import RecipeError, parse_override
+
+    out: dict[str, dict[str, Any]] = {a: {} for a in allowed}
+    for text in sets:
+        path, value = parse_override(text)
+        if len(path) == 1 and len(allowed) == 1:
+            path = (allowed[0], *path)
+        if len(path) != 2 or path[0] not in allowed:
+            raise RecipeError(f"--set {text!r}: use " + " or ".join(f"{a}.KEY=VALUE" for a in allowed), "--set")
+        out[str(path[0])][str(path[1])] = value
+    return out
+
+
+@cli.command("samples")
+@click.argument("generator")
+@click.option("--encoder", default=None, help="Condition encoder whose description labels each image.")
+@click.option("--n", "count", type=click.IntRange(1, 256), default=16, show_default=True, help="Number of images.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the samples.")
+@click.option("--set", "sets", multiple=True, metavar="generator.KEY=VALUE",
+              help="Generator (or encoder.KEY=VALUE) parameter.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="PNG file to write.")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+def samples_cmd(generator: str, encoder: str | None, count: int, seed: int, sets: tuple[str, ...],
+                out_file: Path, no_progress: bool) -> None:
+    """Write a labelled grid of generator samples."""
+    from sgfkit import api
+    from sgfkit.outputs import sample_grid, write_bytes_atomic
+    from sgfkit.rich_progress import progress_for_cli
+
+    params = _parse_sets(sets, ("generator", "encoder"))
+    gen = api.get_generator(generator, **params["generator"])
+    enc = api.get_condition_encoder(encoder, **params["encoder"]) if encoder else None
+    with progress_for_cli(not no_progress):
+        png = sample_grid(gen, enc, count, seed)
+    write_bytes_atomic(out_file, png)
+    click.echo(f"wrote {out_file}")
+
+
+@cli.command("train-encoder")
+@click.argument("name")
+@click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="Where to write the weights.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Training option (see sgfkit info NAME).")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+def train_encoder_cmd(name: str, out_path: Path, sets: tuple[str, ...], no_progress: bool) -> None:
+    """Train a condition encoder's shipped weights (for encoders that support it)."""
+    from sgfkit import api
+    from sgfkit.params import validate_params
+    from sgfkit.rich_progress import progress_for_cli
+
+    cls = api.component_class("condition-encoder", name)
+    given = _parse_sets(sets, ("train",))["train"]
+    options = validate_params(cls.training_params, given, component=f"training of {name!r}")
+    with progress_for_cli(not no_progress):
+        report = cls.train(out_path, **options)
+    click.echo(json.dumps(report, indent=2, default=str))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    try:
+        cli.main(args=argv, prog_name="sgfkit", standalone_mode=True)
+    except SgfkitError as err:  # raised outside a command (e.g. strict plugin loading)
+        if _debug():
+            raise
+        click.echo(f"Error: {err}", err=True)
+        sys.exit(1)

@@ -1,0 +1,220 @@
+"""Component registry: registry name -> component class, fed by the plugins' register hooks.
+
+Registrations are lazy ``"module:Class"`` strings (or classes). Nothing is imported until a
+component is resolved; then the class is checked against its kind's base class. Two plugins
+registering the same name are both kept and reported; looking the name up names both.
+Torch-free until :meth:`ComponentSpec.resolve` is called.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from sgfkit import hookspecs
+from sgfkit.errors import PluginLoadError, SgfkitError, UnknownComponentError, did_you_mean
+from sgfkit.plugins import PluginSet, get_plugin_set
+
+#: component kinds in display order; also accepted: the plural forms and "encoder"
+KINDS = ("generator", "condition-encoder", "manipulator", "metric")
+_KIND_ALIASES = {"generators": "generator", "encoder": "condition-encoder", "encoders": "condition-encoder",
+                 "condition-encoders": "condition-encoder", "condition_encoder": "condition-encoder",
+                 "manipulators": "manipulator", "metrics": "metric"}
+
+
+class ComponentClashError(PluginLoadError):
+    """Two plugins registered the same component name."""
+
+
+def normalize_kind(kind: str) -> str:
+    """Accept ``generators``, ``encoder`` ... and return the canonical kind name."""
+    kind = _KIND_ALIASES.get(kind, kind)
+    if kind not in KINDS:
+        raise UnknownComponentError(f"unknown component kind {kind!r}; use one of {', '.join(KINDS)}."
+                                    + did_you_mean(kind, list(KINDS) + list(_KIND_ALIASES)))
+    return kind
+
+
+@dataclass
+class ComponentSpec:
+    """One registration: what a plugin said about a component."""
+
+    kind: str
+    name: str
+    ref: str | type
+    plugin: str
+    distribution: str | None = None
+    version: str | None = None
+    summary: str = ""
+    aliases: tuple[str, ...] = ()
+    _cls: type | None = field(default=None, repr=False)
+
+    @property
+    def ref_text(self) -> str:
+        if isinstance(self.ref, str):
+            return self.ref
+        return f"{self.ref.__module__}:{self.ref.__qualname__}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "aliases": list(self.aliases), "plugin": self.plugin,
+                "distribution": self.distribution, "version": self.version, "summary": self.summary}
+
+    def resolve(self) -> type:
+        """Import the class (first call only) and check it subclasses the kind's base class."""
+        if self._cls is not None:
+            return self._cls
+        from sgfkit.components import KINDS as BASES  # imports torch: only when resolving
+
+        if isinstance(self.ref, str):
+            module_name, _, attr = self.ref.partition(":")
+            try:
+                cls: Any = importlib.import_module(module_name)
+                for part in attr.split("."):
+                    cls = getattr(cls, part)
+            except SgfkitError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - report any import failure with its plugin
+                raise PluginLoadError(
+                    f"{self.kind} {self.name!r} from plugin {self.plugin!r} could not be imported from "
+                    f"{self.ref!r}: {type(exc).__name__}: {exc}") from exc
+        else:
+            cls = self.ref
+        base = BASES[self.kind]
+        if not (isinstance(cls, type) and issubclass(cls, base)):
+            raise PluginLoadError(
+                f"plugin {self.plugin!r} registered {self.name!r} as a {self.kind}, but {self.ref_text} is not "
+                f"a subclass of sgfkit.{base.__name__}")
+        cls.registry_name = self.name
+        self._cls = cls
+        return cls
+
+
+@dataclass
+class KnownWeightsEntry:
+    name: str
+    weights: Any  # sgfkit.weights.KnownWeights
+    plugin: str
+
+
+class Registry:
+    """All registrations of a :class:`PluginSet`, per kind."""
+
+    def __init__(self, pset: PluginSet) -> None:
+        self.plugins = pset
+        self.specs: dict[str, dict[str, list[ComponentSpec]]] = {k: {} for k in KINDS}
+        self.weights: list[KnownWeightsEntry] = []
+        for hook_name, kind in hookspecs.KIND_OF_HOOK.items():
+            self._collect(hook_name, kind)
+        self._collect_weights()
+
+    # -- collection -------------------------------------------------------------------------
+    def _impls(self, hook_name: str) -> list[Any]:
+        return list(getattr(self.plugins.manager.hook, hook_name).get_hookimpls())
+
+    def _collect(self, hook_name: str, kind: str) -> None:
+        for impl in self._impls(hook_name):
+            info = self.plugins.info(impl.plugin_name)
+            made: list[ComponentSpec] = []
+
+            def register(name: str, component: str | type, *, summary: str = "",
+                         aliases: tuple[str, ...] = (), _plugin: str = impl.plugin_name) -> None:
+                if not isinstance(name, str) or not name:
+                    raise PluginLoadError(f"registered a {kind} with an invalid name {name!r}")
+                if isinstance(component, str) and ":" not in component:
+                    raise PluginLoadError(f"registered {kind} {name!r} as {component!r}: "
+                                          "use a 'module:Class' string or the class itself")
+                if not isinstance(component, (str, type)):
+                    raise PluginLoadError(f"registered {kind} {name!r} as {component!r}: "
+                                          "use a 'module:Class' string or the class itself")
+                made.append(ComponentSpec(kind, name, component, _plugin,
+                                          info.distribution if info else None,
+                                          info.version if info else None, summary or "", tuple(aliases)))
+
+            try:
+                impl.function(**{arg: register for arg in impl.argnames})
+            except Exception as exc:  # noqa: BLE001 - a hook that raises fails its plugin only
+                self.plugins.mark_failed(impl.plugin_name, f"{hook_name} raised {type(exc).__name__}: {exc}")
+                self._drop_plugin(impl.plugin_name)
+                continue
+            for spec in made:
+                for key in (spec.name, *spec.aliases):
+                    self.specs[kind].setdefault(key, []).append(spec)
+
+    def _drop_plugin(self, plugin: str) -> None:
+        for table in self.specs.values():
+            for key in list(table):
+                table[key] = [s for s in table[key] if s.plugin != plugin]
+                if not table[key]:
+                    del table[key]
+        self.weights = [w for w in self.weights if w.plugin != plugin]
+
+    def _collect_weights(self) -> None:
+        for impl in self._impls("sgfkit_register_weights"):
+            made: list[KnownWeightsEntry] = []
+
+            def register(name: str, weights: Any, _plugin: str = impl.plugin_name, **_: Any) -> None:
+                made.append(KnownWeightsEntry(name, weights, _plugin))
+
+            try:
+                impl.function(**{arg: register for arg in impl.argnames})
+            except Exception as exc:  # noqa: BLE001
+                self.plugins.mark_failed(impl.plugin_name, f"sgfkit_register_weights raised {type(exc).__name__}: {exc}")
+                self._drop_plugin(impl.plugin_name)
+                continue
+            self.weights.extend(made)
+
+    # -- queries ----------------------------------------------------------------------------
+    def names(self, kind: str) -> list[str]:
+        return sorted(self.specs[normalize_kind(kind)])
+
+    def components(self, kind: str | None = None) -> list[ComponentSpec]:
+        """Every registration (a clash shows both), canonical names only, sorted by kind and name."""
+        kinds = [normalize_kind(kind)] if kind else list(KINDS)
+        out = []
+        for k in kinds:
+            seen: set[int] = set()
+            for key in sorted(self.specs[k]):
+                for spec in self.specs[k][key]:
+                    if id(spec) not in seen and key == spec.name:
+                        seen.add(id(spec))
+                        out.append(spec)
+        return out
+
+    def clashes(self) -> dict[tuple[str, str], list[ComponentSpec]]:
+        return {(k, n): specs for k in KINDS for n, specs in self.specs[k].items() if len(specs) > 1}
+
+    def get(self, kind: str, name: str) -> ComponentSpec:
+        """The registration of ``name``; clear errors for unknown and clashing names."""
+        kind = normalize_kind(kind)
+        specs = self.specs[kind].get(name)
+        if not specs:
+            available = ", ".join(self.names(kind)) or "(none registered)"
+            msg = f"unknown {kind} {name!r}.{did_you_mean(name, self.names(kind))} Available: {available}"
+            for info in self.plugins.problems():
+                msg += f"\n  note: plugin {info.name!r} is {info.status}: {info.error}"
+            raise UnknownComponentError(msg)
+        if len(specs) > 1:
+            providers = ", ".join(f"plugin {s.plugin!r} ({s.distribution or 'in-process'})" for s in specs)
+            raise ComponentClashError(
+                f"{kind} {name!r} is registered by more than one plugin: {providers}. "
+                "Uninstall one, or disable it with SGFKIT_DISABLE_PLUGINS=<plugin>")
+        return specs[0]
+
+    def resolve(self, kind: str, name: str) -> type:
+        return self.get(kind, name).resolve()
+
+
+_registry: Registry | None = None
+
+
+def get_registry() -> Registry:
+    """The registry of the process-wide plugin set (built on first use)."""
+    global _registry
+    if _registry is None or _registry.plugins is not get_plugin_set():
+        _registry = Registry(get_plugin_set())
+    return _registry
+
+
+def reset_registry() -> None:
+    global _registry
+    _registry = None
