@@ -54,3 +54,40 @@ class LatentDataset:
             tensors = {key: f.get_tensor(key) for key in f.keys()}
         return cls(tensors["z"], tensors["latents"], tensors["conditions"],
                    json.loads(meta["condition_names"]), meta["space"])
+
+
+def sample_dataset(generator, encoder, samples: int, batch_size: int, seed: int) -> LatentDataset:
+    """Sample ``samples`` latents of ``generator`` and measure them with ``encoder``, in batches.
+
+    z = ``generator.sample_z(samples, seed)`` [N, z_dim]; latents are z for a z-space recipe and
+    the truncated w otherwise (a w+ recipe fits on w); conditions = ``encoder.measure`` [N, k].
+    Deterministic given ``seed``. Shows a progress bar when the CLI enabled one.
+    """
+    from sgfkit.progress import progress_task
+
+    space = "z" if generator.space == "z" else "w"
+    z = generator.sample_z(samples, seed)
+    latents, conditions = [], []
+    batches = range(0, samples, batch_size)
+    with progress_task("Sampling dataset", total=len(batches)) as task:
+        for start in batches:
+            part = generator.to_latents(z[start:start + batch_size], space)
+            conditions.append(encoder.measure(generator, part, batch_size=batch_size).float().cpu())
+            latents.append(part.tensor.float().cpu())
+            task.advance()
+    return LatentDataset(z.float().cpu(), torch.cat(latents), torch.cat(conditions), list(encoder.names), space)
+
+
+def cached_dataset(cache_file: Path | None, build) -> tuple[LatentDataset, bool]:
+    """Load ``cache_file`` if it exists, else ``build()`` and save it atomically. Returns (dataset, hit)."""
+    import os
+
+    if cache_file is not None and cache_file.is_file():
+        return LatentDataset.load(cache_file), True
+    dataset = build()
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
+        dataset.save(tmp)
+        os.replace(tmp, cache_file)
+    return dataset, False

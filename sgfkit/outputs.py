@@ -1,0 +1,171 @@
+"""What a run leaves behind: the run folder, atomic file writes, labelled image grids, npz.
+
+Every file is written to a temporary name in the same folder and renamed into place, so a
+crash never leaves a half-written file. Run folders are ``00003-<name>`` and never reused.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_RUN_DIR = re.compile(r"^(\d{5})-")
+
+
+# -- atomic writes ----------------------------------------------------------------------------
+
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path: Path, data: Any) -> Path:
+    return write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if hasattr(value, "tolist"):  # torch tensors
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    return repr(value)
+
+
+def write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return write_bytes_atomic(path, buffer.getvalue())
+
+
+def figure_png(figure: Any) -> bytes:
+    """A matplotlib figure as PNG bytes (the figure is closed afterwards)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+# -- run folders ------------------------------------------------------------------------------
+
+def create_run_dir(parent: Path, name: str) -> Path:
+    """Make ``parent/NNNNN-name`` with NNNNN one above the highest existing number; never reuse one."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    numbers = [int(m.group(1)) for p in parent.iterdir() if (m := _RUN_DIR.match(p.name))]
+    number = max(numbers, default=-1) + 1
+    while True:
+        run_dir = parent / f"{number:05d}-{name}"
+        try:
+            run_dir.mkdir()
+            return run_dir
+        except FileExistsError:  # another run took it meanwhile
+            number += 1
+
+
+# -- image grids ------------------------------------------------------------------------------
+
+def to_uint8(images: Any) -> np.ndarray:
+    """Images [N, 3, H, W] in [-1, 1] (tensor or array) -> uint8 [N, H, W, 3]."""
+    array = images.detach().cpu().float().numpy() if hasattr(images, "detach") else np.asarray(images)
+    array = np.clip((array + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+    return array.transpose(0, 2, 3, 1)
+
+
+@dataclass
+class GridBlock:
+    """One titled block of rows; each row is a list of (image [H, W, 3] uint8, label) cells."""
+
+    title: str
+    rows: list[list[tuple[np.ndarray, str]]]
+
+
+def _cell_size(resolution: int) -> int:
+    if resolution >= 256:
+        return 256
+    return resolution * max(1, -(-96 // resolution))  # upscale small images to at least 96 px
+
+
+def render_grid(blocks: Sequence[GridBlock], label_lines: int = 3) -> bytes:
+    """Draw blocks of labelled images into one PNG (PIL's default font)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default()
+    cells = [cell for block in blocks for row in block.rows for cell in row]
+    resolution = max((c[0].shape[0] for c in cells), default=64)
+    size, pad, line_h, title_h = _cell_size(resolution), 6, 12, 18
+    chars = max(8, size // 6)
+    columns = max((len(row) for block in blocks for row in block.rows), default=1)
+    row_h = size + label_lines * line_h + pad
+    height = pad + sum(title_h + len(b.rows) * row_h for b in blocks)
+    width = pad + columns * (size + pad)
+    canvas = Image.new("RGB", (max(width, 200), max(height, 40)), "white")
+    draw = ImageDraw.Draw(canvas)
+    y = pad
+    for block in blocks:
+        draw.text((pad, y + 2), block.title, fill="black", font=font)
+        y += title_h
+        for row in block.rows:
+            for col, (image, label) in enumerate(row):
+                x = pad + col * (size + pad)
+                tile = Image.fromarray(image).resize(
+                    (size, size), Image.NEAREST if image.shape[0] < size else Image.BILINEAR)
+                canvas.paste(tile, (x, y))
+                lines = textwrap.wrap(label, chars)[:label_lines]
+                for i, text in enumerate(lines):
+                    draw.text((x, y + size + 1 + i * line_h), text, fill="black", font=font)
+            y += row_h
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def sample_grid(generator: Any, encoder: Any | None, count: int, seed: int, per_row: int = 8) -> bytes:
+    """A PNG of ``count`` samples, each labelled with ``encoder.describe`` (or its index)."""
+    from sgfkit.progress import progress_task
+
+    with progress_task("Rendering samples", total=2) as task:
+        latents = generator.sample_latents(count, seed)
+        images = to_uint8(generator.synthesize(latents))
+        task.advance()
+        labels = [f"#{i}" for i in range(count)]
+        if encoder is not None:
+            conditions = encoder.measure(generator, latents)
+            labels = [f"#{i} {text}" for i, text in enumerate(encoder.describe(conditions))]
+        task.advance()
+    cells = list(zip(images, labels))
+    rows = [cells[i:i + per_row] for i in range(0, count, per_row)]
+    title = f"{generator.registry_name or type(generator).__name__} seed {seed}"
+    return render_grid([GridBlock(title, rows)])

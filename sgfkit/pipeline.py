@@ -1,0 +1,238 @@
+"""Run a validated recipe: build -> dataset (cached) -> fit (cached) -> edits -> evaluation -> metrics -> outputs.
+
+The dataset is cached under ``output.cache_dir`` keyed by a content hash of the recipe sections it
+depends on, the providing plugins' versions and the components' ``versions()``; each fitted
+manipulator by the dataset key plus its ``fit_params()``. An unchanged rerun skips both.
+Deterministic given the recipe's seed (the RNGs are re-seeded before each stage).
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from sgfkit.cache import StageCache, content_hash
+from sgfkit.dataset import LatentDataset, cached_dataset, sample_dataset
+from sgfkit.errors import ComponentError
+from sgfkit.recipe import Problem, Recipe, RecipeError
+from sgfkit.registry import get_registry
+
+
+@dataclass
+class Components:
+    generator: Any
+    encoder: Any
+    evaluator: Any
+    manipulators: list[Any]
+    metrics: list[tuple[str, Any]]  # (label, metric)
+
+
+@dataclass
+class RunResult:
+    """Where a run went and what it measured."""
+
+    run_dir: Path
+    metrics: dict[str, Any]
+    timings: dict[str, float]
+    cache_hits: dict[str, bool]
+    notes: list[str]
+    edits: list[Any] = field(default_factory=list)
+    evaluations: list[Any] = field(default_factory=list)
+
+
+def resolve_device(name: str) -> str:
+    """``auto`` -> ``cuda`` when available else ``cpu``; an unavailable cuda is a clear error."""
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ComponentError(f"device {name!r} was requested but CUDA is not available here; "
+                             "use --device cpu (or device: auto)")
+    return name
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - start, 4)
+
+
+def _seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2 ** 32)
+
+
+def build_components(recipe: Recipe, device: str) -> Components:
+    """Instantiate every component of a validated recipe (this is where weights load)."""
+    data = recipe.data
+
+    def make(path: str, section: dict[str, Any]) -> Any:
+        params = {k: v for k, v in section.items() if k != "type"}
+        return recipe.classes[path](**params).to(device)
+
+    generator = make("generator", data["generator"])
+    encoder = make("encoder", data["encoder"])
+    evaluator = make("evaluator", data["evaluator"]) if data.get("evaluator") else encoder
+    manipulators = [make(f"manipulators[{i}]", m) for i, m in enumerate(data["manipulators"])]
+    metrics, seen = [], set()
+    for i, m in enumerate(data["metrics"]):
+        label = m["type"] if m["type"] not in seen else f"{m['type']}-{i}"
+        seen.add(m["type"])
+        metrics.append((label, make(f"metrics[{i}]", m)))
+    return Components(generator, encoder, evaluator, manipulators, metrics)
+
+
+def preflight(recipe: Recipe, comps: Components) -> list[str]:
+    """Check what needs built components (target and attribute names) before the expensive stages."""
+    problems: list[Problem] = []
+    notes: list[str] = []
+    edits, evaluation = recipe.data.get("edits"), recipe.data.get("evaluation")
+    if edits:
+        probe = torch.zeros(1, len(comps.encoder.names))
+        for i, target in enumerate(edits["targets"]):
+            path = ("edits", "targets", i)
+            try:
+                comps.encoder.target_dims(target["target"])
+                comps.encoder.target(target["target"], probe)
+            except (ComponentError, KeyError, TypeError, ValueError) as err:
+                problems.append(Problem((*path, "target"), None, f"{type(err).__name__}: {err}"))
+            if target["layers"] is not None:
+                if comps.generator.space != "w+":
+                    notes.append(f"edit '{target.get('label') or i}': layers apply only in w+ space; ignored")
+                else:
+                    try:
+                        comps.generator.resolve_layers(target["layers"])
+                    except ComponentError as err:
+                        problems.append(Problem((*path, "layers"), None, str(err)))
+    if evaluation:
+        for i, attribute in enumerate(evaluation["attributes"]):
+            for role, enc in (("encoder", comps.encoder), ("evaluator", comps.evaluator)):
+                try:
+                    enc.index_of(attribute)
+                except ComponentError as err:
+                    problems.append(Problem(("evaluation", "attributes", i), None, f"{role}: {err}"))
+                    break
+    if problems:
+        raise RecipeError(problems, f"recipe {recipe.name!r}")
+    return notes
+
+
+def _provider(kind: str, name: str) -> dict[str, Any]:
+    spec = get_registry().get(kind, name)
+    return {"plugin": spec.plugin, "distribution": spec.distribution, "version": spec.version}
+
+
+def dataset_key(recipe: Recipe, comps: Components) -> str:
+    data = recipe.data
+    return content_hash({
+        "stage": "dataset", "seed": data["seed"], "dataset": data["dataset"],
+        "generator": data["generator"], "encoder": data["encoder"],
+        "providers": [_provider("generator", data["generator"]["type"]),
+                      _provider("condition-encoder", data["encoder"]["type"])],
+        "versions": [comps.generator.versions(), comps.encoder.versions()],
+    })
+
+
+def fit_key(data_key: str, manipulator: Any) -> str:
+    return content_hash({"stage": "fit", "dataset": data_key, "type": manipulator.registry_name,
+                         "provider": _provider("manipulator", manipulator.registry_name),
+                         "fit_params": manipulator.fit_params(), "versions": manipulator.versions()})
+
+
+def fit_manipulators(comps: Components, dataset: LatentDataset, data_key: str, cache: StageCache,
+                     seed: int, timer: _Timer) -> tuple[dict[str, Any], dict[str, bool]]:
+    """Fit (or load from the cache) every manipulator; returns fit reports and cache hits per label."""
+    from sgfkit.outputs import write_json_atomic
+
+    reports: dict[str, Any] = {}
+    hits: dict[str, bool] = {}
+    for manipulator in comps.manipulators:
+        key = fit_key(data_key, manipulator)
+        state_file, report_file = cache.path("fits", key, ".safetensors"), cache.path("fits", key, ".json")
+        with timer.stage(f"fit:{manipulator.label}"):
+            if state_file is not None and state_file.is_file() and report_file.is_file():
+                manipulator.load(state_file)
+                reports[manipulator.label] = json.loads(report_file.read_text())
+                hits[manipulator.label] = True
+                continue
+            _seed_everything(seed)
+            report = manipulator.fit(dataset, comps.generator, comps.encoder)
+            reports[manipulator.label], hits[manipulator.label] = report, False
+            if state_file is not None:
+                state_file.parent.mkdir(parents=True, exist_ok=True)
+                tmp = state_file.with_name(f".{state_file.name}.tmp")
+                manipulator.save(tmp)
+                tmp.replace(state_file)
+                write_json_atomic(report_file, report)
+    return reports, hits
+
+
+def run_recipe(recipe: Recipe, out_dir: str | Path | None = None) -> RunResult:
+    """Run every stage of a validated recipe and write its run folder."""
+    from sgfkit.edits import run_example_edits
+    from sgfkit.run_outputs import write_run_outputs
+    from sgfkit.sweeps import run_evaluation
+
+    data = recipe.data
+    timer = _Timer()
+    seed = data["seed"]
+    device = resolve_device(data["device"])
+    with timer.stage("build"):
+        comps = build_components(recipe, device)
+        notes = preflight(recipe, comps)
+    out = data["output"]
+    cache_root = Path(out["cache_dir"]) if out["cache"] else None
+    cache = StageCache(cache_root)
+    hits: dict[str, bool] = {}
+
+    with timer.stage("dataset"):
+        key = dataset_key(recipe, comps)
+        ds = data["dataset"]
+
+        def build() -> LatentDataset:
+            _seed_everything(seed)
+            return sample_dataset(comps.generator, comps.encoder, ds["samples"], ds["batch_size"], seed)
+
+        dataset, hits["dataset"] = (cached_dataset(cache.path("datasets", key, ".safetensors"), build)
+                                    if comps.manipulators else (None, False))
+    fit_reports, fit_hits = ({}, {}) if dataset is None else fit_manipulators(comps, dataset, key, cache, seed, timer)
+    hits.update({f"fit:{k}": v for k, v in fit_hits.items()})
+
+    records = []
+    if data.get("edits") and comps.manipulators:
+        with timer.stage("edits"):
+            _seed_everything(seed)
+            records, edit_notes = run_example_edits(comps.generator, comps.encoder, comps.evaluator,
+                                                    comps.manipulators, data["edits"])
+            notes += edit_notes
+    evaluations = []
+    if data.get("evaluation") and comps.manipulators:
+        with timer.stage("evaluation"):
+            _seed_everything(seed)
+            evaluations, sweep_notes = run_evaluation(comps.generator, comps.encoder, comps.evaluator,
+                                                      comps.manipulators, data["evaluation"])
+            notes += sweep_notes
+    results = {}
+    with timer.stage("metrics"):
+        outcomes = [r.outcome for r in records]
+        for label, metric in comps.metrics:
+            results[label] = metric.compute(evaluations, outcomes)
+
+    parent = Path(out_dir) if out_dir is not None else Path(out["dir"])
+    run_dir, metrics = write_run_outputs(parent, recipe, comps, device, records, results, fit_reports,
+                                         hits, notes, timer)
+    return RunResult(run_dir, metrics, dict(timer.timings), hits, notes,
+                     [r.outcome for r in records], evaluations)
