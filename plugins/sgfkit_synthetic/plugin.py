@@ -1,4 +1,26 @@
 """Hook implementations of the synthetic plugin (torch-free: registrations are lazy strings)."""
 from __future__ import annotations
 
-from sgfkit import hookimpl  # noqa: F401
+from sgfkit import hookimpl
+
+
+@hookimpl
+def sgfkit_register_generators(register):
+    register("synth-faces", "sgfkit_synthetic.faces:SynthFaces",
+             summary="embedded default: procedural anime faces, 15 known attributes + 11 landmarks (no download)")
+    register("synth-flowers", "sgfkit_synthetic.flowers:SynthFlowers",
+             summary="embedded default: procedural flowers with known colours, shapes, counts and captions")
+
+
+@hookimpl
+def sgfkit_register_condition_encoders(register):
+    register("synth-faces-truth", "sgfkit_synthetic.truth:SynthFacesTruth",
+             summary="exact synth-faces attributes + landmarks, from the latents (for scoring)")
+    register("synth-flowers-truth", "sgfkit_synthetic.truth:SynthFlowersTruth",
+             summary="exact synth-flowers conditions, facts and captions, from the latents (for scoring)")
+
+
+@hookimpl
+def sgfkit_register_metrics(register):
+    register("caption-success", "sgfkit_synthetic.caption_metric:CaptionSuccess",
+             summary="share of caption edits whose named facts hold afterwards, and other facts changed")

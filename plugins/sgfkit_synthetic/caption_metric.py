@@ -1,0 +1,65 @@
+"""caption-success: did caption edits reach what the caption names, and what else changed?
+
+For each example edit whose target is ``{"caption": text}`` and whose evaluator produced discrete
+facts (``synth-flowers-truth``): an edit *succeeds* on a sample when every fact the caption names
+(:func:`captions.parse_caption`) holds in ``facts_after``; *side effects* count the facts the caption
+does not name that differ between ``facts_before`` and ``facts_after``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sgfkit.components import EditEvaluation, EditOutcome, Metric, MetricResult
+
+from sgfkit_synthetic.captions import FACT_KEYS, caption_matches, parse_caption
+
+
+def score_caption_edit(caption: str, facts_before: list[dict[str, Any]],
+                       facts_after: list[dict[str, Any]]) -> dict[str, float]:
+    """Success rate, mean matched share and mean number of unnamed facts changed, over the samples."""
+    parsed = parse_caption(caption)
+    n = len(facts_after)
+    success = matched_share = changed = 0.0
+    for before, after in zip(facts_before, facts_after):
+        named, matched = caption_matches(after, parsed)
+        success += float(named > 0 and matched == named)
+        matched_share += matched / named if named else 0.0
+        changed += sum(before.get(k) != after.get(k) for k in FACT_KEYS if k not in parsed)
+    return {"success": success / n if n else float("nan"),
+            "matched_share": matched_share / n if n else float("nan"),
+            "other_changed": changed / n if n else float("nan"),
+            "samples": n, "named": sorted(parsed)}
+
+
+class CaptionSuccess(Metric):
+    """Share of caption edits that now match the caption (scored with the truth facts)."""
+
+    def compute(self, evaluations: list[EditEvaluation], edits: list[EditOutcome]) -> MetricResult:
+        rows: list[tuple[str, str, dict[str, Any]]] = []
+        per_method: dict[str, list[dict[str, Any]]] = {}
+        for e in edits:
+            caption = (e.target or {}).get("caption")
+            if caption is None or e.facts_after is None or e.facts_before is None:
+                continue
+            score = score_caption_edit(str(caption), e.facts_before, e.facts_after)
+            rows.append((e.method, e.label, score))
+            per_method.setdefault(e.method, []).append(score)
+        if not rows:
+            return MetricResult({})
+        values: dict[str, Any] = {"per_target": {}, "overall": {}}
+        for method, label, score in rows:
+            values["per_target"].setdefault(method, {})[label] = score
+        for method, scores in per_method.items():
+            total = sum(s["samples"] for s in scores)
+            values["overall"][method] = {
+                key: sum(s[key] * s["samples"] for s in scores) / total if total else float("nan")
+                for key in ("success", "matched_share", "other_changed")} | {"samples": total}
+        lines = ["| method | target | success | matched share | other facts changed | N |",
+                 "|---|---|---|---|---|---|"]
+        for method, label, s in rows:
+            lines.append(f"| {method} | {label} | {s['success']:.3f} | {s['matched_share']:.3f} | "
+                         f"{s['other_changed']:.2f} | {s['samples']} |")
+        for method, o in values["overall"].items():
+            lines.append(f"| {method} | **all** | {o['success']:.3f} | {o['matched_share']:.3f} | "
+                         f"{o['other_changed']:.2f} | {o['samples']} |")
+        return MetricResult(values, tables={"caption_success": "\n".join(lines)})

@@ -1,0 +1,240 @@
+"""English captions for synth-flowers: a generator grammar and a parser that inverts it.
+
+Facts (see :meth:`SynthFlowers.facts`): ``petal_color``, ``petal_shape``, ``petal_size``,
+``petal_count``, ``center_color``, ``center_size``, ``background``.
+
+* :func:`generate_caption` picks a subset of the facts, a template, synonyms and an adjective
+  order, e.g. "this flower has large pink petals and a yellow center".
+* :func:`parse_caption` returns the facts a caption names. Adjectives attach to the next noun
+  ("pink petals", "a yellow center", "a purple flower", "on a dark background") or, after
+  "is" / "are", to the previous one ("the petals are yellow and pointed").
+  Convention: a noun given several colours ("red and purple petals") yields a list of colours;
+  every other value is a single string (``petal_count`` an int).
+* :func:`caption_matches` counts how many named facts the truth satisfies (for scoring edits).
+
+This module is torch-free.
+"""
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+PETAL_COLORS = ["red", "orange", "yellow", "pink", "purple", "blue", "white"]
+CENTER_COLORS = ["yellow", "brown", "black", "green"]
+BACKGROUNDS = ["green", "blue", "dark", "beige"]
+FACT_KEYS = ["petal_color", "petal_shape", "petal_size", "petal_count", "center_color", "center_size", "background"]
+
+# -- vocabulary: surface word -> canonical value ------------------------------------------------
+_COLOR_WORDS = {
+    "red": "red", "scarlet": "red", "crimson": "red", "orange": "orange", "yellow": "yellow",
+    "golden": "yellow", "pink": "pink", "purple": "purple", "violet": "purple", "lilac": "purple",
+    "blue": "blue", "white": "white", "brown": "brown", "black": "black", "green": "green",
+    "dark": "dark", "beige": "beige", "cream": "beige",
+}
+_SHAPE_WORDS = {"round": "round", "rounded": "round", "pointed": "pointed", "pointy": "pointed", "sharp": "pointed"}
+_SIZE_WORDS = {"small": "small", "little": "small", "tiny": "small", "medium": "medium", "medium-sized": "medium",
+               "large": "large", "big": "large", "huge": "large"}
+_NUMBER_WORDS = {"five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "5": 5, "6": 6, "7": 7, "8": 8, "9": 9}
+_PETAL_NOUNS = {"petal", "petals", "flower", "flowers", "bloom", "blossom"}
+_CENTER_NOUNS = {"center", "centre", "middle", "pistil"}
+_BACKGROUND_NOUNS = {"background", "backdrop"}
+_COPULAS = {"is", "are"}
+# when a background is called "black" we mean the dark one
+_BACKGROUND_ALIASES = {"black": "dark"}
+
+# -- vocabulary used to generate -----------------------------------------------------------------
+_GEN_COLOR = {"red": ["red", "red", "scarlet"], "orange": ["orange"], "yellow": ["yellow", "yellow", "golden"],
+              "pink": ["pink"], "purple": ["purple", "purple", "violet"], "blue": ["blue"], "white": ["white"],
+              "brown": ["brown"], "black": ["black"], "green": ["green"], "dark": ["dark", "black"],
+              "beige": ["beige", "cream"]}
+_GEN_SHAPE = {"round": ["round", "rounded"], "pointed": ["pointed", "pointy"]}
+_GEN_SIZE = {"small": ["small", "little"], "medium": ["medium-sized", "medium"], "large": ["large", "big"]}
+_GEN_NUMBER = {5: ["five", "5"], 6: ["six", "6"], 7: ["seven", "7"], 8: ["eight", "8"], 9: ["nine", "9"]}
+_GEN_CENTER = ["center", "center", "centre", "middle"]
+
+
+def _pick(rng: random.Random, options: list[str]) -> str:
+    return options[rng.randrange(len(options))]
+
+
+def _petal_adjectives(facts: dict[str, Any], use: set[str], rng: random.Random, with_color: bool = True) -> list[str]:
+    """Adjectives before "petals" in the usual English order: number, size, shape, colour."""
+    words: list[str] = []
+    if "petal_count" in use:
+        words.append(_pick(rng, _GEN_NUMBER[int(facts["petal_count"])]))
+    if "petal_size" in use:
+        words.append(_pick(rng, _GEN_SIZE[facts["petal_size"]]))
+    tail = []
+    if "petal_shape" in use:
+        tail.append(_pick(rng, _GEN_SHAPE[facts["petal_shape"]]))
+    if with_color and "petal_color" in use:
+        tail.append(_pick(rng, _GEN_COLOR[facts["petal_color"]]))
+    if len(tail) == 2 and rng.random() < 0.3:  # "white pointed petals" as often as "pointed white petals"
+        tail.reverse()
+    return words + tail
+
+
+def _center_phrase(facts: dict[str, Any], use: set[str], rng: random.Random) -> str:
+    words = []
+    if "center_size" in use:
+        words.append(_pick(rng, _GEN_SIZE[facts["center_size"]]))
+    if "center_color" in use:
+        words.append(_pick(rng, _GEN_COLOR[facts["center_color"]]))
+    return " ".join(["a", *words, _pick(rng, _GEN_CENTER)])
+
+
+def _background_phrase(facts: dict[str, Any], rng: random.Random) -> str:
+    lead = _pick(rng, ["on a", "against a", "in front of a"])
+    return f"{lead} {_pick(rng, _GEN_COLOR[facts['background']])} background"
+
+
+def _choose_facts(rng: random.Random) -> set[str]:
+    use = set()
+    chances = {"petal_color": 0.9, "petal_shape": 0.45, "petal_size": 0.4, "petal_count": 0.3,
+               "center_color": 0.5, "center_size": 0.2, "background": 0.15}
+    for key, p in chances.items():
+        if rng.random() < p:
+            use.add(key)
+    if not use & {"petal_color", "petal_shape", "petal_size", "petal_count"}:
+        use.add("petal_color")
+    if "center_size" in use:
+        use.add("center_color")  # "a large center" alone reads oddly
+    return use
+
+
+def generate_caption(facts: dict[str, Any], rng: random.Random) -> str:
+    """A varied English caption naming a random subset of ``facts`` (deterministic given ``rng``)."""
+    use = _choose_facts(rng)
+    center = _center_phrase(facts, use, rng) if "center_color" in use else ""
+    background = _background_phrase(facts, rng) if "background" in use else ""
+    color_word = _pick(rng, _GEN_COLOR[facts["petal_color"]]) if "petal_color" in use else ""
+    template = rng.randrange(6)
+    if template == 1 and color_word:
+        adj = _petal_adjectives(facts, use, rng, with_color=False)
+        text = f"a {color_word} flower" + (f" with {' '.join(adj)} petals" if adj else "")
+        text += f" and {center}" if center and adj else (f" with {center}" if center else "")
+    elif template == 2 and (use & {"petal_color", "petal_shape"}):
+        preds = []
+        if "petal_color" in use:
+            preds.append(color_word)
+        if "petal_shape" in use:
+            preds.append(_pick(rng, _GEN_SHAPE[facts["petal_shape"]]))
+        rng.shuffle(preds)
+        lead = [w for w in _petal_adjectives(facts, use - {"petal_color", "petal_shape"}, rng)]
+        subject = f"the {' '.join(lead) + ' ' if lead else ''}petals of this flower are"
+        text = f"{subject} {' and '.join(preds)}"
+        if center:
+            cwords = center.split()[1:-1]
+            text += f", and the {center.split()[-1]} is {' and '.join(cwords)}"
+    elif template == 3 and center:
+        adj = _petal_adjectives(facts, use, rng)
+        text = f"{' '.join(adj)} petals surround {center}"
+    elif template == 4:
+        adj = _petal_adjectives(facts, use, rng)
+        text = f"a flower with {' '.join(adj)} petals" + (f" and {center}" if center else "")
+    elif template == 5 and color_word:
+        adj = _petal_adjectives(facts, use, rng, with_color=False)
+        text = f"this {color_word} flower has {' '.join(adj) + ' ' if adj else ''}petals" + (f" and {center}" if center else "")
+    else:
+        adj = _petal_adjectives(facts, use, rng)
+        text = f"this flower has {' '.join(adj)} petals" + (f" and {center}" if center else "")
+    if background:
+        text += (" " if rng.random() < 0.7 else ", ") + background
+    return " ".join(text.split())
+
+
+# -- parsing ----------------------------------------------------------------------------------
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+(?:-[a-z]+)?", text.lower())
+
+
+def _assign(out: dict[str, Any], noun: str, words: list[str]) -> None:
+    """Attach adjective ``words`` to a noun class (petal / center / background)."""
+    colors: list[str] = []
+    for w in words:
+        if w in _COLOR_WORDS:
+            colors.append(_COLOR_WORDS[w])
+        elif w in _SHAPE_WORDS and noun == "petal":
+            out["petal_shape"] = _SHAPE_WORDS[w]
+        elif w in _SIZE_WORDS and noun in ("petal", "center"):
+            out[f"{noun}_size"] = _SIZE_WORDS[w]
+        elif w in _NUMBER_WORDS and noun == "petal":
+            out["petal_count"] = _NUMBER_WORDS[w]
+    if noun == "petal":
+        valid = [c for c in colors if c in PETAL_COLORS]
+        key = "petal_color"
+    elif noun == "center":
+        valid = [c for c in colors if c in CENTER_COLORS]
+        key = "center_color"
+    else:
+        valid = [_BACKGROUND_ALIASES.get(c, c) for c in colors]
+        valid = [c for c in valid if c in BACKGROUNDS]
+        key = "background"
+    if valid:
+        previous = out.get(key)
+        merged = ([previous] if isinstance(previous, str) else list(previous or [])) + valid
+        merged = list(dict.fromkeys(merged))
+        out[key] = merged[0] if len(merged) == 1 else merged
+
+
+def _noun_class(token: str) -> str | None:
+    if token in _PETAL_NOUNS:
+        return "petal"
+    if token in _CENTER_NOUNS:
+        return "center"
+    if token in _BACKGROUND_NOUNS:
+        return "background"
+    return None
+
+
+def _is_adjective(token: str) -> bool:
+    return token in _COLOR_WORDS or token in _SHAPE_WORDS or token in _SIZE_WORDS or token in _NUMBER_WORDS
+
+
+def parse_caption(text: str) -> dict[str, Any]:
+    """The facts a caption names, e.g. ``{"petal_color": "pink", "center_color": "yellow"}``.
+
+    Unknown words are ignored; several colours for one noun give a list (``["red", "purple"]``).
+    """
+    out: dict[str, Any] = {}
+    pending: list[str] = []          # adjectives waiting for their noun
+    last_noun: str | None = None
+    predicate: str | None = None     # noun that adjectives after "is"/"are" describe
+    for tok in _tokens(text):
+        noun = _noun_class(tok)
+        if noun is not None:
+            if pending:
+                _assign(out, noun, pending)
+                pending = []
+            last_noun, predicate = noun, None
+        elif tok in _COPULAS and last_noun is not None:
+            predicate = last_noun
+        elif _is_adjective(tok):
+            if predicate is not None:
+                _assign(out, predicate, [tok])
+            else:
+                pending.append(tok)
+        elif tok in ("and", "or", "a", "an", "the", "with", "that", "very", "bright", "light"):
+            continue   # connectives keep the current adjective run / predicate going
+        else:
+            predicate = None
+            pending = []
+    return out
+
+
+def caption_matches(facts: dict[str, Any], parsed: dict[str, Any]) -> tuple[int, int]:
+    """(named, matched): how many facts a parsed caption names and how many of them ``facts`` satisfy.
+
+    A list value (several colours) is satisfied when the truth is any of them.
+    """
+    named = matched = 0
+    for key, value in parsed.items():
+        named += 1
+        truth = facts.get(key)
+        if isinstance(value, list):
+            matched += int(truth in value)
+        else:
+            matched += int(truth == value)
+    return named, matched

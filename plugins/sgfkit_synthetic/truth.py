@@ -1,0 +1,181 @@
+"""Ground-truth condition encoders of the synthetic worlds.
+
+They compute exact attributes / landmarks / facts *from the latents* (through the generator's
+scene function), never from pixels, so they can score any method. Manipulators should be driven
+by learned encoders (e.g. ``face-attributes``, the flower captioner), as in the paper; a method
+that optimises against the truth it is scored by is grading its own exam.
+"""
+from __future__ import annotations
+
+import json
+import random
+import zlib
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import torch
+
+from sgfkit.components import ConditionEncoder, Generator
+from sgfkit.errors import ComponentError
+from sgfkit.latents import Latents
+
+from sgfkit_synthetic import captions
+from sgfkit_synthetic.faces import FACE_ATTRIBUTES, FACE_LANDMARKS, SynthFaces
+from sgfkit_synthetic.flowers import BACKGROUNDS, CENTER_COLORS, PETAL_COLORS, SynthFlowers, size_word
+
+
+class _TruthEncoder(ConditionEncoder):
+    """Shared behaviour: scene-based measurement in batches; ``encode`` refuses pixels."""
+
+    world: ClassVar[type] = Generator
+    world_name: ClassVar[str] = ""
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        raise ComponentError(
+            f"{self.registry_name or type(self).__name__} scores latents only (it reads the exact truth from the "
+            f"{self.world_name} scene), it cannot encode images; call measure(generator, latents), or use a learned "
+            "encoder for pixels")
+
+    def _scenes(self, generator: Generator, latents: Latents, batch_size: int):
+        if not isinstance(generator, self.world):
+            raise ComponentError(
+                f"{self.registry_name or type(self).__name__} measures {self.world_name} latents only, got a "
+                f"{type(generator).__name__}; use generator type {self.world_name} or another evaluator")
+        with torch.no_grad():
+            for start in range(0, len(latents), batch_size):
+                part = latents.index(slice(start, start + batch_size))
+                yield generator.scene(generator.ws_of(part))
+
+
+class SynthFacesTruth(_TruthEncoder):
+    """Exact synth-faces attributes (in [0, 1]) followed by landmark pixel coordinates.
+
+    ``measure`` -> [N, A + 2L]: ``attribute_names`` then ``<point>_x, <point>_y`` per landmark.
+    """
+
+    condition_kind: ClassVar[str] = "mixed"
+    world: ClassVar[type] = SynthFaces
+    world_name: ClassVar[str] = "synth-faces"
+    attribute_names: ClassVar[list[str]] = list(FACE_ATTRIBUTES)
+    landmark_names: ClassVar[list[str]] = list(FACE_LANDMARKS)
+
+    @property
+    def names(self) -> list[str]:
+        return self.attribute_names + [f"{p}_{a}" for p in self.landmark_names for a in ("x", "y")]
+
+    def measure(self, generator: Generator, latents: Latents, batch_size: int = 256) -> torch.Tensor:
+        outs = []
+        for s in self._scenes(generator, latents, batch_size):
+            attrs = torch.stack([s[a] for a in self.attribute_names], dim=1)
+            marks = generator.landmarks(s).reshape(attrs.shape[0], -1)
+            outs.append(torch.cat([attrs, marks], dim=1).float().cpu())
+        return torch.cat(outs) if outs else torch.zeros(0, len(self.names))
+
+
+#: flower condition vector: soft colour classes, then shape / size / count scalars
+FLOWER_NAMES = ([f"petal_{c}" for c in PETAL_COLORS] + [f"center_{c}" for c in CENTER_COLORS]
+                + [f"background_{c}" for c in BACKGROUNDS]
+                + ["petal_pointed", "petal_size", "petal_count", "center_size"])
+
+
+def count_to_unit(count: torch.Tensor | float) -> torch.Tensor | float:
+    """Continuous petal count in (4.5, 9.5) -> [0, 1]."""
+    return (count - 4.5) / 5.0
+
+
+def facts_from_conditions(c: torch.Tensor) -> list[dict[str, Any]]:
+    """Flower condition vectors [N, len(FLOWER_NAMES)] -> discrete facts (same rules as the generator)."""
+    i = {n: k for k, n in enumerate(FLOWER_NAMES)}
+    petal = c[:, i["petal_red"]:i["petal_red"] + len(PETAL_COLORS)].argmax(1).tolist()
+    center = c[:, i["center_yellow"]:i["center_yellow"] + len(CENTER_COLORS)].argmax(1).tolist()
+    bg = c[:, i["background_green"]:i["background_green"] + len(BACKGROUNDS)].argmax(1).tolist()
+    count = (c[:, i["petal_count"]] * 5.0 + 4.5).round().clamp(5, 9).long().tolist()
+    return [{
+        "petal_color": PETAL_COLORS[petal[r]],
+        "petal_shape": "pointed" if float(c[r, i["petal_pointed"]]) > 0.5 else "round",
+        "petal_size": size_word(float(c[r, i["petal_size"]])),
+        "petal_count": int(count[r]),
+        "center_color": CENTER_COLORS[center[r]],
+        "center_size": size_word(float(c[r, i["center_size"]])),
+        "background": BACKGROUNDS[bg[r]],
+    } for r in range(c.shape[0])]
+
+
+class SynthFlowersTruth(_TruthEncoder):
+    """Exact synth-flowers conditions in [0, 1] plus discrete facts and captions.
+
+    ``measure`` -> [N, 19]: colour-class weights (petal 7, centre 4, background 4; each group
+    sums to 1), ``petal_pointed``, ``petal_size``, ``petal_count`` ((count - 4.5) / 5), ``center_size``.
+    """
+
+    condition_kind: ClassVar[str] = "attributes"
+    world: ClassVar[type] = SynthFlowers
+    world_name: ClassVar[str] = "synth-flowers"
+
+    @property
+    def names(self) -> list[str]:
+        return list(FLOWER_NAMES)
+
+    def measure(self, generator: Generator, latents: Latents, batch_size: int = 256) -> torch.Tensor:
+        outs = []
+        for s in self._scenes(generator, latents, batch_size):
+            scalars = torch.stack([s["pointed"], s["petal_size"], count_to_unit(s["count"]), s["center_size"]], dim=1)
+            outs.append(torch.cat([s["petal_mix"], s["center_mix"], s["bg_mix"], scalars], dim=1).float().cpu())
+        return torch.cat(outs) if outs else torch.zeros(0, len(self.names))
+
+    def facts(self, generator: Generator, latents: Latents, batch_size: int = 256) -> list[dict[str, Any]]:
+        """Discrete facts per sample: petal_color, petal_shape, petal_size, petal_count, center_color,
+        center_size, background (see :mod:`sgfkit_synthetic.captions`)."""
+        out: list[dict[str, Any]] = []
+        for s in self._scenes(generator, latents, batch_size):
+            out.extend(generator.facts(s))
+        return out
+
+    def describe(self, c: torch.Tensor, dims: Sequence[int] | None = None) -> list[str]:
+        """A generated caption per sample, deterministic in the facts."""
+        out = []
+        for f in facts_from_conditions(c):
+            seed = zlib.crc32(json.dumps(f, sort_keys=True).encode())
+            out.append(captions.generate_caption(f, random.Random(seed)))
+        return out
+
+    def target(self, spec: dict[str, Any], c0: torch.Tensor) -> torch.Tensor:
+        """Also accepts ``{"caption": text}``: the named facts become one-hot / scalar targets."""
+        spec = dict(spec)
+        text = spec.pop("caption", None)
+        c1 = super().target(spec, c0)
+        if text is not None:
+            for name, value in self._caption_targets(text).items():
+                c1[:, self.index_of(name)] = value
+        return c1
+
+    def target_dims(self, spec: dict[str, Any]) -> list[int]:
+        spec = dict(spec)
+        text = spec.pop("caption", None)
+        dims = super().target_dims(spec)
+        if text is not None:
+            dims += [self.index_of(n) for n in self._caption_targets(text)]
+        return sorted(set(dims))
+
+    def _caption_targets(self, text: str) -> dict[str, float]:
+        parsed = captions.parse_caption(text)
+        if not parsed:
+            raise ComponentError(f"the caption {text!r} names no flower fact this world knows; name a petal colour, "
+                                 "shape, size or count, a center colour or size, or a background")
+        out: dict[str, float] = {}
+        groups = {"petal_color": ("petal", PETAL_COLORS), "center_color": ("center", CENTER_COLORS),
+                  "background": ("background", BACKGROUNDS)}
+        sizes = {"small": 1 / 6, "medium": 0.5, "large": 5 / 6}
+        for key, value in parsed.items():
+            if key in groups:
+                prefix, options = groups[key]
+                wanted = value if isinstance(value, list) else [value]
+                for option in options:
+                    out[f"{prefix}_{option}"] = 1.0 / len(wanted) if option in wanted else 0.0
+            elif key == "petal_shape":
+                out["petal_pointed"] = 1.0 if value == "pointed" else 0.0
+            elif key in ("petal_size", "center_size"):
+                out[key] = sizes[value]
+            elif key == "petal_count":
+                out["petal_count"] = float(count_to_unit(float(value)))
+        return out
