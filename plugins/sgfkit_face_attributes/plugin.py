@@ -1,4 +1,43 @@
 """Hook implementations of the face_attributes plugin (torch-free: registrations are lazy strings)."""
 from __future__ import annotations
 
-from sgfkit import hookimpl  # noqa: F401
+from sgfkit import hookimpl
+from sgfkit.weights import KnownWeights
+
+_VGGFACE2_SOURCE = ("https://github.com/cydonia999/VGGFace2-pytorch (README: 'senet50_ft' / 'senet50_scratch' "
+                    "pickles, converted from the VGGFace2 authors' Caffe models)")
+
+KNOWN_WEIGHTS: dict[str, KnownWeights] = {
+    "vggface2-senet50-ft": KnownWeights(
+        component="face-attributes",
+        file_name="senet50_ft_weight.pkl",
+        description="VGGFace2 SE-ResNet-50, pre-trained on MS-Celeb-1M and fine-tuned on VGGFace2 "
+                    "(pickled dict of numpy arrays; config: senet50)",
+        source=_VGGFACE2_SOURCE,
+        license="see the source page (VGGFace2 models: research use; code MIT)",
+    ),
+    "vggface2-senet50-scratch": KnownWeights(
+        component="face-attributes",
+        file_name="senet50_scratch_weight.pkl",
+        description="VGGFace2 SE-ResNet-50 trained from scratch on VGGFace2 (config: senet50)",
+        source=_VGGFACE2_SOURCE,
+        license="see the source page (VGGFace2 models: research use; code MIT)",
+    ),
+}
+
+
+def known_weights_for(file_name: str) -> KnownWeights | None:
+    """The known checkpoint with this file name, if any (for download instructions)."""
+    return next((k for k in KNOWN_WEIGHTS.values() if k.file_name == file_name), None)
+
+
+@hookimpl
+def sgfkit_register_condition_encoders(register):
+    register("face-attributes", "sgfkit_face_attributes.encoder:FaceAttributes",
+             summary="SE-ResNet face attributes in [0, 1]: embedded (synth-faces, shipped) or VGGFace2 senet50 + head")
+
+
+@hookimpl
+def sgfkit_register_weights(register):
+    for name, known in KNOWN_WEIGHTS.items():
+        register(name, known)

@@ -1,0 +1,152 @@
+"""Reading and writing the face-attribute weights.
+
+* VGGFace2 ``senet50_ft_weight.pkl`` / ``senet50_scratch_weight.pkl``: a pickled dict
+  ``{state-dict name: numpy array}`` (Python-2 era, read with latin-1). Read through
+  :mod:`sgfkit.safe_pickle` with a numpy-only allow-list: no code in the file can run.
+* attribute head (ours): safetensors with ``layers.{i}.weight`` / ``layers.{i}.bias`` and the
+  metadata key ``attribute_names`` (a JSON list); or a torch file (read ``weights_only``) holding
+  ``{"state_dict": ..., "attribute_names": [...]}``.
+* embedded network (ours, shipped): safetensors with ``backbone.*`` / ``head.*`` tensors and
+  metadata ``config`` (JSON :class:`SENetConfig`), ``attribute_names``, ``input_size`` and the
+  training record; a JSON copy of that metadata sits next to it for people and tools.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from sgfkit.errors import WeightsError
+from sgfkit.safe_pickle import load_restricted, numpy_allowlist
+from sgfkit_face_attributes.senet import (SENET50, AttributeHead, FaceAttributeNet, SENet, SENetConfig,
+                                          head_dims_from_state)
+
+
+def _check_state(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, what: str,
+                 optional: tuple[str, ...] = ()) -> None:
+    """Load ``state`` strictly, except keys ending in ``optional`` suffixes may be missing."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state and not k.endswith(optional)]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [f"{k}: file {list(state[k].shape)} vs model {list(v.shape)}"
+              for k, v in expected.items() if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    problems = []
+    if missing:
+        problems.append(f"missing keys {missing[:6]}{' ...' if len(missing) > 6 else ''}")
+    if unexpected:
+        problems.append(f"unexpected keys {unexpected[:6]}{' ...' if len(unexpected) > 6 else ''}")
+    if shapes:
+        problems.append("shape mismatches " + "; ".join(shapes[:6]))
+    if problems:
+        raise WeightsError(f"{path}: does not fit the {what}: " + "; ".join(problems))
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=False)
+
+
+def read_vggface2_pkl(path: str | Path) -> dict[str, torch.Tensor]:
+    """The tensors of a VGGFace2 ``senet50_*.pkl`` (numpy arrays only; anything else is refused)."""
+    path = Path(path)
+    obj = load_restricted(path, numpy_allowlist(), encoding="latin1")
+    if not isinstance(obj, dict) or not obj:
+        raise WeightsError(f"{path}: expected a pickled dict of numpy arrays (VGGFace2 senet50 weights), "
+                           f"found {type(obj).__name__}")
+    out = {}
+    for key, value in obj.items():
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in "fiu":
+            raise WeightsError(f"{path}: entry {key!r} is a {type(value).__name__}, not a numeric array; "
+                               "this is not a VGGFace2 weights file")
+        out[str(key)] = torch.from_numpy(np.ascontiguousarray(value))
+    return out
+
+
+def load_senet50(path: str | Path) -> SENet:
+    """The full VGGFace2 SE-ResNet-50 with the weights of ``path`` (eval mode)."""
+    path = Path(path)
+    net = SENet(SENET50)
+    # the released files predate num_batches_tracked; the identity fc is not needed for features
+    _check_state(net, read_vggface2_pkl(path), path, "VGGFace2 senet50 layout",
+                 optional=("num_batches_tracked", "fc.weight", "fc.bias"))
+    return net.eval()
+
+
+def load_head(path: str | Path) -> tuple[AttributeHead, list[str]]:
+    """An attribute head and its attribute names."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"attribute head file not found: {path}")
+    if path.suffix == ".safetensors":
+        from safetensors import SafetensorError, safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = f.metadata() or {}
+                state = {k: f.get_tensor(k) for k in f.keys()}
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from None
+        names = json.loads(meta["attribute_names"]) if "attribute_names" in meta else None
+    else:
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - any failure means the file is unusable
+            raise WeightsError(f"{path}: not a readable attribute-head checkpoint "
+                               f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+        if not isinstance(obj, dict):
+            raise WeightsError(f"{path}: expected a dict with 'state_dict' and 'attribute_names'")
+        state, names = obj.get("state_dict", {}), obj.get("attribute_names")
+    if not names:
+        raise WeightsError(f"{path}: the attribute head carries no attribute names; save them as the "
+                           "'attribute_names' metadata (safetensors) or key (torch file)")
+    try:
+        dims = head_dims_from_state(state)
+    except KeyError:
+        raise WeightsError(f"{path}: no head layers found (expected layers.0.weight, layers.0.bias, ...)") from None
+    head = AttributeHead(dims)
+    _check_state(head, state, path, "attribute head")
+    if dims[-1] != len(names):
+        raise WeightsError(f"{path}: the head has {dims[-1]} outputs but {len(names)} attribute names")
+    return head.eval(), [str(n) for n in names]
+
+
+def save_head(path: str | Path, head: AttributeHead, names: list[str]) -> None:
+    """Write an attribute head in the safetensors format :func:`load_head` reads."""
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().contiguous().cpu() for k, v in head.state_dict().items()}
+    save_file(state, str(path), metadata={"attribute_names": json.dumps(list(names))})
+
+
+def save_embedded(path: str | Path, net: FaceAttributeNet, meta: dict[str, Any]) -> None:
+    """Write the embedded network (safetensors) and its metadata (in the file and as ``.json``)."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    state = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()
+             if not k.endswith("num_batches_tracked")}
+    save_file(state, str(path), metadata={k: json.dumps(v) for k, v in meta.items()})
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def load_embedded(path: str | Path) -> tuple[FaceAttributeNet, dict[str, Any]]:
+    """The embedded network and its metadata (``config``, ``attribute_names``, ``input_size``, ...)."""
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"face-attributes embedded weights not found: {path}. Reinstall sgfkit, or retrain "
+                           "them with `sgfkit train-encoder face-attributes --out PATH`")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
+            state = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from None
+    for key in ("config", "attribute_names", "input_size"):
+        if key not in meta:
+            raise WeightsError(f"{path}: metadata lacks {key!r}; not a face-attributes weights file")
+    backbone = SENet(SENetConfig.from_dict(meta["config"]))
+    head = AttributeHead(list(meta.get("head_dims") or [backbone.config.feature_dim, len(meta["attribute_names"])]))
+    net = FaceAttributeNet(backbone, head)
+    _check_state(net, state, path, "embedded face-attributes network", optional=("num_batches_tracked",))
+    return net.eval(), meta
