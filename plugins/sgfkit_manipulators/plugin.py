@@ -1,4 +1,14 @@
 """Hook implementations of the manipulators plugin (torch-free: registrations are lazy strings)."""
 from __future__ import annotations
 
-from sgfkit import hookimpl  # noqa: F401
+from sgfkit import hookimpl
+
+
+@hookimpl
+def sgfkit_register_manipulators(register):
+    register("sgf", "sgfkit_manipulators.sgf:SGF",
+             summary="Surrogate Gradient Field: nonlinear edits towards any condition (Li et al. 2021)")
+    register("interfacegan", "sgfkit_manipulators.interfacegan:InterFaceGAN",
+             summary="linear SVM boundary normals per attribute (Shen et al. 2020)")
+    register("ganspace", "sgfkit_manipulators.ganspace:GANSpace",
+             summary="principal components of w, matched to attributes (Härkönen et al. 2020)")

@@ -1,0 +1,182 @@
+"""SGF manipulator on the analytic toy world: fitting report, Algorithm 1, stopping, guards, state."""
+import pytest
+import torch
+
+from sgfkit.components import EditRequest
+from sgfkit.dataset import LatentDataset
+from sgfkit.errors import ComponentError
+from sgfkit.latents import Latents
+from sgfkit_manipulators.aux_mapping import FrozenAuxMapping
+from sgfkit_manipulators.sgf import SGF
+from sgfkit_manipulators.sgf_training import diagnose
+from sgfkit_manipulators.toy_world import ToyAttributes, ToyGenerator
+
+
+class CountingEncoder(ToyAttributes):
+    """Counts the rows it is asked to measure (to check that stopped samples are not re-rendered)."""
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.rows: list[int] = []
+
+    def measure(self, generator, latents, batch_size=64):
+        self.rows.append(len(latents))
+        return super().measure(generator, latents, batch_size)
+
+
+@pytest.fixture(scope="module")
+def world():
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    g, e = ToyGenerator(space="w"), ToyAttributes()
+    lat = g.sample_latents(1500, seed=0)
+    ds = LatentDataset(g.sample_z(1500, 0), lat.tensor, e.measure(g, lat), e.names, "w")
+    sgf = SGF(layers_F=4, train_steps=500, lr=1e-3, max_steps=30)
+    with pytest.warns(UserWarning):   # the toy F has spectral radius >= 1 somewhere: it must say so
+        report = sgf.fit(ds, g, e)
+    return g, e, sgf, report
+
+
+def smile_request(g, e, n=32, seed=1, dim=0, layers=None, space_latents=None):
+    lat = space_latents if space_latents is not None else g.sample_latents(n, seed)
+    c0 = e.measure(g, lat)
+    c1 = c0.clone()
+    c1[:, dim] = (c0[:, dim] < 0.5).float()
+    return EditRequest(lat, c0, c1, [dim], layers)
+
+
+def test_fit_reports_reconstruction_dependence_and_radius(world):
+    _, _, _, report = world
+    assert 0.5 < report["reconstruction_r2"] <= 1.0
+    assert report["condition_dependence"] > 0.05 and not any("ignores" in w for w in report["warnings"])
+    assert report["spectral_radius_max"] >= report["spectral_radius_median"] > 0
+    assert report["layers_F"] == 4 and report["width"] == 8
+    assert report["loss_curve"][-1] < report["loss_curve"][0]
+
+
+def test_degenerate_mapping_is_detected():
+    torch.manual_seed(0)
+    tensors = {}
+    for i, (din, dout) in enumerate([(8, 8), (8, 8)]):
+        tensors[f"blocks.{i}.style.weight"] = torch.zeros(2 * din, 4)   # c has no effect
+        tensors[f"blocks.{i}.style.bias"] = torch.randn(2 * din) * 0.1
+        tensors[f"blocks.{i}.linear.weight"] = torch.randn(dout, din) * 0.3
+        tensors[f"blocks.{i}.linear.bias"] = torch.zeros(dout)
+    report = diagnose(FrozenAuxMapping(tensors, 2), torch.randn(64, 8), torch.randn(64, 4))
+    assert report["condition_dependence"] < 1e-6
+    assert any("ignores the conditions" in w for w in report["warnings"])
+
+
+def test_edit_moves_target_towards_c1_and_stops_per_sample(world):
+    g, _, sgf, _ = world
+    e = CountingEncoder()
+    req = smile_request(g, e)
+    e.rows.clear()
+    res = sgf.edit(req, g, e)
+    after = ToyAttributes().measure(g, res.latents)
+    before_err = (req.c1[:, 0] - req.c0[:, 0]).abs()
+    after_err = (req.c1[:, 0] - after[:, 0]).abs()
+    assert float(after_err.mean()) < 0.3 * float(before_err.mean())
+    conv = [i for i, s in enumerate(res.status) if s == "converged"]
+    assert len(conv) >= 24
+    assert torch.all(after_err[conv] <= sgf.params["tolerance"] + 1e-6)
+    assert len(set(res.steps[conv].tolist())) > 1            # samples stop on their own
+    # each running sample is measured once per step it took; stopped samples never again
+    assert sum(e.rows) == int(res.steps.sum())
+    assert e.rows == sorted(e.rows, reverse=True)
+    assert len(res.path) == sgf.params["max_steps"] + 1
+    assert torch.equal(res.path[0].tensor, req.latents.tensor)
+
+
+def test_sweep_is_one_run_with_frozen_stopped_samples(world):
+    g, e, sgf, _ = world
+    req = smile_request(g, e, n=16, seed=2)
+    sweep = sgf.edit_sweep(req, [0, 2, 5, 30], g, e)
+    assert torch.equal(sweep[0].tensor, req.latents.tensor)
+    full = sgf.edit(EditRequest(req.latents, req.c0, req.c1, [0], strength=30), g, e)
+    assert torch.allclose(sweep[-1].tensor, full.latents.tensor)
+    early = [i for i in range(16) if full.steps[i] <= 5 and full.status[i] == "converged"]
+    assert early and torch.equal(sweep[2].tensor[early], sweep[3].tensor[early])
+
+
+def test_fast_mode_runs_one_over_eta_steps_without_measuring(world):
+    g, _, sgf, _ = world
+    fast = SGF(mode="fast", step_size=0.25, layers_F=4)
+    fast.load_state(sgf.state_tensors(), sgf.state_meta())
+    e = CountingEncoder()
+    req = smile_request(g, e, n=8)
+    e.rows.clear()
+    res = fast.edit(req, g, e)
+    assert res.steps.tolist() == [4] * 8 and set(res.status) == {"done"}
+    assert e.rows == [8]                                    # one render at the end only
+    assert fast.default_strengths == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_exact_mode_matches_neumann_for_small_radius(world):
+    g, e, sgf, _ = world
+    req = smile_request(g, e, n=6, seed=3)
+    exact = SGF(mode="exact", layers_F=4, max_steps=1)
+    exact.load_state(sgf.state_tensors(), sgf.state_meta())
+    high = SGF(neumann_order=30, layers_F=4, max_steps=1)
+    high.load_state(sgf.state_tensors(), sgf.state_meta())
+    rho = sgf.spectral_radius(req.latents.tensor, req.c0)
+    ok = rho < 0.7
+    a, b = exact.edit(req, g, e).latents.tensor, high.edit(req, g, e).latents.tensor
+    assert ok.any()
+    assert torch.allclose(a[ok], b[ok], atol=1e-3)
+
+
+def test_non_finite_latents_stop_that_sample_only(world, monkeypatch):
+    g, e, sgf, _ = world
+    req = smile_request(g, e, n=4, seed=4)
+    original = SGF.direction
+    victim = req.latents.tensor[0]
+
+    def poisoned(self, latents, conditions, dc, exact=False):
+        step = original(self, latents, conditions, dc, exact)
+        step[(latents - victim).abs().sum(1) < 1e-6] = float("nan")   # sample 0 blows up
+        return step
+
+    monkeypatch.setattr(SGF, "direction", poisoned)
+    res = sgf.edit(req, g, e)
+    assert res.status[0] == "non-finite" and res.steps[0] == 0
+    assert torch.equal(res.latents.tensor[0], victim)           # keeps its last finite value
+    assert "non-finite" not in res.status[1:]
+    assert torch.isfinite(res.latents.tensor).all()
+
+
+def test_wplus_layer_restricted_edit_leaves_other_layers_untouched(world):
+    g, e, sgf, _ = world
+    g_plus = ToyGenerator(space="w+")
+    lat = g_plus.sample_latents(8, seed=5)
+    req = smile_request(g_plus, e, space_latents=lat, dim=2, layers=[2, 3])
+    res = sgf.edit(req, g_plus, e)
+    assert torch.equal(res.latents.tensor[:, :2], lat.tensor[:, :2])
+    assert not torch.equal(res.latents.tensor[:, 2:], lat.tensor[:, 2:])
+    assert torch.equal(res.latents.tensor[:, 2], res.latents.tensor[:, 3])
+
+
+def test_save_load_round_trip(world, tmp_path):
+    g, e, sgf, _ = world
+    path = tmp_path / "sgf.safetensors"
+    sgf.save(path)
+    loaded = SGF(layers_F=4, max_steps=30)
+    loaded.load(path)
+    req = smile_request(g, e, n=8, seed=6)
+    assert torch.allclose(sgf.edit(req, g, e).latents.tensor, loaded.edit(req, g, e).latents.tensor, atol=1e-5)
+    assert loaded.report["reconstruction_r2"] == pytest.approx(sgf.report["reconstruction_r2"])
+
+
+def test_clear_errors(world):
+    g, e, sgf, _ = world
+    req = smile_request(g, e, n=2)
+    with pytest.raises(ComponentError, match="not fitted"):
+        SGF().edit(req, g, e)
+    with pytest.raises(ComponentError, match="fitted on 8-d latents"):
+        sgf.edit(EditRequest(Latents(torch.zeros(2, 5), "w"), req.c0, req.c1, [0]), g, e)
+    with pytest.raises(ComponentError, match="c0 and c1 of shape"):
+        sgf.edit(EditRequest(req.latents, req.c0[:, :2], req.c1[:, :2], [0]), g, e)
+    bad = req.latents.tensor.clone()
+    bad[1, 0] = float("inf")
+    with pytest.raises(ComponentError, match="NaN or infinite"):
+        sgf.edit(EditRequest(Latents(bad, "w"), req.c0, req.c1, [0]), g, e)
