@@ -33,6 +33,21 @@ _LAZY = {
     "UnknownComponentError": "sgfkit.errors:UnknownComponentError",
     "ParamError": "sgfkit.errors:ParamError",
     "progress_task": "sgfkit.progress:progress_task",
+    # programmatic API (mirrors the CLI); torch loads only when components are built or run
+    "load_recipe": "sgfkit.api:load_recipe",
+    "validate": "sgfkit.api:validate",
+    "run": "sgfkit.api:run",
+    "list_components": "sgfkit.api:list_components",
+    "get_plugins": "sgfkit.api:get_plugins",
+    "list_weights": "sgfkit.api:list_weights",
+    "get_generator": "sgfkit.api:get_generator",
+    "get_condition_encoder": "sgfkit.api:get_condition_encoder",
+    "get_manipulator": "sgfkit.api:get_manipulator",
+    "get_metric": "sgfkit.api:get_metric",
+    "Recipe": "sgfkit.recipe:Recipe",
+    "RecipeError": "sgfkit.recipe:RecipeError",
+    "RunResult": "sgfkit.pipeline:RunResult",
+    "PluginInfo": "sgfkit.plugins:PluginInfo",
 }
 
 __all__ = ["hookimpl", "__version__", *_LAZY]

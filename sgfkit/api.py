@@ -102,7 +102,9 @@ def run(recipe: Recipe | str | Path | dict[str, Any], *, out_dir: str | Path | N
         extra.append(f"seed={int(seed)}")
     if device is not None:
         extra.append(f"device={device}")
-    if not isinstance(recipe, _Recipe) or extra:
-        source = recipe.source if isinstance(recipe, _Recipe) else recipe
-        recipe = load_recipe(source, extra)
+    if isinstance(recipe, _Recipe):
+        if extra:
+            recipe = load_recipe(recipe.source, [*recipe.overrides, *extra])
+    else:
+        recipe = load_recipe(recipe, extra)
     return run_recipe(recipe, out_dir=out_dir)

@@ -199,8 +199,11 @@ def apply_override(data: dict[str, Any], path: KeyPath, value: Any) -> None:
         elif isinstance(node, dict):
             if isinstance(part, int):
                 part = str(part)
-            if not last and not isinstance(node.get(part), (dict, list)):
+            if not last and node.get(part) is None:
                 node[part] = {}
+            elif not last and not isinstance(node[part], (dict, list)):
+                raise RecipeError(f"--set {format_path(path)}: {where} is a value ({node[part]!r}), not a section",
+                                  "--set")
         else:
             raise RecipeError(f"--set {format_path(path)}: {format_path(path[:i])} is not a section", "--set")
         if last:
@@ -308,7 +311,8 @@ def validate_recipe(data: Any, lines: dict[KeyPath, int | str], origin: str, def
         chk.add(("name",), f"{top['name']!r} cannot be part of a folder name; use letters, digits, '.', '_', '-'")
     if "device" in top and not DEVICE_PATTERN.match(str(top["device"])):
         chk.add(("device",), f"unknown device {top['device']!r}; use auto, cpu, cuda or cuda:N."
-                + did_you_mean(str(top["device"]), ["auto", "cpu", "cuda"]))
+                + (" did you mean 'cuda'?" if str(top["device"]).lower() == "gpu"
+                   else did_you_mean(str(top["device"]), ["auto", "cpu", "cuda"])))
     for key, schema in SUB_SCHEMAS.items():
         if top.get(key) is not None:
             resolved = chk.mapping(top[key], schema, (key,))

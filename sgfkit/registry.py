@@ -197,7 +197,7 @@ class Registry:
             providers = ", ".join(f"plugin {s.plugin!r} ({s.distribution or 'in-process'})" for s in specs)
             raise ComponentClashError(
                 f"{kind} {name!r} is registered by more than one plugin: {providers}. "
-                "Uninstall one, or disable it with SGFKIT_DISABLE_PLUGINS=<plugin>")
+                f"Uninstall one, or disable one, e.g. SGFKIT_DISABLE_PLUGINS={specs[-1].distribution or specs[-1].plugin}")
         return specs[0]
 
     def resolve(self, kind: str, name: str) -> type:
