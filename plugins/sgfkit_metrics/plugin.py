@@ -1,4 +1,10 @@
 """Hook implementations of the metrics plugin (torch-free: registrations are lazy strings)."""
 from __future__ import annotations
 
-from sgfkit import hookimpl  # noqa: F401
+from sgfkit import hookimpl
+
+
+@hookimpl
+def sgfkit_register_metrics(register):
+    register("mds", "sgfkit_metrics.mds:MDSMetric",
+             summary="MDC curves and the manipulation disentanglement score (SGF paper)")
