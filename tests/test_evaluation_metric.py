@@ -49,3 +49,14 @@ def test_values_tables_and_figure():
 
 def test_empty_evaluations_give_empty_result():
     assert MDSMetric().compute([], []).values == {}
+
+
+def test_keypoint_columns_are_left_out_of_disentanglement():
+    ev = evaluation("m", "x", 0, [(0.5, 0.0)])
+    ev.names = ["x", "eye_x", "eye_y"]
+    ev.after[0, :, 1:] += 3.0                      # keypoints move by pixels: not an attribute change
+    assert MDSMetric().compute([ev], []).values["m"]["x"]["points"] == [[1.0, 1.0]]
+    counted = MDSMetric(exclude_keypoints=False).compute([ev], []).values["m"]["x"]["points"]
+    assert counted == [[1.0, 0.0]]
+    with pytest.raises(Exception, match="not evaluator columns"):
+        MDSMetric(scored=["nope"]).compute([ev], [])

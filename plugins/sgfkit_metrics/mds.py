@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from sgfkit.components import EditEvaluation, EditOutcome, Metric, MetricResult
+from sgfkit.errors import ComponentError
 from sgfkit.evaluation import ANCHOR, best_operating_point, mdc_points, mds
 from sgfkit.params import Param
 
@@ -21,7 +22,25 @@ class MDSMetric(Metric):
     params: ClassVar[dict[str, Param]] = {
         "delta": Param(float, 0.2, "an attribute 'changed' when its score moved by more than delta", min=0.0),
         "plot": Param(bool, True, "draw the MDC figure"),
+        "scored": Param(list, None, "names of the attributes counted for disentanglement (default: every "
+                        "evaluator column, less keypoints)", nullable=True, item_type=str),
+        "exclude_keypoints": Param(bool, True, "leave keypoint columns (<point>_x / <point>_y, in pixels) "
+                                   "out of the disentanglement count"),
     }
+
+    def _columns(self, ev: EditEvaluation) -> list[int]:
+        """Evaluator columns scored for ``ev`` (the target always included, first-come order kept)."""
+        if self.params["scored"] is not None:
+            keep = set(self.params["scored"]) | {ev.attribute}
+            missing = keep - set(ev.names)
+            if missing:
+                raise ComponentError(f"mds: scored attributes {sorted(missing)} are not evaluator columns; "
+                                     f"choose from {', '.join(ev.names)}")
+            return [i for i, n in enumerate(ev.names) if n in keep]
+        if self.params["exclude_keypoints"]:
+            return [i for i, n in enumerate(ev.names)
+                    if i == ev.attribute_index or not (n.endswith("_x") or n.endswith("_y"))]
+        return list(range(len(ev.names)))
 
     def compute(self, evaluations: list[EditEvaluation], edits: list[EditOutcome]) -> MetricResult:
         if not evaluations:
@@ -29,8 +48,12 @@ class MDSMetric(Metric):
         delta = self.params["delta"]
         methods: dict[str, dict[str, Any]] = {}
         attributes: list[str] = []
+        scored = 0
         for ev in evaluations:
-            points = mdc_points(ev.before, ev.after, ev.attribute_index, ev.direction, delta)
+            cols = self._columns(ev)
+            scored = len(cols)
+            points = mdc_points(ev.before[:, cols], ev.after[:, :, cols], cols.index(ev.attribute_index),
+                                ev.direction, delta)
             methods.setdefault(ev.method, {})[ev.attribute] = {
                 "mds": mds(points), "best": {**best_operating_point(points)},
                 "points": [[a, d] for a, d in points], "strengths": list(ev.strengths)}
@@ -43,7 +66,7 @@ class MDSMetric(Metric):
             values[method] = {**per_attr, "overall": float(np.mean([v["mds"] for v in per_attr.values()]))}
         values["settings"] = {
             "delta": delta, "samples": int(evaluations[0].before.shape[0]),
-            "scored_attributes": len(evaluations[0].names),
+            "scored_attributes": scored,
             "strengths": {m: {a: v["strengths"] for a, v in per.items()} for m, per in methods.items()}}
         tables = {"mds": mds_table(values, attributes), "best": best_table(values, attributes)}
         figures = {"mdc": mdc_figure(values, attributes)} if self.params["plot"] else {}
