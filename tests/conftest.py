@@ -23,6 +23,14 @@ TINY_SITE = REPO / "tests" / "fixtures" / "core" / "site"
 CORE_FIXTURES = REPO / "tests" / "fixtures" / "core"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread() -> None:
+    """Tiny tensors on a shared 2-core machine: one thread is hundreds of times faster than two."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_plugins() -> Iterator[None]:
     from sgfkit.plugins import reset_plugins
@@ -69,6 +77,7 @@ def subprocess_env() -> Callable[..., dict[str, str]]:
     def env(*paths: Path, load: str | None = "sgfkit-tiny", **extra: str) -> dict[str, str]:
         out = {k: v for k, v in os.environ.items() if not k.startswith("SGFKIT_")}
         out["PYTHONPATH"] = os.pathsep.join([*map(str, paths), str(TINY_SITE)])
+        out["OMP_NUM_THREADS"] = "1"
         if load is not None:
             out["SGFKIT_LOAD_PLUGINS"] = load
         out.update(extra)
