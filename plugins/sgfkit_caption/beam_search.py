@@ -54,7 +54,8 @@ def beam_search(model: StepModel, batch_size: int, start: int, end: int, beam_si
     alive[:, 0] = True
     seqs = torch.zeros(B, k, 0, dtype=torch.long, device=device)                   # words so far
     best_score = torch.full((B,), float("-inf"), device=device)
-    best_seq: list[list[int]] = [[] for _ in range(B)]
+    best_seq = torch.zeros(B, max_len, dtype=torch.long, device=device)           # words before <end>
+    best_len = torch.zeros(B, dtype=torch.long, device=device)
     k_live = torch.ones(B, dtype=torch.long, device=device) * k                     # beams left per image
 
     for _ in range(max_len):
@@ -80,10 +81,15 @@ def beam_search(model: StepModel, batch_size: int, start: int, end: int, beam_si
         seqs = torch.cat([seqs.gather(1, prev_beam.unsqueeze(2).expand(-1, -1, seqs.shape[2])),
                           next_word.unsqueeze(2)], dim=2)
         done = valid & is_end
-        for b, j in done.nonzero().tolist():
-            if top_scores[b, j] > best_score[b]:
-                best_score[b] = top_scores[b, j]
-                best_seq[b] = seqs[b, j, :-1].tolist()
+        done_scores = torch.where(done, top_scores, torch.full_like(top_scores, float("-inf")))
+        step_best, step_j = done_scores.max(dim=1)                                  # best completion per image
+        better = step_best > best_score
+        if better.any():
+            length = seqs.shape[2] - 1
+            chosen = seqs[torch.arange(B, device=device), step_j, :length]          # [B, length]
+            best_seq[better, :length] = chosen[better]
+            best_len[better] = length
+            best_score = torch.where(better, step_best, best_score)
         alive = valid & ~is_end
         k_live = k_live - done.sum(dim=1)
         cum = torch.where(alive, top_scores, torch.full_like(top_scores, float("-inf")))
@@ -91,13 +97,13 @@ def beam_search(model: StepModel, batch_size: int, start: int, end: int, beam_si
         state = tuple(s[src_rows] for s in full_state)
         words = next_word.flatten()
 
-    complete = [bool(torch.isfinite(best_score[b])) for b in range(B)]
-    for b in range(B):
-        if not complete[b] and alive[b].any():                                      # length limit hit
-            j = int(torch.where(alive[b], cum[b], torch.full_like(cum[b], float("-inf"))).argmax())
-            best_score[b] = cum[b, j]
-            best_seq[b] = seqs[b, j].tolist()
-    return BeamResult(best_seq, best_score, complete)
+    complete = torch.isfinite(best_score)
+    sequences = [best_seq[b, :best_len[b]].tolist() for b in range(B)]
+    for b in (~complete & alive.any(dim=1)).nonzero().flatten().tolist():          # length limit hit
+        j = int(cum[b].argmax())                                                   # dead beams are -inf
+        best_score[b] = cum[b, j]
+        sequences[b] = seqs[b, j].tolist()
+    return BeamResult(sequences, best_score, complete.tolist())
 
 
 def greedy_search(model: StepModel, batch_size: int, start: int, end: int, max_len: int = 20) -> BeamResult:

@@ -31,13 +31,13 @@ class CaptionerConfig:
 
     vocab_size: int
     encoder: str = "small"
-    encoder_dim: int = 128
-    enc_image_size: int = 8
-    attention_dim: int = 96
-    embed_dim: int = 64
-    decoder_dim: int = 192
-    dropout: float = 0.3
-    small_channels: list[int] = field(default_factory=lambda: [32, 64, 128])
+    encoder_dim: int = 96
+    enc_image_size: int = 4
+    attention_dim: int = 64
+    embed_dim: int = 48
+    decoder_dim: int = 128
+    dropout: float = 0.2
+    small_channels: list[int] = field(default_factory=lambda: [24, 48, 96])
     resnet_layers: list[int] = field(default_factory=lambda: [3, 4, 23, 3])
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,14 +95,19 @@ def resnet_trunk(layers: list[int]) -> nn.Sequential:
 
 
 def small_trunk(channels: list[int]) -> nn.Sequential:
-    """A few stride-2 conv-BN-ReLU stages (each halves the resolution) ending in ``channels[-1]``."""
+    """Stride-2 conv-BN-ReLU stages (each halves the resolution) ending in ``channels[-1]``.
+
+    Stages after the first add a second 3x3 conv; the first stays single to keep the
+    full-resolution cost low (the captioner runs inside SGF's editing loop).
+    """
     modules: list[nn.Module] = []
     c_in = 3
-    for c_out in channels:
-        modules.append(nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False),
-                                     nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
-                                     nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
-                                     nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)))
+    for i, c_out in enumerate(channels):
+        layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False),
+                                   nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+        if i > 0:
+            layers += [nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+        modules.append(nn.Sequential(*layers))
         c_in = c_out
     return nn.Sequential(*modules)
 

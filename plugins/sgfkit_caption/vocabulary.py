@@ -14,11 +14,11 @@ from pathlib import Path
 from sgfkit.errors import WeightsError
 
 PAD, UNK, START, END = "<pad>", "<unk>", "<start>", "<end>"
-_WORD = re.compile(r"[a-z]+")
+_WORD = re.compile(r"[a-z0-9]+(?:-[a-z]+)?")  # keeps "5" and "medium-sized" whole
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-case words of ``text`` (punctuation and digits dropped)."""
+    """Lower-case words and numbers of ``text`` (punctuation dropped; hyphenated words kept whole)."""
     return _WORD.findall(text.lower())
 
 

@@ -1,0 +1,272 @@
+"""Condition encoders of the caption stack.
+
+- ``sentence-bert`` (:class:`SentenceBert`): Sentence-BERT all-MiniLM-L6-v2 on its own; embeds text
+  (:meth:`SentenceBert.embed_texts`), not images.
+- ``flower-caption`` (:class:`FlowerCaption`): the embedded Show-Attend-Tell captioner (weights
+  shipped in the package, trained on synth-flowers) followed by Sentence-BERT.
+- ``show-attend-tell`` (:class:`ShowAttendTell`): the public tutorial checkpoint + word map,
+  followed by Sentence-BERT.
+
+Conditions are unit-norm sentence embeddings [N, 384] (``emb_0`` ... ``emb_383``). A target is
+``{"caption": "this flower has red petals"}``; distance is 1 - cosine similarity; ``describe``
+returns the caption behind an embedding.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from sgfkit.components import ConditionEncoder
+from sgfkit.errors import ComponentError, WeightsError, did_you_mean
+from sgfkit.params import Param
+from sgfkit.weights import locate_weights, sha256_of
+from sgfkit_caption.beam_search import DecoderStepModel, beam_search
+from sgfkit_caption.known_weights import TUTORIAL_CHECKPOINT, TUTORIAL_WORD_MAP
+from sgfkit_caption.sat_model import Captioner, CaptionerConfig
+from sgfkit_caption.sentence_encoder import SentenceEmbedder
+from sgfkit_caption.vocabulary import WordMap
+
+#: all-MiniLM-L6-v2 output size (known without loading the model, for ``names``)
+SBERT_DIM = 384
+SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "flower_captioner.safetensors"
+
+
+class SentenceEmbeddingConditions(ConditionEncoder):
+    """Shared semantics of encoders whose conditions are Sentence-BERT embeddings."""
+
+    condition_kind: ClassVar[str] = "embedding"
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self._sbert: SentenceEmbedder | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return [f"emb_{i}" for i in range(SBERT_DIM)]
+
+    @property
+    def sentence_encoder(self) -> SentenceEmbedder:
+        """The loaded Sentence-BERT on this component's device (loaded on first use, shared)."""
+        if self._sbert is None or self._sbert.device != self.device:
+            self._sbert = SentenceEmbedder.shared(self.device)
+        return self._sbert
+
+    def embed_texts(self, texts: Sequence[str]) -> torch.Tensor:
+        """texts -> [n, 384] float32 unit-norm embeddings (CPU)."""
+        if isinstance(texts, str):
+            texts = [texts]
+        return self.sentence_encoder.embed(list(texts))
+
+    # -- targets ------------------------------------------------------------------------------
+    @staticmethod
+    def _caption_of(spec: dict[str, Any]) -> str:
+        unknown = [k for k in spec if k != "caption"]
+        if unknown or "caption" not in spec:
+            hint = did_you_mean(unknown[0], ["caption"]) if unknown else ""
+            raise ComponentError(
+                f"a caption target is {{caption: \"some text\"}}; got keys {sorted(spec)}.{hint} "
+                "Example: {caption: \"this flower has red petals\"}")
+        text = spec["caption"]
+        if not isinstance(text, str) or not text.strip():
+            raise ComponentError(f"the target caption must be a non-empty string, got {text!r}")
+        return text.strip()
+
+    def target(self, spec: dict[str, Any], c0: torch.Tensor) -> torch.Tensor:
+        """The embedding of ``spec["caption"]`` for every row of ``c0`` [N, 384]."""
+        emb = self.embed_texts([self._caption_of(spec)])
+        return emb.to(c0.device, c0.dtype).expand(c0.shape[0], -1).clone()
+
+    def target_dims(self, spec: dict[str, Any]) -> list[int]:
+        self._caption_of(spec)
+        return list(range(SBERT_DIM))
+
+    def distance(self, c: torch.Tensor, c1: torch.Tensor, dims: Sequence[int]) -> torch.Tensor:
+        """1 - cosine similarity [N] (0 = same meaning, up to 2); ``dims`` restricts the vectors."""
+        idx = list(dims) or list(range(c.shape[1]))
+        a, b = c[:, idx].float(), c1[:, idx].to(c.device).float()
+        return 1.0 - torch.nn.functional.cosine_similarity(a, b, dim=1, eps=1e-8)
+
+    def describe(self, c: torch.Tensor, dims: Sequence[int] | None = None) -> list[str]:
+        """The text behind each embedding: the nearest caption or target embedded so far."""
+        texts, known = self.sentence_encoder.known()
+        if not texts:
+            return ["(no caption)"] * c.shape[0]
+        sims = torch.nn.functional.normalize(c.float().cpu(), dim=1) @ known.T
+        return [texts[int(i)] for i in sims.argmax(dim=1)]
+
+
+class SentenceBert(SentenceEmbeddingConditions):
+    """Sentence-BERT (all-MiniLM-L6-v2) alone: text -> unit-norm [384] embeddings.
+
+    It has no image input; use :meth:`embed_texts`, or ``flower-caption`` / ``show-attend-tell``
+    which caption images first.
+    """
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        raise ComponentError("sentence-bert embeds text, not images: call embed_texts(texts), or use the "
+                             "flower-caption or show-attend-tell encoder, which caption the images first")
+
+
+class CaptionEmbeddingEncoder(SentenceEmbeddingConditions):
+    """Images -> captions (beam search) -> Sentence-BERT embeddings [N, 384].
+
+    Subclasses implement :meth:`load_captioner`.
+    """
+
+    params: ClassVar[dict[str, Param]] = {
+        "beam_size": Param(int, 3, "beam width of caption decoding", min=1, max=20),
+        "max_len": Param(int, 20, "longest caption in words", min=1, max=100),
+        "batch_size": Param(int, 256, "images captioned at once", min=1),
+    }
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.captioner, self.word_map = self.load_captioner()
+        self.captioner.eval()
+
+    def load_captioner(self) -> tuple[Captioner, WordMap]:
+        raise NotImplementedError
+
+    def captions(self, images: torch.Tensor) -> list[str]:
+        """images [N, 3, H, W] in [-1, 1] -> one caption per image (beam search)."""
+        if images.dim() != 4 or images.shape[1] != 3:
+            raise ComponentError(f"{self.registry_name or type(self).__name__} expects images [N, 3, H, W], "
+                                 f"got shape {list(images.shape)}")
+        if not torch.isfinite(images).all():
+            raise ComponentError("images contain NaN or inf; check the generator output / latents")
+        out: list[str] = []
+        bs = self.params["batch_size"]
+        wm = self.word_map
+        with torch.no_grad():
+            for start in range(0, images.shape[0], bs):
+                feats = self.captioner.features(images[start:start + bs].to(self.device))
+                result = beam_search(DecoderStepModel(self.captioner.decoder, feats), feats.shape[0], wm.start, wm.end,
+                                     beam_size=self.params["beam_size"], max_len=self.params["max_len"])
+                out.extend(wm.decode(seq) for seq in result.sequences)
+        return out
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """images [N, 3, H, W] in [-1, 1] -> unit-norm caption embeddings [N, 384] (float32)."""
+        return self.embed_texts(self.captions(images)).to(self.device)
+
+
+class FlowerCaption(CaptionEmbeddingEncoder):
+    """The embedded captioner (Show-Attend-Tell, small config, trained on synth-flowers) + Sentence-BERT."""
+
+    params: ClassVar[dict[str, Param]] = {
+        "weights": Param(str, None, "captioner .safetensors (default: the weights shipped with sgfkit)",
+                         nullable=True),
+    }
+    training_params: ClassVar[dict[str, Param]] = {
+        "samples": Param(int, 8000, "training renders (synth-flowers, 64 px)", min=8),
+        "held_out": Param(int, 400, "held-out renders for the report", min=4),
+        "captions_per_image": Param(int, 4, "grammar captions drawn per render", min=1),
+        "steps": Param(int, 3000, "optimisation steps", min=1),
+        "batch_size": Param(int, 64, "renders per step", min=2),
+        "lr": Param(float, 3e-3, "Adam learning rate (cosine decay)", min=0.0),
+        "seed": Param(int, 0, "seed of the data and the initialisation"),
+        "truncation": Param(float, 0.8, "truncation psi of the training renders", min=0.0, max=2.0),
+        "resolution": Param(int, 64, "render size in pixels", min=32, max=256),
+        "threads": Param(int, 1, "torch CPU threads (1 is fastest on a busy machine)", min=1),
+        "small_channels": Param(list, [24, 48, 96], "CNN stage widths", item_type=int),
+        "decoder_dim": Param(int, 128, "LSTM size", min=4),
+    }
+
+    def load_captioner(self) -> tuple[Captioner, WordMap]:
+        path = Path(self.params["weights"]) if self.params["weights"] else SHIPPED_WEIGHTS
+        self.weights_path = path
+        self.metadata = {}
+        captioner, word_map, meta = load_embedded_captioner(path)
+        self.metadata = meta
+        return captioner, word_map
+
+    def versions(self) -> dict[str, Any]:
+        return {"weights": str(self.weights_path), "sha256": sha256_of(self.weights_path),
+                "held_out": self.metadata.get("held_out", {})}
+
+    @classmethod
+    def train(cls, output: Path, **options: Any) -> dict[str, Any]:
+        from sgfkit_caption.training import train_flower_captioner
+
+        return train_flower_captioner(Path(output), **options)
+
+
+class ShowAttendTell(CaptionEmbeddingEncoder):
+    """The public Show-Attend-Tell tutorial checkpoint (MS-COCO) + its word map + Sentence-BERT.
+
+    The checkpoint's pickled modules are read by a restricted unpickler onto our own modules;
+    images get the tutorial's preprocessing (resize 256, ImageNet mean / std).
+    """
+
+    params: ClassVar[dict[str, Param]] = {
+        "checkpoint": Param(str, TUTORIAL_CHECKPOINT.file_name, "the tutorial's BEST_checkpoint_*.pth.tar"),
+        "word_map": Param(str, TUTORIAL_WORD_MAP.file_name, "its WORDMAP_*.json"),
+        "verify_sha256": Param(bool, False, "check the files against published digests (when known)"),
+        "max_len": Param(int, 50, "longest caption in words (the tutorial stops after 50)", min=1, max=100),
+        "batch_size": Param(int, 16, "images captioned at once", min=1),
+    }
+
+    def load_captioner(self) -> tuple[Captioner, WordMap]:
+        from sgfkit_caption.sat_checkpoint import load_tutorial_captioner
+
+        verify = self.params["verify_sha256"]
+        self.checkpoint_path = locate_weights(self.params["checkpoint"], known=TUTORIAL_CHECKPOINT, verify_sha256=verify)
+        word_map_path = locate_weights(self.params["word_map"], known=TUTORIAL_WORD_MAP, verify_sha256=verify)
+        captioner = load_tutorial_captioner(self.checkpoint_path)
+        word_map = WordMap.load(word_map_path)
+        if len(word_map) != captioner.config.vocab_size:
+            raise WeightsError(f"{word_map_path} has {len(word_map)} words but {self.checkpoint_path} was trained "
+                               f"with {captioner.config.vocab_size}; use the word map that came with the checkpoint")
+        return captioner, word_map
+
+    def versions(self) -> dict[str, Any]:
+        return {"checkpoint": str(self.checkpoint_path)}
+
+
+# ------------------------------------------------------------------------------------------
+# Shipped weights (safetensors + JSON metadata)
+# ------------------------------------------------------------------------------------------
+
+
+def save_embedded_captioner(path: Path, captioner: Captioner, word_map: WordMap, meta: dict[str, Any]) -> None:
+    """Write weights to ``path`` (.safetensors) and the metadata to ``path`` with suffix .json."""
+    from safetensors.torch import save_file
+
+    meta = {**meta, "config": captioner.config.to_dict(), "word_map": word_map.word_to_id,
+            "mean": captioner.mean.flatten().tolist(), "std": captioner.std.flatten().tolist(),
+            "input_size": captioner.input_size}
+    tensors = {k: v.detach().contiguous().cpu() for k, v in captioner.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(path), metadata={"sgfkit": json.dumps(meta)})
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
+
+
+def load_embedded_captioner(path: Path) -> tuple[Captioner, WordMap, dict[str, Any]]:
+    """Read weights written by :func:`save_embedded_captioner`; errors say what is wrong and what to do."""
+    from safetensors import SafetensorError, safe_open
+
+    if not path.is_file():
+        raise WeightsError(f"captioner weights not found: {path}. The shipped file lives in the sgfkit_caption "
+                           "package (reinstall sgfkit), or retrain: sgfkit train-encoder flower-caption --out PATH")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = json.loads((f.metadata() or {}).get("sgfkit", "null"))
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, json.JSONDecodeError) as exc:
+        raise WeightsError(f"{path}: not a readable captioner weights file ({exc}); "
+                           "retrain with: sgfkit train-encoder flower-caption --out PATH") from None
+    if not isinstance(meta, dict) or "config" not in meta or "word_map" not in meta:
+        raise WeightsError(f"{path}: safetensors file without sgfkit captioner metadata (config, word_map)")
+    config = CaptionerConfig.from_dict(meta["config"])
+    captioner = Captioner(config, tuple(meta["mean"]), tuple(meta["std"]), input_size=meta.get("input_size"))
+    expected = captioner.state_dict()
+    problems = [k for k in expected if k not in tensors or tensors[k].shape != expected[k].shape]
+    if problems:
+        raise WeightsError(f"{path}: weights do not match the stored config (e.g. {problems[0]}); "
+                           "the file is corrupt or from another version: retrain it")
+    captioner.load_state_dict(tensors)
+    return captioner.eval(), WordMap(meta["word_map"], source=str(path)), meta

@@ -1,0 +1,151 @@
+"""Caption-stack components: Sentence-BERT semantics, targets / distance / describe, weights
+errors, a tiny retrain that loads back, registration, and the show-attend-tell component."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from sgfkit.errors import ComponentError, WeightsError
+
+
+@pytest.fixture(scope="module")
+def sbert():
+    from sgfkit_caption.encoders import SentenceBert
+
+    return SentenceBert()
+
+
+@pytest.mark.slow
+def test_sentence_embeddings_are_unit_norm_and_similar_sentences_are_closer(sbert):
+    emb = sbert.embed_texts(["this flower has red petals", "the petals of this flower are red",
+                             "a flower with blue petals", "a man rides a bicycle down the street"])
+    assert emb.shape == (4, 384) and emb.dtype == torch.float32
+    assert torch.allclose(emb.norm(dim=1), torch.ones(4), atol=1e-5)
+    sim = emb @ emb.T
+    assert sim[0, 1] > sim[0, 2] > sim[0, 3]
+    # the same text embeds to the same row (cache), in any batch
+    assert torch.equal(sbert.embed_texts(["a flower with blue petals"])[0], emb[2])
+
+
+@pytest.mark.slow
+def test_caption_targets_distance_and_describe(sbert):
+    assert sbert.condition_kind == "embedding" and len(sbert.names) == 384 and sbert.names[0] == "emb_0"
+    c0 = sbert.embed_texts(["a flower with blue petals", "this flower has red petals"])
+    spec = {"caption": "this flower has red petals"}
+    c1 = sbert.target(spec, c0)
+    assert c1.shape == c0.shape and torch.equal(c1[0], c1[1])
+    assert sbert.target_dims(spec) == list(range(384))
+    d = sbert.distance(c0, c1, sbert.target_dims(spec))
+    assert d.shape == (2,) and d[1].abs() < 1e-5 and 0.05 < d[0] < 2.0
+    assert sbert.describe(c0) == ["a flower with blue petals", "this flower has red petals"]
+    # a slightly perturbed embedding still reads as its caption
+    noisy = torch.nn.functional.normalize(c0 + 0.01 * torch.randn_like(c0), dim=1)
+    assert sbert.describe(noisy) == ["a flower with blue petals", "this flower has red petals"]
+    with pytest.raises(ComponentError, match="did you mean 'caption'"):
+        sbert.target({"captoin": "red"}, c0)
+    with pytest.raises(ComponentError, match="non-empty string"):
+        sbert.target({"caption": "  "}, c0)
+
+
+@pytest.mark.slow
+def test_sentence_bert_refuses_images_with_a_pointer(sbert):
+    with pytest.raises(ComponentError, match="embeds text, not images.*flower-caption"):
+        sbert.encode(torch.zeros(1, 3, 8, 8))
+
+
+def test_flower_caption_weight_errors(tmp_path):
+    from sgfkit_caption.encoders import FlowerCaption
+
+    with pytest.raises(WeightsError, match="captioner weights not found.*train-encoder flower-caption"):
+        FlowerCaption(weights=str(tmp_path / "missing.safetensors"))
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x00" * 64)
+    with pytest.raises(WeightsError, match="junk.safetensors: not a readable captioner weights file"):
+        FlowerCaption(weights=str(junk))
+
+
+@pytest.mark.slow
+def test_tiny_retrain_saves_weights_that_load_and_encode(tmp_path):
+    from sgfkit_caption.encoders import FlowerCaption
+
+    out = tmp_path / "tiny.safetensors"
+    report = FlowerCaption.train(out, samples=16, held_out=4, steps=2, batch_size=4, captions_per_image=2,
+                                 small_channels=[8, 16], decoder_dim=16)
+    assert set(report) >= {"named_attribute_accuracy", "caption_ms_per_image_beam3", "final_loss"}
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["training_command"].startswith("sgfkit train-encoder flower-caption --out")
+    assert meta["data_seed"] == 0 and meta["config"]["small_channels"] == [8, 16]
+    enc = FlowerCaption(weights=str(out), beam_size=2, max_len=6)
+    images = torch.rand(3, 3, 64, 64) * 2 - 1
+    caps = enc.captions(images)
+    assert len(caps) == 3 and all(isinstance(c, str) for c in caps)
+    c = enc.encode(images)
+    assert c.shape == (3, 384) and torch.allclose(c.norm(dim=1), torch.ones(3), atol=1e-5)
+    assert enc.describe(c) == caps
+    with pytest.raises(ComponentError, match="NaN or inf"):
+        enc.encode(torch.full((1, 3, 64, 64), float("nan")))
+    with pytest.raises(ComponentError, match=r"expects images \[N, 3, H, W\]"):
+        enc.encode(torch.zeros(3, 64, 64))
+    with pytest.raises(Exception, match="unknown parameter"):
+        FlowerCaption.train(out, stpes=3)
+
+
+def test_show_attend_tell_missing_weights_say_what_to_download(tmp_path, monkeypatch):
+    from sgfkit_caption.encoders import ShowAttendTell
+
+    monkeypatch.setenv("SGFKIT_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(WeightsError) as err:
+        ShowAttendTell()
+    msg = str(err.value)
+    assert "BEST_checkpoint_coco_5_cap_per_img_5_min_word_freq.pth.tar" in msg
+    assert "a-PyTorch-Tutorial-to-Image-Captioning" in msg and str(tmp_path / "weights") in msg
+
+
+@pytest.mark.filterwarnings("ignore:Couldn.t retrieve source code:UserWarning")
+def test_show_attend_tell_component_runs_a_tutorial_checkpoint(tmp_path, monkeypatch):
+    from test_caption_checkpoint import _tutorial_checkpoint
+
+    from sgfkit_caption.encoders import ShowAttendTell
+    from sgfkit_caption.vocabulary import WordMap
+
+    path, _, _ = _tutorial_checkpoint(tmp_path, monkeypatch, vocab_size=12)
+    wm = WordMap.from_words(["a", "flower", "with", "red", "blue", "petals", "the", "is"])
+    assert len(wm) == 12
+    wm_path = tmp_path / "WORDMAP.json"
+    wm_path.write_text(json.dumps(wm.word_to_id))
+    sat = ShowAttendTell(checkpoint=str(path), word_map=str(wm_path), beam_size=2, max_len=5)
+    caps = sat.captions(torch.rand(2, 3, 32, 32) * 2 - 1)
+    assert len(caps) == 2 and all(set(c.split()) <= set(wm.word_to_id) for c in caps)
+    wrong = tmp_path / "WORDMAP_small.json"
+    wrong.write_text(json.dumps(WordMap.from_words(["a"]).word_to_id))
+    with pytest.raises(WeightsError, match="has 5 words but .* was trained with 12"):
+        ShowAttendTell(checkpoint=str(path), word_map=str(wrong))
+
+
+def test_plugin_registers_lazily_without_torch():
+    code = ("import sys, sgfkit_caption.plugin as p\n"
+            "names = []\n"
+            "p.sgfkit_register_condition_encoders(lambda n, c, **k: names.append((n, c)))\n"
+            "w = []\n"
+            "p.sgfkit_register_weights(lambda n, kw, **k: w.append(kw.file_name))\n"
+            "assert 'torch' not in sys.modules, 'plugin.py imported torch'\n"
+            "print(names, w)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    for name in ("flower-caption", "show-attend-tell", "sentence-bert"):
+        assert f"'{name}'" in out
+    assert "WORDMAP_coco_5_cap_per_img_5_min_word_freq.json" in out
+
+
+def test_registry_resolves_the_caption_components():
+    from sgfkit.registry import get_registry
+    from sgfkit_caption.encoders import FlowerCaption, SentenceBert, ShowAttendTell
+
+    reg = get_registry()
+    assert reg.resolve("condition-encoder", "flower-caption") is FlowerCaption
+    assert reg.resolve("condition-encoder", "sentence-bert") is SentenceBert
+    assert reg.resolve("condition-encoder", "show-attend-tell") is ShowAttendTell
