@@ -16,6 +16,10 @@ from sgfkit.params import Param
 from sgfkit_synthetic.latent_space import STATS_SAMPLES, FactorReader, MappingNetwork, layer_groups
 
 
+#: pixels per render chunk (64 images at 64 px)
+RENDER_CHUNK_PIXELS = 64 * 64 * 64
+
+
 class SyntheticGenerator(Generator):
     """A procedural, differentiable, deterministic world with a StyleGAN-like latent space."""
 
@@ -67,7 +71,13 @@ class SyntheticGenerator(Generator):
 
     def synthesis(self, ws: torch.Tensor) -> torch.Tensor:
         """w+ [N, num_ws, w_dim] -> images [N, 3, R, R] in [-1, 1]."""
-        return self.render(self.scene(self.check_ws(ws)))
+        ws = self.check_ws(ws)
+        # render in cache-sized chunks: the renderer is a long chain of elementwise ops, which run
+        # 2x faster per image when each intermediate [chunk, R, R] field fits in the CPU cache
+        chunk = max(1, RENDER_CHUNK_PIXELS // (self.resolution * self.resolution))
+        if ws.shape[0] <= chunk:
+            return self.render(self.scene(ws))
+        return torch.cat([self.render(self.scene(part)) for part in ws.split(chunk)])
 
     # -- world interface --------------------------------------------------------------------
     def check_ws(self, ws: torch.Tensor) -> torch.Tensor:

@@ -116,7 +116,7 @@ class SynthFaces(SyntheticGenerator):
         g["hair_thick"] = 0.09 * (1 - s["bald"])
         g["bang_y"] = g["top_y"] + 0.30 - 0.34 * s["bald"]
         g["hair_down"] = (0.2 + 0.75 * s["hair_length"]) * (1 - s["bald"])
-        g["beard_y"] = g["chin_y"] + 0.04 - s["beard"] * (g["chin_y"] - g["mouth_y"] + 0.16)
+        g["beard_y"] = g["chin_y"] + 0.04 - s["beard"] * (g["chin_y"] - g["mouth_y"] + 0.07)
         g["glasses_alpha"] = ((s["glasses"] - 0.3) / 0.4).clamp(0, 1)
         g["wrinkle_alpha"] = ((s["age"] - 0.55) * 2.5).clamp(0, 1) * 0.7
         return g

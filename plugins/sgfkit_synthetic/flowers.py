@@ -27,7 +27,7 @@ _CENTER_RGB = torch.tensor([[0.98, 0.78, 0.08], [0.48, 0.28, 0.10], [0.10, 0.08,
 _BACKGROUND_RGB = torch.tensor([[0.50, 0.72, 0.45], [0.58, 0.76, 0.96], [0.17, 0.19, 0.22], [0.94, 0.89, 0.76]])
 _STEM = torch.tensor([0.20, 0.52, 0.18])
 #: soft-max gain on the colour factors: large enough that one class dominates almost always
-_COLOR_GAIN = 9.0
+_COLOR_GAIN = 30.0
 
 
 def size_word(v: float) -> str:

@@ -76,10 +76,21 @@ class FactorReader(torch.nn.Module):
             self.register_buffer(f"sel_{g}", torch.tensor([self.direction_index[n] for n in names], dtype=torch.long))
 
     def calibrate(self, w: torch.Tensor) -> None:
-        """Measure the projection statistics on untruncated w [M, D]."""
-        proj = w @ self.directions.T
-        self.mean.copy_(proj.mean(dim=0))
-        self.std.copy_(proj.std(dim=0).clamp_min(1e-6))
+        """Whiten the factors on untruncated w [M, D]: zero mean, unit variance, uncorrelated.
+
+        The mapping MLP makes w anisotropic, so raw projections on orthonormal directions are
+        correlated; ZCA whitening (directions <- C^-1/2 directions) removes that, leaving only the
+        correlations a world builds in on purpose. Double precision keeps the result stable.
+        """
+        w64, dirs = w.double(), self.directions.double()
+        proj = w64 @ dirs.T
+        cov = torch.cov(proj.T)
+        evals, evecs = torch.linalg.eigh(cov)
+        whiten = evecs @ torch.diag(evals.clamp_min(1e-9).rsqrt()) @ evecs.T
+        new_dirs = whiten @ dirs                     # [F, D]
+        self.directions.copy_(new_dirs.float())
+        self.mean.copy_((w64 @ new_dirs.T).mean(dim=0).float())
+        self.std.fill_(1.0)
 
     def forward(self, ws: torch.Tensor) -> dict[str, torch.Tensor]:
         """w+ [N, num_ws, D] -> {factor name: [N]} per group, as ``{group: {name: [N]}}`` flattened
