@@ -17,10 +17,6 @@ import click
 from sgfkit import __version__
 from sgfkit.errors import SgfkitError
 
-KIND_CHOICES = ["generators", "encoders", "manipulators", "metrics",
-                "generator", "condition-encoder", "encoder", "manipulator", "metric"]
-
-
 def _debug() -> bool:
     return os.environ.get("SGFKIT_DEBUG", "") not in ("", "0")
 
@@ -85,7 +81,8 @@ class _Quiet(SgfkitError):
 def _console() -> Any:
     from rich.console import Console
 
-    return Console()
+    # piped output (files, CI logs) has no width: use a wide one rather than truncating cells to 80 columns
+    return Console() if sys.stdout.isatty() else Console(width=160)
 
 
 def _warn_plugin_problems() -> None:
@@ -113,11 +110,14 @@ def cli() -> None:
 # -- list / info / weights --------------------------------------------------------------------
 
 @cli.command("list")
-@click.argument("kind", required=False, type=click.Choice(KIND_CHOICES))
+@click.argument("kind", required=False, metavar="[KIND]")
 @click.option("--plugins", "show_plugins", is_flag=True, help="List plugins (with failures) instead of components.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output with stable keys.")
 def list_cmd(kind: str | None, show_plugins: bool, as_json: bool) -> None:
-    """List registered components (or plugins with --plugins)."""
+    """List registered components (or plugins with --plugins).
+
+    KIND is one of generators, encoders, manipulators, metrics (singular forms work too).
+    """
     from sgfkit import api
 
     if show_plugins:
