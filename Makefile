@@ -1,0 +1,42 @@
+# Two entry points on a fresh machine (no venv, no torch needed beforehand):
+#   make run    create .venv if missing, install, run the main recipe
+#   make test   create .venv if missing, install, run the whole test suite
+# Overridable: PYTHON, VENV, RECIPE, RUN_ARGS, PYTEST_ARGS (e.g. make test PYTEST_ARGS=tests/test_core_recipe.py)
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_VERSION := 2.13.0
+RECIPE ?= recipes/flowers_caption.yaml
+RUN_ARGS ?=
+PYTEST_ARGS ?=
+
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.sgfkit-installed
+
+# no network at run time: sentence-transformers must use the model shipped as a package
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup run test test-fast clean
+
+setup: $(STAMP)
+
+# torch goes first and pinned exactly, so that no other requirement can pull a different (huge) build
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install "torch==$(TORCH_VERSION)"
+	$(BIN)/python -m pip install -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/sgfkit run $(RECIPE) $(RUN_ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# skip tests marked slow (quick local loop)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+clean:
+	rm -rf build dist .pytest_cache .sgfkit-cache
