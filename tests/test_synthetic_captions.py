@@ -1,0 +1,114 @@
+"""Caption grammar: variety, round trip, hand-written captions, matching, caption-success metric."""
+from __future__ import annotations
+
+import itertools
+import random
+
+import numpy as np
+import pytest
+
+from sgfkit.components import EditOutcome
+from sgfkit_synthetic import captions
+from sgfkit_synthetic.caption_metric import CaptionSuccess, score_caption_edit
+from sgfkit_synthetic.captions import caption_matches, generate_caption, parse_caption
+
+VALUES = {
+    "petal_color": captions.PETAL_COLORS, "petal_shape": ["round", "pointed"],
+    "petal_size": ["small", "medium", "large"], "petal_count": [5, 6, 7, 8, 9],
+    "center_color": captions.CENTER_COLORS, "center_size": ["small", "medium", "large"],
+    "background": captions.BACKGROUNDS,
+}
+
+
+def random_facts(rng: random.Random) -> dict:
+    return {k: rng.choice(v) for k, v in VALUES.items()}
+
+
+def test_generated_captions_round_trip_through_the_parser():
+    rng = random.Random(0)
+    named_keys = set()
+    for _ in range(3000):
+        facts = random_facts(rng)
+        text = generate_caption(facts, rng)
+        parsed = parse_caption(text)
+        named, matched = caption_matches(facts, parsed)
+        assert named >= 1 and matched == named, (text, parsed, facts)
+        named_keys |= set(parsed)
+    assert named_keys == set(VALUES)  # every kind of fact gets mentioned by some caption
+
+
+def test_captions_are_varied_and_deterministic():
+    facts = {"petal_color": "pink", "petal_shape": "pointed", "petal_size": "large", "petal_count": 6,
+             "center_color": "yellow", "center_size": "small", "background": "green"}
+    rng = random.Random(1)
+    texts = [generate_caption(facts, rng) for _ in range(200)]
+    assert len(set(texts)) > 60
+    openings = {" ".join(t.split()[:2]) for t in texts}
+    assert len(openings) >= 5  # several templates / word orders
+    assert texts[:10] == [generate_caption(facts, r) for r in [random.Random(1)] for _ in range(10)]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("this flower has red petals", {"petal_color": "red"}),
+    ("a purple flower with pointed petals", {"petal_color": "purple", "petal_shape": "pointed"}),
+    ("a flower with white pointed petals and a yellow center",
+     {"petal_color": "white", "petal_shape": "pointed", "center_color": "yellow"}),
+    ("This flower has large pink petals and a yellow center.",
+     {"petal_size": "large", "petal_color": "pink", "center_color": "yellow"}),
+    ("red and purple petals", {"petal_color": ["red", "purple"]}),
+    ("the petals are yellow and the flower has a brown centre", {"petal_color": "yellow", "center_color": "brown"}),
+    ("a flower with 7 big violet petals on a dark background",
+     {"petal_count": 7, "petal_size": "large", "petal_color": "purple", "background": "dark"}),
+    ("the petals of this flower are orange and rounded, and the middle is black",
+     {"petal_color": "orange", "petal_shape": "round", "center_color": "black"}),
+    ("a lovely picture", {}),
+])
+def test_parser_understands_hand_written_captions(text, expected):
+    assert parse_caption(text) == expected
+
+
+def test_caption_matches_counts_named_and_matched_facts():
+    facts = {"petal_color": "red", "petal_shape": "round", "center_color": "yellow"}
+    assert caption_matches(facts, {"petal_color": "red", "petal_shape": "pointed"}) == (2, 1)
+    assert caption_matches(facts, {"petal_color": ["purple", "red"]}) == (1, 1)
+    assert caption_matches(facts, {}) == (0, 0)
+
+
+def _facts(**over):
+    base = {"petal_color": "blue", "petal_shape": "round", "petal_size": "medium", "petal_count": 6,
+            "center_color": "yellow", "center_size": "small", "background": "green"}
+    return {**base, **over}
+
+
+def test_caption_edit_scores_success_and_side_effects():
+    before = [_facts(), _facts(), _facts()]
+    after = [_facts(petal_color="red"), _facts(petal_color="red", background="dark", petal_count=7), _facts()]
+    score = score_caption_edit("this flower has red petals", before, after)
+    assert score["success"] == pytest.approx(2 / 3)
+    assert score["other_changed"] == pytest.approx(2 / 3)  # sample 2 changed background and count
+
+
+def test_caption_success_metric_tables_per_target_and_overall():
+    def outcome(method, caption, after):
+        n = len(after)
+        return EditOutcome(method=method, target={"caption": caption}, label=caption[:10], names=["x"],
+                           before=np.zeros((n, 1)), after=np.zeros((n, 1)), steps=np.zeros(n),
+                           status=["done"] * n, facts_before=[_facts()] * n, facts_after=after)
+
+    edits = [outcome("SGF", "red petals", [_facts(petal_color="red")] * 2),
+             outcome("SGF", "pointed petals", [_facts(petal_shape="pointed"), _facts()]),
+             outcome("GANSpace", "red petals", [_facts(petal_color="pink", center_color="black")] * 2),
+             EditOutcome("SGF", {"smile": 1.0}, "smile", ["x"], np.zeros((1, 1)), np.zeros((1, 1)),
+                         np.zeros(1), ["done"])]
+    result = CaptionSuccess().compute([], edits)
+    assert result.values["overall"]["SGF"]["success"] == pytest.approx(0.75)
+    assert result.values["overall"]["GANSpace"]["success"] == 0.0
+    assert result.values["overall"]["GANSpace"]["other_changed"] == pytest.approx(1.0)
+    assert result.values["per_target"]["SGF"]["pointed pe"]["success"] == pytest.approx(0.5)
+    assert "| SGF | **all** | 0.750 |" in result.tables["caption_success"]
+    assert CaptionSuccess().compute([], edits[-1:]).values == {}
+
+
+def test_parser_handles_every_colour_and_number_word():
+    for color, count in itertools.product(captions.PETAL_COLORS, [5, 6, 7, 8, 9]):
+        assert parse_caption(f"this flower has {count} {color} petals") == {"petal_count": count, "petal_color": color}

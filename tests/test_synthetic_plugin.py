@@ -1,0 +1,26 @@
+"""The synthetic plugin registers its components through the sgfkit entry points, torch-free."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from sgfkit.api import component_class, get_condition_encoder, get_generator, list_components
+
+
+def test_components_are_listed_and_resolve():
+    names = {(c["kind"], c["name"]) for c in list_components()}
+    assert {("generator", "synth-faces"), ("generator", "synth-flowers"),
+            ("condition-encoder", "synth-faces-truth"), ("condition-encoder", "synth-flowers-truth"),
+            ("metric", "caption-success")} <= names
+    from sgfkit_synthetic import SynthFaces, SynthFlowersTruth
+
+    assert component_class("generator", "synth-faces") is SynthFaces
+    g = get_generator("synth-flowers", resolution=32, latent_dim=32, num_ws=8)
+    truth = get_condition_encoder("synth-flowers-truth")
+    assert isinstance(truth, SynthFlowersTruth)
+    assert truth.measure(g, g.sample_latents(2, seed=0)).shape == (2, len(truth.names))
+
+
+def test_plugin_module_does_not_import_torch():
+    code = "import sys, sgfkit_synthetic.plugin, sgfkit_synthetic.captions; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
