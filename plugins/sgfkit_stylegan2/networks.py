@@ -7,7 +7,7 @@ Only the ``skip`` architecture (every released StyleGAN2 generator) is built.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -53,7 +53,6 @@ class StyleGAN2Config:
     num_fp16_res: int = 0
     conv_clamp: float | None = None
     use_noise: bool = True
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def block_resolutions(self) -> list[int]:
@@ -192,11 +191,11 @@ class SynthesisBlock(nn.Module):
         self.num_conv = 1 if in_channels == 0 else 2
 
     def forward(self, x: torch.Tensor | None, img: torch.Tensor | None, ws: torch.Tensor, noise_mode: str,
-                half: bool) -> tuple[torch.Tensor, torch.Tensor]:
+                half: bool, fused: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """ws [N, num_conv + 1, w_dim]; returns features [N, C, r, r] and the image [N, 3, r, r] (fp32)."""
         dtype = torch.float16 if (half and self.use_fp16) else torch.float32
-        # the official rule: one grouped conv unless a batch of half-precision activations
-        fused = dtype == torch.float32 or ws.shape[0] == 1
+        if fused is None:  # the official rule: one grouped conv unless a batch of half-precision activations
+            fused = dtype == torch.float32 or ws.shape[0] == 1
         w_iter = iter(ws.unbind(dim=1))
         if self.in_channels == 0:
             x = self.const.to(dtype).unsqueeze(0).repeat(ws.shape[0], 1, 1, 1)
@@ -226,14 +225,16 @@ class SynthesisNetwork(nn.Module):
                                    use_fp16=cfg.num_fp16_res > 0 and res >= fp16_resolution)
             setattr(self, f"b{res}", block)
 
-    def forward(self, ws: torch.Tensor, noise_mode: str = "const", half: bool = False) -> torch.Tensor:
+    def forward(self, ws: torch.Tensor, noise_mode: str = "const", half: bool = False,
+                fused: bool | None = None) -> torch.Tensor:
+        """``half`` runs the fp16-flagged blocks in half precision; ``fused`` forces the modconv path."""
         ws = ws.float()
         x = img = None
         w_idx = 0
         for res in self.block_resolutions:
             block = getattr(self, f"b{res}")
             # a block's ToRGB shares its w with the next block's first conv
-            x, img = block(x, img, ws.narrow(1, w_idx, block.num_conv + 1), noise_mode, half)
+            x, img = block(x, img, ws.narrow(1, w_idx, block.num_conv + 1), noise_mode, half, fused)
             w_idx += block.num_conv
         return img
 
