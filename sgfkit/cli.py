@@ -125,6 +125,7 @@ def list_cmd(kind: str | None, show_plugins: bool, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps(plugins, indent=2))
             return
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table(title="sgfkit plugins")
@@ -135,7 +136,7 @@ def list_cmd(kind: str | None, show_plugins: bool, as_json: bool) -> None:
             style = "green" if p["status"] == "loaded" else ("dim" if p["status"] == "disabled" else "red")
             status = p["status"] + (f": {p['error']}" if p["error"] else "")
             table.add_row(p["name"], p["distribution"] or "-", p["version"] or "-", hooks,
-                          f"[{style}]{status}[/{style}]")
+                          f"[{style}]{escape(status)}[/{style}]")
         _console().print(table)
         return
     components = api.list_components(kind)
@@ -147,6 +148,7 @@ def list_cmd(kind: str | None, show_plugins: bool, as_json: bool) -> None:
 
 
 def _print_components(components: list[dict[str, Any]]) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     console = _console()
@@ -161,7 +163,7 @@ def _print_components(components: list[dict[str, Any]]) -> None:
             table.add_column(col)
         for c in rows:
             table.add_row(c["name"], ", ".join(c["aliases"]), c["distribution"] or c["plugin"],
-                          c["version"] or "-", c["summary"])
+                          c["version"] or "-", escape(c["summary"]))
         console.print(table)
 
 
@@ -199,11 +201,12 @@ def info_cmd(name: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
         return
+    from rich.markup import escape
     from rich.table import Table
 
     console = _console()
     console.print(f"[bold]{name}[/bold] ({kind}) from {spec.distribution or spec.plugin} "
-                  f"{spec.version or ''}\n{data['doc'] or spec.summary}")
+                  f"{spec.version or ''}\n{escape(data['doc'] or spec.summary)}")
     for title, rows in (("parameters", data["params"]), ("training options", data.get("training_params", []))):
         if not rows:
             continue
@@ -212,8 +215,8 @@ def info_cmd(name: str, as_json: bool) -> None:
             table.add_column(col)
         for r in rows:
             help_text = r["help"] + (f" ({r['constraints']})" if r["constraints"] else "")
-            table.add_row(r["name"], r["type"], repr(r["default"]) if not r["required"] else "[red]required[/red]",
-                          help_text)
+            default = escape(repr(r["default"])) if not r["required"] else "[red]required[/red]"
+            table.add_row(r["name"], escape(r["type"]), default, escape(help_text))
         console.print(table)
 
 
@@ -228,13 +231,15 @@ def weights_cmd(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="known weights", title_justify="left")
     for col in ("Name", "Component", "File", "Description", "Source", "License"):
         table.add_column(col)
     for w in data["weights"]:
-        table.add_row(w["name"], w["component"], w["file_name"], w["description"], w["source"], w["license"])
+        table.add_row(*(escape(str(w[k])) for k in ("name", "component", "file_name", "description", "source",
+                                                     "license")))
     console = _console()
     console.print(table)
     console.print("Put weight files in one of:\n" + "\n".join(f"  {d}" for d in data["search_dirs"])

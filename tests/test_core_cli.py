@@ -162,3 +162,34 @@ def test_python_dash_m_sgfkit(subprocess_env, python):
     bad = subprocess.run([python, "-m", "sgfkit", "validate", str(BAD)], env=subprocess_env(), capture_output=True,
                          text=True, timeout=120)
     assert bad.returncode == 1 and bad.stderr.startswith("Error:") and "Traceback" not in bad.stderr
+
+
+def test_info_text_keeps_brackets(tiny_plugins):
+    text = invoke("info", "tiny-embed").output
+    assert '{"colour": [r, g, b]}' in text  # rich markup must not eat it
+    assert "list[float]" in invoke("info", "tiny-shift").output
+
+
+def test_rich_reporter_shows_progress_tasks():
+    import io
+
+    from rich.console import Console
+
+    from sgfkit.progress import progress_task, use_reporter
+    from sgfkit.rich_progress import RichReporter
+
+    buffer = io.StringIO()
+    reporter = RichReporter(Console(file=buffer, force_terminal=True, width=100))
+    previous = use_reporter(reporter)
+    try:
+        with reporter.progress:
+            with progress_task("Fitting thing", total=3) as task:
+                task.advance()
+                task.update(loss=0.25)
+                task.advance(2)
+    finally:
+        use_reporter(previous)
+    out = buffer.getvalue()
+    assert "Fitting thing" in out and "3/3" in out and "loss=0.25" in out
+    with progress_task("silent", total=1) as task:  # the default reporter is silent again
+        task.advance()
