@@ -1,7 +1,8 @@
 """Load StyleGAN2 generator weights from the formats users have, into :class:`StyleGAN2Network`.
 
 Formats:
-    ``nvlabs-pkl``  NVlabs network snapshot (stylegan2-ada-pytorch or stylegan3's StyleGAN2), read by
+    ``nvlabs-pkl``  NVlabs network snapshot (stylegan2-ada-pytorch or stylegan3's StyleGAN2, or a
+                    TensorFlow-era NVlabs/stylegan2 (G, D, Gs) pickle), read by
                     :mod:`sgfkit_stylegan2.nvlabs_pickle` without running its embedded code.
     ``rosinality``  rosinality/stylegan2-pytorch ``.pt`` ({'g_ema': state dict, 'latent_avg': [w_dim]}).
     ``state-dict``  a state dict with the official key names (``.pt``/``.pth`` torch file read with
@@ -24,6 +25,7 @@ import torch
 from sgfkit.errors import WeightsError
 from sgfkit_stylegan2.networks import StyleGAN2Config, StyleGAN2Network, channels_from_base
 from sgfkit_stylegan2.nvlabs_pickle import PersistentObject, read_network_pickle
+from sgfkit_stylegan2.tf_pickle import TFNetwork, convert_tf_generator
 
 FORMATS = ("auto", "nvlabs-pkl", "rosinality", "state-dict")
 
@@ -88,10 +90,6 @@ def sniff_kind(path: Path) -> str:
 # ----------------------------------------------------------------------------------------------
 
 def _generator_from_pickle(obj: Any, path: Path) -> tuple[PersistentObject, str]:
-    if isinstance(obj, (tuple, list)):
-        raise WeightsError(f"{path}: this looks like a TensorFlow-era StyleGAN2 pickle (a (G, D, Gs) tuple); "
-                           "convert it first, e.g. with rosinality's convert_weight.py (then use format "
-                           "'rosinality') or NVlabs stylegan2-ada-pytorch's legacy.py, and load the result")
     if not isinstance(obj, dict):
         raise WeightsError(f"{path}: expected a network snapshot dict with 'G_ema', got {type(obj).__name__}")
     for key in ("G_ema", "G"):
@@ -99,6 +97,15 @@ def _generator_from_pickle(obj: Any, path: Path) -> tuple[PersistentObject, str]
             return obj[key], key
     raise WeightsError(f"{path}: the pickle holds no generator network ('G_ema' or 'G'); keys: "
                        f"{', '.join(map(str, list(obj)[:10])) or '(none)'}")
+
+
+def load_tf_pickle(obj: Any, path: Path) -> LoadedCheckpoint:
+    """A TensorFlow (G, D, Gs) tuple: convert Gs to the official layout; shapes give the architecture."""
+    if len(obj) != 3 or not isinstance(obj[2], TFNetwork):
+        raise WeightsError(f"{path}: a pickled tuple that is not a TensorFlow StyleGAN2 (G, D, Gs) snapshot")
+    sd, info = convert_tf_generator(obj[2], str(path))
+    config = config_from_state_dict(sd, path).with_(mapping_lr=info.pop("mapping_lr"))
+    return LoadedCheckpoint(config, sd, "nvlabs-pkl", info)
 
 
 def detect_codebase(generator: PersistentObject, kwargs: dict[str, Any]) -> str:
@@ -143,7 +150,10 @@ def config_from_init_kwargs(kwargs: dict[str, Any], codebase: str, path: Path) -
 
 
 def load_nvlabs_pickle(path: Path) -> LoadedCheckpoint:
-    generator, key = _generator_from_pickle(read_network_pickle(path), path)
+    obj = read_network_pickle(path)
+    if isinstance(obj, (tuple, list)):
+        return load_tf_pickle(obj, path)
+    generator, key = _generator_from_pickle(obj, path)
     synthesis = generator.children.get("synthesis")
     markers = generator.source_markers
     if "SynthesisInput" in markers or (isinstance(synthesis, PersistentObject) and "input" in synthesis.children):

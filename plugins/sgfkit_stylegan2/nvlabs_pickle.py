@@ -1,4 +1,4 @@
-"""Read NVlabs network pickles (stylegan2-ada-pytorch, stylegan3) as data, never as code.
+"""Read NVlabs network pickles (stylegan2-ada-pytorch, stylegan3, TF stylegan2) as data, never as code.
 
 A snapshot ``.pkl`` is a plain pickle of ``dict(G=..., D=..., G_ema=..., ...)`` whose networks are
 ``torch_utils.persistence`` objects: ``_reconstruct_persistent_obj(meta)`` with ``meta`` holding the
@@ -21,6 +21,7 @@ import torch
 
 from sgfkit.errors import WeightsError
 from sgfkit.safe_pickle import RestrictedUnpickler, numpy_allowlist
+from sgfkit_stylegan2.tf_pickle import TFNetwork
 
 
 class EasyDict(dict):
@@ -150,6 +151,7 @@ def nvlabs_allowlist(source: str) -> dict[tuple[str, str], Any]:
         ("torch_utils.persistence", "_reconstruct_persistent_obj"): _make_reconstructor(source),
         ("dnnlib.util", "EasyDict"): EasyDict,
         ("dnnlib", "EasyDict"): EasyDict,
+        ("dnnlib.tflib.network", "Network"): TFNetwork,
         ("collections", "OrderedDict"): OrderedDict,
         ("builtins", "set"): set,
         ("builtins", "frozenset"): frozenset,

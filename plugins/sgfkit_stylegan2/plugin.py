@@ -22,6 +22,13 @@ _KNOWN: dict[str, tuple[str, str, str, str]] = {
         "StyleGAN2-ADA trained on FFHQ, 1024 px (stylegan2-ada-pytorch network pickle)",
         "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/ffhq.pkl",
         _NVIDIA_NC),
+    "stylegan2-ffhq-config-f": (
+        "stylegan2-ffhq-config-f.pkl",
+        "StyleGAN2 config-f trained on FFHQ, 1024 px: the original TensorFlow release (NVlabs/stylegan2), "
+        "read directly without TensorFlow",
+        "https://nvlabs-fi-cdn.nvidia.com/stylegan2/networks/stylegan2-ffhq-config-f.pkl "
+        "(listed in https://github.com/NVlabs/stylegan2)",
+        _NVIDIA_NC),
     "stylegan2-ffhq-config-f-rosinality": (
         "stylegan2-ffhq-config-f.pt",
         "StyleGAN2 config-f FFHQ 1024 px converted to rosinality/stylegan2-pytorch format "
@@ -30,12 +37,11 @@ _KNOWN: dict[str, tuple[str, str, str, str]] = {
         "convert_weight.py on NVlabs' stylegan2-ffhq-config-f.pkl)",
         _NVIDIA_NC + "; weights converted from NVlabs/stylegan2"),
     "stylegan2-anime-portraits": (
-        "2020-01-11-skylion-stylegan2-animeportraits-networksnapshot-024664.pt",
-        "StyleGAN2 anime portraits 512 px (Gwern/Skylion, Danbooru2019 portraits), converted from its "
-        "TensorFlow .pkl to rosinality format with rosinality's convert_weight.py",
-        "https://gwern.net/face#stylegan-2 (TF .pkl download; convert it with "
-        "https://github.com/rosinality/stylegan2-pytorch convert_weight.py)",
-        "CC-0 per the author's page (unverified for the converted file)"),
+        "2020-01-11-skylion-stylegan2-animeportraits-networksnapshot-024664.pkl",
+        "StyleGAN2 anime portraits 512 px (Gwern/Skylion, Danbooru2019 portraits), TensorFlow snapshot "
+        "(distributed .xz-compressed: decompress it first). The SGF paper's exact anime checkpoint is not identified (unverified)",
+        "https://gwern.net/face#stylegan-2",
+        "CC-0 per the author's page"),
     "stylegan2-flowers": (
         "stylegan2-flowers.pkl",
         "StyleGAN2 trained on Oxford 102 Flowers (the SGF paper's caption setting). The paper's model "
