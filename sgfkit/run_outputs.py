@@ -18,6 +18,10 @@ from sgfkit.outputs import (create_run_dir, figure_png, render_grid, write_bytes
                             write_npz_atomic, write_text_atomic)
 
 
+#: metric values listed in report.md (the rest are in metrics.json; metric tables follow anyway)
+MAX_REPORT_VALUES = 40
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-") or "x"
 
@@ -115,11 +119,14 @@ def render_report(recipe: Any, env: dict[str, Any], metrics: dict[str, Any], tab
     if has_edits:
         lines += ["## Example edits", "", "![edits](edits.png)", ""]
     if metrics["metrics"]:
-        lines += ["## Metrics", "", "| metric | value |", "|---|---|"]
+        flat: list[tuple[str, Any]] = []
         for label, values in metrics["metrics"].items():
-            flat: list[tuple[str, Any]] = []
             _flatten(label, values, flat)
-            lines += [f"| {key} | {_fmt(v)} |" for key, v in flat if not isinstance(v, list)]
+        flat = [(key, v) for key, v in flat if not isinstance(v, list)]
+        lines += ["## Metrics", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {key} | {_fmt(v)} |" for key, v in flat[:MAX_REPORT_VALUES]]
+        if len(flat) > MAX_REPORT_VALUES:
+            lines.append(f"| ... | {len(flat) - MAX_REPORT_VALUES} more values in `metrics.json` |")
         lines.append("")
     for file, table in tables.items():
         lines += [f"### {file[:-3]}", "", table.rstrip(), ""]
