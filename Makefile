@@ -6,7 +6,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_VERSION := 2.13.0
-RECIPE ?= recipes/flowers_caption.yaml
+# the main job; until recipes/flowers_caption.yaml lands, the first recipe that exists
+RECIPE ?= $(firstword $(wildcard recipes/flowers_caption.yaml recipes/faces_attributes.yaml recipes/*.yaml))
 RUN_ARGS ?=
 PYTEST_ARGS ?=
 

@@ -8,6 +8,7 @@ Deterministic given the recipe's seed (the RNGs are re-seeded before each stage)
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -173,7 +174,7 @@ def fit_manipulators(comps: Components, dataset: LatentDataset, data_key: str, c
             reports[manipulator.label], hits[manipulator.label] = report, False
             if state_file is not None:
                 state_file.parent.mkdir(parents=True, exist_ok=True)
-                tmp = state_file.with_name(f".{state_file.name}.tmp")
+                tmp = state_file.with_name(f".{state_file.name}.{os.getpid()}.tmp")
                 manipulator.save(tmp)
                 tmp.replace(state_file)
                 write_json_atomic(report_file, report)
