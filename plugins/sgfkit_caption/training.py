@@ -9,6 +9,7 @@ attribute a caption names against the truth.
 """
 from __future__ import annotations
 
+import json
 import math
 import random
 import shlex
@@ -104,8 +105,6 @@ def caption_accuracy(captions_text: list[str], facts: list[dict]) -> dict[str, A
 
 def train_flower_captioner(output: Path, **options: Any) -> dict[str, Any]:
     """Train, evaluate on held-out renders, save ``output`` (.safetensors + .json); returns the report."""
-    from sgfkit_synthetic import captions as grammar
-
     opts = validate_params(FlowerCaption.training_params, options, component="train-encoder flower-caption")
     threads = torch.get_num_threads()
     torch.set_num_threads(opts["threads"])
@@ -183,7 +182,9 @@ def _train(output: Path, options: dict[str, Any], opts: dict[str, Any]) -> dict[
                    "final_loss": round(sum(losses[-50:]) / len(losses[-50:]), 4),
                    "examples": [{"caption": c, "truth": f} for c, f in list(zip(generated, held_facts))[:5]],
                    "data_seconds": round(data_s, 1), "train_seconds": round(train_s, 1)})
-    given = " ".join(f"--set {k}={shlex.quote(str(v))}" for k, v in options.items())
+    defaults = FlowerCaption.training_params
+    given = " ".join(f"--set {k}={shlex.quote(json.dumps(v) if isinstance(v, list) else str(v))}"
+                     for k, v in options.items() if k not in defaults or v != defaults[k].default)
     meta = {"training_command": f"sgfkit train-encoder flower-caption --out {output} {given}".strip(),
             "options": opts, "data_seed": seed, "held_out_seed": seed + 1, "held_out": report,
             "world": {"generator": "synth-flowers", "resolution": opts["resolution"], "truncation": opts["truncation"]},
