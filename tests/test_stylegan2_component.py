@@ -79,6 +79,15 @@ def test_params_are_validated_with_clear_messages():
         StyleGAN2Generator(checkpoint=None, fromat="auto")
 
 
+def test_random_init_params_with_a_checkpoint_are_reported():
+    with pytest.raises(ParamError, match="resolution: applies only with checkpoint: null"):
+        StyleGAN2Generator(checkpoint=str(FIXTURE), resolution=64)
+    problems = StyleGAN2Generator.check_recipe({"checkpoint": "x.pkl", "z_dim": 512}, {})
+    assert problems == [("z_dim", "applies only with checkpoint: null (random weights); the checkpoint fixes "
+                                  "the architecture")]
+    assert StyleGAN2Generator.check_recipe({"checkpoint": None, "z_dim": 512}, {}) == []
+
+
 def test_random_init_builds_the_requested_architecture():
     g = StyleGAN2Generator(checkpoint=None, resolution=16, z_dim=12, w_dim=10, channel_base=128, channel_max=16,
                            mapping_layers=2)

@@ -46,7 +46,7 @@ def test_embedded_module_source_is_never_executed(tmp_path, tiny_net):
     marker = tmp_path / "MARKER"
     path = write_snapshot(tmp_path / "snapshot.pkl", tiny_net, KWARGS, hostile_source(marker))
     assert b"the embedded source ran" in path.read_bytes()         # the payload really is in the file
-    g = StyleGAN2Generator(checkpoint=str(path), resolution=8)
+    g = StyleGAN2Generator(checkpoint=str(path))
     assert g.synthesize(g.sample_latents(1, 0)).shape == (1, 3, 8, 8)
     assert not marker.exists()
     obj = read_network_pickle(path)

@@ -12,13 +12,24 @@ import torch
 import torch.nn.functional as F
 
 from sgfkit.components import Generator
-from sgfkit.errors import ComponentError, WeightsError
+from sgfkit.errors import ComponentError, ParamError, WeightsError
 from sgfkit.params import REQUIRED, Param
 from sgfkit.weights import locate_weights, sha256_of
 from sgfkit_stylegan2.checkpoints import FORMATS, build_network, load_checkpoint
 from sgfkit_stylegan2.networks import NOISE_MODES, StyleGAN2Config, channels_from_base, random_network
 
 RESOLUTIONS = tuple(2 ** i for i in range(2, 11))
+#: params that describe random weights; a checkpoint fixes the architecture instead
+RANDOM_INIT_PARAMS = ("resolution", "z_dim", "w_dim", "c_dim", "mapping_layers", "channel_base", "channel_max",
+                      "num_fp16_res", "init_seed")
+
+
+def stray_random_init_params(given: dict[str, Any]) -> list[tuple[str, str]]:
+    """Random-init params given together with a checkpoint (they would be silently ignored)."""
+    if given.get("checkpoint") is None:
+        return []
+    return [(key, "applies only with checkpoint: null (random weights); the checkpoint fixes the architecture")
+            for key in RANDOM_INIT_PARAMS if key in given]
 
 
 def layer_groups_for(num_ws: int) -> dict[str, list[int]]:
@@ -67,8 +78,15 @@ class StyleGAN2Generator(Generator):
         "init_seed": Param(int, 0, "random init: seed"),
     }
 
+    @classmethod
+    def check_recipe(cls, params: dict[str, Any], recipe: dict[str, Any]) -> list[tuple[str, str]]:
+        return super().check_recipe(params, recipe) + stray_random_init_params(params)
+
     def __init__(self, base_dir: Path | None = None, **params: Any) -> None:
         super().__init__(**params)
+        stray = stray_random_init_params(params)
+        if stray:
+            raise ParamError(stray, "generator 'stylegan2'")
         p = self.params
         self.checkpoint_path: Path | None = None
         if p["checkpoint"] is None:

@@ -11,44 +11,36 @@ _NVIDIA_NC = "NVIDIA Source Code License-NC (non-commercial research use)"
 _KNOWN: dict[str, tuple[str, str, str, str]] = {
     "stylegan2-ffhq-1024": (
         "stylegan2-ffhq-1024x1024.pkl",
-        "StyleGAN2 config-f trained on FFHQ, 1024 px (the paper's face model), NVIDIA's PyTorch "
-        "network pickle from the stylegan3 release",
-        "https://catalog.ngc.nvidia.com/orgs/nvidia/teams/research/models/stylegan2 "
-        "(file: https://api.ngc.nvidia.com/v2/models/nvidia/research/stylegan2/versions/1/files/"
-        "stylegan2-ffhq-1024x1024.pkl)",
+        "StyleGAN2 config-f, FFHQ 1024 px; NVIDIA's PyTorch pickle (stylegan3 repo)",
+        "https://api.ngc.nvidia.com/v2/models/nvidia/research/stylegan2/versions/1/files/stylegan2-ffhq-1024x1024.pkl",
         _NVIDIA_NC),
     "stylegan2-ada-ffhq-1024": (
         "ffhq.pkl",
-        "StyleGAN2-ADA trained on FFHQ, 1024 px (stylegan2-ada-pytorch network pickle)",
+        "StyleGAN2-ADA, FFHQ 1024 px; stylegan2-ada-pytorch pickle",
         "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/ffhq.pkl",
         _NVIDIA_NC),
     "stylegan2-ffhq-config-f": (
         "stylegan2-ffhq-config-f.pkl",
-        "StyleGAN2 config-f trained on FFHQ, 1024 px: the original TensorFlow release (NVlabs/stylegan2), "
-        "read directly without TensorFlow",
-        "https://nvlabs-fi-cdn.nvidia.com/stylegan2/networks/stylegan2-ffhq-config-f.pkl "
-        "(listed in https://github.com/NVlabs/stylegan2)",
+        "StyleGAN2 config-f, FFHQ 1024 px; original TensorFlow pickle (read without TensorFlow)",
+        "https://nvlabs-fi-cdn.nvidia.com/stylegan2/networks/stylegan2-ffhq-config-f.pkl",
         _NVIDIA_NC),
     "stylegan2-ffhq-config-f-rosinality": (
         "stylegan2-ffhq-config-f.pt",
-        "StyleGAN2 config-f FFHQ 1024 px converted to rosinality/stylegan2-pytorch format "
-        "(the file GANSpace and most reimplementations use)",
-        "https://github.com/rosinality/stylegan2-pytorch (README: converted checkpoint, or run "
-        "convert_weight.py on NVlabs' stylegan2-ffhq-config-f.pkl)",
-        _NVIDIA_NC + "; weights converted from NVlabs/stylegan2"),
+        "StyleGAN2 config-f, FFHQ 1024 px; rosinality format (convert_weight.py of the TF pickle)",
+        "https://github.com/rosinality/stylegan2-pytorch",
+        _NVIDIA_NC + "; converted NVlabs weights"),
     "stylegan2-anime-portraits": (
         "2020-01-11-skylion-stylegan2-animeportraits-networksnapshot-024664.pkl",
-        "StyleGAN2 anime portraits 512 px (Gwern/Skylion, Danbooru2019 portraits), TensorFlow snapshot "
-        "(distributed .xz-compressed: decompress it first). The SGF paper's exact anime checkpoint is not identified (unverified)",
+        "StyleGAN2 anime portraits 512 px (Gwern/Skylion), TensorFlow pickle; ships .xz-compressed: "
+        "decompress it. Whether the SGF paper used it is unverified",
         "https://gwern.net/face#stylegan-2",
         "CC-0 per the author's page"),
     "stylegan2-flowers": (
         "stylegan2-flowers.pkl",
-        "StyleGAN2 trained on Oxford 102 Flowers (the SGF paper's caption setting). The paper's model "
-        "was not published: train one with stylegan2-ada-pytorch and save/rename its snapshot to this name",
-        "https://www.robots.ox.ac.uk/~vgg/data/flowers/102/ (data) + "
-        "https://github.com/NVlabs/stylegan2-ada-pytorch (training code)",
-        "your own model (Oxford 102 images: research use)"),
+        "StyleGAN2 on Oxford 102 Flowers: no public checkpoint is known; train one with "
+        "stylegan2-ada-pytorch on the data set and save the snapshot under this name",
+        "https://www.robots.ox.ac.uk/~vgg/data/flowers/102/",
+        "your own model (data set: research use)"),
 }
 
 
