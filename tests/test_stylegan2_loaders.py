@@ -171,6 +171,8 @@ def test_rosinality_checkpoint_reproduces_reference(tmp_path, state_dict, ref):
     assert (render(path, ref) - ref["img_psi1_const"]).abs().max() < 1e-4
     g = StyleGAN2Generator(checkpoint=str(path), truncation=0.7)
     assert (g.to_latents(ref["z"], "w+").tensor - ref["ws_psi0.7"]).abs().max() < 1e-4
+    with pytest.raises(WeightsError, match="this is a rosinality checkpoint .*use format 'rosinality'"):
+        load_checkpoint(path, "state-dict")
 
 
 def test_rosinality_training_checkpoint_without_latent_avg(tmp_path, state_dict, fixture_net):

@@ -304,6 +304,8 @@ def load_torch_checkpoint(path: Path, kind: str, fmt: str) -> LoadedCheckpoint:
             obj = obj[key]
             break
     sd = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+    if "g_ema" in obj:
+        raise WeightsError(f"{path}: this is a rosinality checkpoint ('g_ema'); use format 'rosinality' or 'auto'")
     if not any(k.startswith("mapping.") for k in sd):
         raise WeightsError(f"{path}: holds no StyleGAN2 generator (expected official keys such as "
                            f"'mapping.fc0.weight' or a rosinality 'g_ema'); keys: {', '.join(map(str, list(obj)[:10]))}")
