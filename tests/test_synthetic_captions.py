@@ -38,13 +38,14 @@ def test_generated_captions_round_trip_through_the_parser():
 
 
 def test_captions_are_varied_and_deterministic():
-    facts = {"petal_color": "pink", "petal_shape": "pointed", "petal_size": "large", "petal_count": 6,
+    facts = {"petal_color": "orange", "petal_shape": "pointed", "petal_size": "large", "petal_count": 6,
              "center_color": "yellow", "center_size": "small", "background": "green"}
     rng = random.Random(1)
     texts = [generate_caption(facts, rng) for _ in range(200)]
     assert len(set(texts)) > 60
     openings = {" ".join(t.split()[:2]) for t in texts}
     assert len(openings) >= 5  # several templates / word orders
+    assert not any(" a orange" in t or t.startswith("a orange") for t in texts)
     assert texts[:10] == [generate_caption(facts, r) for r in [random.Random(1)] for _ in range(10)]
 
 
@@ -61,6 +62,9 @@ def test_captions_are_varied_and_deterministic():
      {"petal_count": 7, "petal_size": "large", "petal_color": "purple", "background": "dark"}),
     ("the petals of this flower are orange and rounded, and the middle is black",
      {"petal_color": "orange", "petal_shape": "round", "center_color": "black"}),
+    ("this flower is orange with a medium-sized brown center",
+     {"petal_color": "orange", "center_size": "medium", "center_color": "brown"}),
+    ("an orange flower with eight petals", {"petal_color": "orange", "petal_count": 8}),
     ("a lovely picture", {}),
 ])
 def test_parser_understands_hand_written_captions(text, expected):

@@ -31,6 +31,8 @@ class SyntheticGenerator(Generator):
     }
     #: {layer group: factor names read from it}
     FACTORS: ClassVar[dict[str, list[str]]] = {}
+    #: offset of the factor directions' seed from world_seed (distinct per world)
+    FACTOR_SEED: ClassVar[int] = 1
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -41,7 +43,7 @@ class SyntheticGenerator(Generator):
         seed = int(p["world_seed"])
         self._groups = layer_groups(self.num_ws)
         self.mapping_net = MappingNetwork(self.w_dim, seed=seed)
-        self.factors = FactorReader(self.w_dim, self._groups, self.FACTORS, seed=seed + 1 + len(type(self).__name__))
+        self.factors = FactorReader(self.w_dim, self._groups, self.FACTORS, seed=seed + self.FACTOR_SEED)
         with torch.no_grad():
             z = torch.randn(STATS_SAMPLES, self.z_dim, generator=torch.Generator().manual_seed(seed + 12345))
             w = self.mapping_net(z)

@@ -135,13 +135,17 @@ def generate_caption(facts: dict[str, Any], rng: random.Random) -> str:
         text = f"a flower with {' '.join(adj)} petals" + (f" and {center}" if center else "")
     elif template == 5 and color_word:
         adj = _petal_adjectives(facts, use, rng, with_color=False)
-        text = f"this {color_word} flower has {' '.join(adj) + ' ' if adj else ''}petals" + (f" and {center}" if center else "")
+        if adj:
+            text = f"this {color_word} flower has {' '.join(adj)} petals" + (f" and {center}" if center else "")
+        else:
+            text = f"this flower is {color_word}" + (f" with {center}" if center else "")
     else:
         adj = _petal_adjectives(facts, use, rng)
         text = f"this flower has {' '.join(adj)} petals" + (f" and {center}" if center else "")
     if background:
         text += (" " if rng.random() < 0.7 else ", ") + background
-    return " ".join(text.split())
+    text = " ".join(text.split())
+    return re.sub(r"\ba (?=[aeiou])", "an ", text)  # "an orange flower", "an eight-..."
 
 
 # -- parsing ----------------------------------------------------------------------------------
@@ -216,8 +220,10 @@ def parse_caption(text: str) -> dict[str, Any]:
                 _assign(out, predicate, [tok])
             else:
                 pending.append(tok)
-        elif tok in ("and", "or", "a", "an", "the", "with", "that", "very", "bright", "light"):
+        elif tok in ("and", "or", "a", "an", "the", "that", "very", "bright", "light"):
             continue   # connectives keep the current adjective run / predicate going
+        elif tok == "with":
+            predicate = None  # "the flower is orange with a brown center": a new noun phrase starts
         else:
             predicate = None
             pending = []

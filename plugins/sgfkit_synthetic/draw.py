@@ -41,8 +41,8 @@ def segment(x: torch.Tensor, y: torch.Tensor, ax: torch.Tensor, ay: torch.Tensor
 
 
 def paint(img: torch.Tensor, mask: torch.Tensor, rgb: torch.Tensor) -> torch.Tensor:
-    """Composite colour ``rgb`` [N, 3] over ``img`` [N, 3, R, R] with coverage ``mask`` [N, R, R]."""
-    return torch.lerp(img, rgb.view(-1, 3, 1, 1), mask.unsqueeze(1))
+    """Composite colour ``rgb`` [N, 3] (or [3]) over ``img`` [N, 3, R, R] with coverage ``mask`` [N, R, R]."""
+    return torch.lerp(img, rgb.to(img.device).view(-1, 3, 1, 1), mask.unsqueeze(1))
 
 
 def hsv(h: torch.Tensor, s: torch.Tensor | float, v: torch.Tensor | float) -> torch.Tensor:
@@ -58,4 +58,5 @@ def hsv(h: torch.Tensor, s: torch.Tensor | float, v: torch.Tensor | float) -> to
 
 def mix(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Blend colours a, b ([3] or [N, 3]) by weights t [N] -> [N, 3]."""
+    a, b = a.to(t.device), b.to(t.device)
     return torch.lerp(a.expand(t.shape[0], 3), b.expand(t.shape[0], 3), t.unsqueeze(1))

@@ -49,6 +49,7 @@ class SynthFaces(SyntheticGenerator):
     ``landmarks(scene)`` the exact landmark pixel coordinates.
     """
 
+    FACTOR_SEED: ClassVar[int] = 11
     FACTORS: ClassVar[dict[str, list[str]]] = {
         "coarse": ["masculinity", "bald", "beard", "hair_length", "yaw", "roll", "face_width"],
         "middle": ["masculinity", "age", "smile", "mouth_open", "eyes_open", "glasses", "brows", "eye_size"],

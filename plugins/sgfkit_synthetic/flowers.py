@@ -38,6 +38,7 @@ def size_word(v: float) -> str:
 class SynthFlowers(SyntheticGenerator):
     """Procedural flowers: z -> seeded mapping MLP -> w -> w+ -> scene -> SDF renderer."""
 
+    FACTOR_SEED: ClassVar[int] = 13
     FACTORS: ClassVar[dict[str, list[str]]] = {
         "coarse": ["count", "pointed", "petal_size", "rotation", "pos_x", "pos_y"],
         "middle": ["center_size", "petal_width"],

@@ -71,6 +71,14 @@ class SynthFacesTruth(_TruthEncoder):
             outs.append(torch.cat([attrs, marks], dim=1).float().cpu())
         return torch.cat(outs) if outs else torch.zeros(0, len(self.names))
 
+    #: attributes shown by :meth:`describe` when no dims are given
+    summary_attributes: ClassVar[list[str]] = ["smile", "bald", "beard", "age", "glasses", "black_hair"]
+
+    def describe(self, c: torch.Tensor, dims: Sequence[int] | None = None) -> list[str]:
+        """Compact grid labels, e.g. ``smile .92 bald .15 beard .69 ...`` (the given dims, or a summary)."""
+        idx = list(dims) if dims else [self.index_of(n) for n in self.summary_attributes]
+        return [" ".join(f"{self.names[i]} {float(row[i]):.2f}".replace(" 0.", " .") for i in idx) for row in c]
+
 
 #: flower condition vector: soft colour classes, then shape / size / count scalars
 FLOWER_NAMES = ([f"petal_{c}" for c in PETAL_COLORS] + [f"center_{c}" for c in CENTER_COLORS]
