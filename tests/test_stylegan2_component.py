@@ -86,6 +86,8 @@ def test_random_init_params_with_a_checkpoint_are_reported():
     assert problems == [("z_dim", "applies only with checkpoint: null (random weights); the checkpoint fixes "
                                   "the architecture")]
     assert StyleGAN2Generator.check_recipe({"checkpoint": None, "z_dim": 512}, {}) == []
+    resolved = {k: p.default for k, p in StyleGAN2Generator.all_params().items()} | {"checkpoint": "x.pkl"}
+    assert StyleGAN2Generator.check_recipe(resolved, {}) == []     # defaults filled in by validation are fine
 
 
 def test_random_init_builds_the_requested_architecture():

@@ -25,11 +25,12 @@ RANDOM_INIT_PARAMS = ("resolution", "z_dim", "w_dim", "c_dim", "mapping_layers",
 
 
 def stray_random_init_params(given: dict[str, Any]) -> list[tuple[str, str]]:
-    """Random-init params given together with a checkpoint (they would be silently ignored)."""
+    """Random-init params set (to a non-default value) together with a checkpoint: they would be ignored."""
     if given.get("checkpoint") is None:
         return []
+    defaults = StyleGAN2Generator.params
     return [(key, "applies only with checkpoint: null (random weights); the checkpoint fixes the architecture")
-            for key in RANDOM_INIT_PARAMS if key in given]
+            for key in RANDOM_INIT_PARAMS if key in given and given[key] != defaults[key].default]
 
 
 def layer_groups_for(num_ws: int) -> dict[str, list[int]]:
