@@ -132,10 +132,10 @@ def train_keypoint_regressor(output: Path, *, steps: int, batch_size: int, lr: f
                 loss.backward()
                 opt.step()
                 schedule.step()
-                losses.append(float(loss))
+                losses.append(float(loss.detach()))
                 task.advance()
                 if step % 25 == 0:
-                    task.update(loss=round(float(loss), 4))
+                    task.update(loss=round(losses[-1], 4))
         train_seconds = time.perf_counter() - started
         report = evaluate(net, generator, truth, heldout_samples, data_seed * 1_000_003 + HELDOUT_SEED_OFFSET
                           + 10 * steps, truncation, attribute_index)
