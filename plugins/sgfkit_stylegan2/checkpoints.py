@@ -308,7 +308,8 @@ def load_torch_checkpoint(path: Path, kind: str, fmt: str) -> LoadedCheckpoint:
         raise WeightsError(f"{path}: this is a rosinality checkpoint ('g_ema'); use format 'rosinality' or 'auto'")
     if not any(k.startswith("mapping.") for k in sd):
         raise WeightsError(f"{path}: holds no StyleGAN2 generator (expected official keys such as "
-                           f"'mapping.fc0.weight' or a rosinality 'g_ema'); keys: {', '.join(map(str, list(obj)[:10]))}")
+                           f"'mapping.fc0.weight' or a rosinality 'g_ema'); keys: "
+                           f"{', '.join(map(str, list(obj)[:10]))}")
     return LoadedCheckpoint(config_from_state_dict(sd, path), sd, "state-dict", {"codebase": "official keys"})
 
 
@@ -353,7 +354,8 @@ def build_network(loaded: LoadedCheckpoint, path: str | Path) -> StyleGAN2Networ
     missing = [k for k in expected if k not in given and not k.endswith("resample_filter") and k != "mapping.w_avg"]
     unexpected = [k for k in given if k not in expected]
     if missing:
-        problems.append(f"missing {len(missing)} tensors ({', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''})")
+        more = " ..." if len(missing) > 5 else ""
+        problems.append(f"missing {len(missing)} tensors ({', '.join(missing[:5])}{more})")
     if unexpected:
         problems.append(f"unexpected tensors ({', '.join(unexpected[:5])}{' ...' if len(unexpected) > 5 else ''})")
     for key, value in given.items():

@@ -117,11 +117,11 @@ class StyleGAN2Generator(Generator):
         if cfg.c_dim > 0 and p["c_class"] is None:
             raise ComponentError(f"stylegan2: this network is conditional (c_dim={cfg.c_dim}); set c_class to a "
                                  f"class index in 0..{cfg.c_dim - 1}")
-        if p["c_class"] is not None and p["c_class"] >= max(cfg.c_dim, 1):
-            raise ComponentError(f"stylegan2: c_class {p['c_class']} is out of range: the network "
-                                 + (f"has classes 0..{cfg.c_dim - 1}" if cfg.c_dim else "is unconditional; remove c_class"))
         if cfg.c_dim == 0 and p["c_class"] is not None:
             raise ComponentError("stylegan2: the network is unconditional; remove c_class")
+        if p["c_class"] is not None and p["c_class"] >= cfg.c_dim:
+            raise ComponentError(f"stylegan2: c_class {p['c_class']} is out of range: the network has classes "
+                                 f"0..{cfg.c_dim - 1}")
 
     # -- Generator API ----------------------------------------------------------------------
     @property
@@ -147,7 +147,8 @@ class StyleGAN2Generator(Generator):
     def synthesis(self, ws: torch.Tensor) -> torch.Tensor:
         """w+ [N, num_ws, w_dim] -> images [N, 3, R, R] (clamped to [-1, 1] when ``clamp``)."""
         if ws.dim() != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
-            raise ComponentError(f"stylegan2 expects w+ of shape [N, {self.num_ws}, {self.w_dim}], got {list(ws.shape)}")
+            raise ComponentError(f"stylegan2 expects w+ of shape [N, {self.num_ws}, {self.w_dim}], "
+                                 f"got {list(ws.shape)}")
         half = not self.params["fp32"] and self.device.type == "cuda"
         img = self.net.synthesis(ws.to(self.device, torch.float32), self.params["noise_mode"], half=half)
         return img.clamp(-1.0, 1.0) if self.params["clamp"] else img
@@ -155,7 +156,8 @@ class StyleGAN2Generator(Generator):
     def versions(self) -> dict[str, Any]:
         cfg = self.net.cfg
         out: dict[str, Any] = {**self.info, "resolution": cfg.resolution, "z_dim": cfg.z_dim, "w_dim": cfg.w_dim,
-                               "num_ws": cfg.num_ws, "conv_clamp": cfg.conv_clamp, "noise_mode": self.params["noise_mode"]}
+                               "num_ws": cfg.num_ws, "conv_clamp": cfg.conv_clamp,
+                               "noise_mode": self.params["noise_mode"]}
         if self.checkpoint_path is not None:
             out["checkpoint"] = str(self.checkpoint_path)
             out["sha256"] = sha256_of(self.checkpoint_path)

@@ -49,6 +49,10 @@ _HARMLESS_KWARGS = {"num_channels", "resolution", "label_size", "fmap_base", "fm
                     "num_fp16_res", "conv_clamp", "normalize_latents", "structure"}
 
 
+#: TF layer scope -> official layer name inside a block ("Conv" is the 4x4 block's only conv)
+_TF_LAYERS = {"Conv": "conv1", "Conv0_up": "conv0", "Conv1": "conv1", "ToRGB": "torgb"}
+
+
 def _layer_of_noise(k: int) -> str:
     if k == 0:
         return "synthesis.b4.conv1"
@@ -94,7 +98,7 @@ def convert_tf_generator(gs: TFNetwork, source: str) -> tuple[dict[str, torch.Te
             sd[f"{_layer_of_noise(int(m.group(1)))}.noise_const"] = t(value[0, 0])
         elif m := re.fullmatch(r"synthesis/(\d+)x\1/(Conv|Conv0_up|Conv1|ToRGB)/(\w+)", name):
             res, layer, leaf = int(m.group(1)), m.group(2), m.group(3)
-            base = f"synthesis.b{res}." + {"Conv": "conv1", "Conv0_up": "conv0", "Conv1": "conv1", "ToRGB": "torgb"}[layer]
+            base = f"synthesis.b{res}." + _TF_LAYERS[layer]
             if leaf == "weight":
                 w = value[::-1, ::-1] if layer == "Conv0_up" else value
                 sd[f"{base}.weight"] = t(w.transpose(3, 2, 0, 1))
