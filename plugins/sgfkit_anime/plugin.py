@@ -20,3 +20,9 @@ def sgfkit_register_weights(register):
 
     for name, known in KNOWN_WEIGHTS.items():
         register(name, known)
+
+
+@hookimpl
+def sgfkit_register_metrics(register):
+    register("keypoint-moves", "sgfkit_anime.keypoint_metric:KeypointMovesMetric",
+             summary="keypoint edits scored with the truth: move error (px), held attributes, side effects")
