@@ -82,7 +82,7 @@ class SynthFlowers(SyntheticGenerator):
         g = {k: col(v) for k, v in self.geometry(s).items()}
         n = s["count"].shape[0]
         r = self.resolution
-        sharp = 1.8 * r / 2
+        sharp = 3.2 * r / 2  # ~1 px anti-aliased edges
         gx, gy = self.grid(n)
         dev = gx.device
         petal_rgb = s["petal_mix"] @ _PETAL_RGB.to(dev)
