@@ -6,6 +6,7 @@ import os
 import pickle
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -76,6 +77,19 @@ def test_os_system_global_is_refused_and_not_run(tmp_path, tiny_net):
     assert "evil.pkl" in msg and "system" in msg and "never runs code from a checkpoint" in msg
     assert isinstance(err.value, WeightsError)
     assert not marker.exists()
+
+
+def test_protocol5_numpy_arrays_are_read_as_data(tmp_path, tiny_net):
+    from sgfkit_stylegan2 import snapshot_writer
+
+    table = np.arange(6.0).reshape(2, 3)
+    tree = persistent_tree(tiny_net, "", KWARGS, extra_state={"table": table})
+    path = tmp_path / "p5.pkl"
+    with snapshot_writer._standin_modules():
+        data = pickle.dumps({"G_ema": tree}, protocol=5)
+    assert b"_frombuffer" in data
+    path.write_bytes(data)
+    assert np.array_equal(read_network_pickle(path)["G_ema"].state["table"], table)
 
 
 def test_hostile_storage_blob_is_refused(tmp_path):

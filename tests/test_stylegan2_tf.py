@@ -124,6 +124,17 @@ def test_tf_resnet_generator_is_refused(tmp_path, tflib_standin):
         load_checkpoint(path)
 
 
+def test_tf_conv_clamp_setting_is_applied(tmp_path, tflib_standin):
+    loaded = load_checkpoint(write_tf_pickle(tmp_path / "ada-tf.pkl", tmp_path / "RAN", conv_clamp=256, num_fp16_res=2))
+    assert loaded.config.conv_clamp == 256 and loaded.config.num_fp16_res == 2
+
+
+def test_tf_without_latent_normalisation_is_refused(tmp_path, tflib_standin):
+    path = write_tf_pickle(tmp_path / "nonorm.pkl", tmp_path / "RAN", normalize_latents=False)
+    with pytest.raises(WeightsError, match="normalize_latents=False"):
+        load_checkpoint(path)
+
+
 def test_tf_unknown_settings_are_refused(tmp_path, tflib_standin):
     path = write_tf_pickle(tmp_path / "odd.pkl", tmp_path / "RAN", mystery_option=3)
     with pytest.raises(WeightsError, match="unknown settings mystery_option"):

@@ -104,7 +104,8 @@ def load_tf_pickle(obj: Any, path: Path) -> LoadedCheckpoint:
     if len(obj) != 3 or not isinstance(obj[2], TFNetwork):
         raise WeightsError(f"{path}: a pickled tuple that is not a TensorFlow StyleGAN2 (G, D, Gs) snapshot")
     sd, info = convert_tf_generator(obj[2], str(path))
-    config = config_from_state_dict(sd, path).with_(mapping_lr=info.pop("mapping_lr"))
+    config = config_from_state_dict(sd, path).with_(
+        mapping_lr=info.pop("mapping_lr"), conv_clamp=info.pop("conv_clamp"), num_fp16_res=info.pop("num_fp16_res"))
     return LoadedCheckpoint(config, sd, "nvlabs-pkl", info)
 
 

@@ -141,12 +141,24 @@ def _rebuild_parameter(data: Any, requires_grad: bool = False, backward_hooks: A
     return data
 
 
+def _safe_frombuffer(buf: Any, dtype: Any, shape: Any, order: str) -> Any:
+    """numpy's protocol-5 array rebuild, refusing object dtypes."""
+    import numpy as np
+
+    dtype = np.dtype(dtype)
+    if dtype.hasobject:
+        raise WeightsError("refused a numpy object array in a network pickle")
+    return np.frombuffer(buf, dtype=dtype).reshape(shape, order=order).copy()
+
+
 def nvlabs_allowlist(source: str) -> dict[tuple[str, str], Any]:
     """(module, name) -> the object used in its place, for NVlabs network pickles."""
     allowed = dict(numpy_allowlist())
     for key, value in list(allowed.items()):
         if key[1] == "scalar":
             allowed[key] = _safe_scalar(value)
+    for mod in ("numpy.core.numeric", "numpy._core.numeric"):   # protocol-5 numpy arrays
+        allowed[(mod, "_frombuffer")] = _safe_frombuffer
     allowed.update({
         ("torch_utils.persistence", "_reconstruct_persistent_obj"): _make_reconstructor(source),
         ("dnnlib.util", "EasyDict"): EasyDict,

@@ -46,7 +46,7 @@ _HARMLESS_KWARGS = {"num_channels", "resolution", "label_size", "fmap_base", "fm
                     "truncation_psi_val", "truncation_cutoff_val", "dlatent_avg_beta", "style_mixing_prob",
                     "randomize_noise", "is_template_graph", "components", "dtype", "fused_modconv",
                     "use_noise", "architecture", "resample_kernel", "is_training", "return_dlatents",
-                    "num_fp16_res", "conv_clamp", "normalize_latents", "structure"}
+                    "num_fp16_res", "conv_clamp", "structure", "label_fmaps", "w_avg_beta"}
 
 
 #: TF layer scope -> official layer name inside a block ("Conv" is the 4x4 block's only conv)
@@ -73,9 +73,11 @@ def convert_tf_generator(gs: TFNetwork, source: str) -> tuple[dict[str, torch.Te
         problems.append("a conditional TensorFlow generator (label_size > 0)")
     if kwargs.get("mapping_nonlinearity", "lrelu") != "lrelu" or kwargs.get("nonlinearity", "lrelu") != "lrelu":
         problems.append("a non-lrelu activation")
+    if kwargs.get("normalize_latents", True) is not True:
+        problems.append("normalize_latents=False (the latent pixel norm is always applied here)")
     if list(kwargs.get("resample_kernel", [1, 3, 3, 1])) != [1, 3, 3, 1]:
         problems.append(f"resample_kernel {kwargs['resample_kernel']}")
-    unknown = sorted(set(kwargs) - _HARMLESS_KWARGS)
+    unknown = sorted(set(kwargs) - _HARMLESS_KWARGS - {"normalize_latents"})
     if unknown:
         problems.append(f"unknown settings {', '.join(unknown)}")
     if problems:
@@ -112,8 +114,10 @@ def convert_tf_generator(gs: TFNetwork, source: str) -> tuple[dict[str, torch.Te
                 raise WeightsError(f"{source}: unexpected TensorFlow variable {name!r}")
         else:
             raise WeightsError(f"{source}: unexpected TensorFlow variable {name!r}; not a StyleGAN2 generator")
+    clamp = kwargs.get("conv_clamp")
     info = {"codebase": "stylegan2 (TensorFlow)", "network": "Gs",
-            "mapping_lr": float(kwargs.get("mapping_lrmul", 0.01))}
+            "mapping_lr": float(kwargs.get("mapping_lrmul", 0.01)),    # stylegan2-ada's TF code also has:
+            "conv_clamp": None if clamp is None else float(clamp), "num_fp16_res": int(kwargs.get("num_fp16_res") or 0)}
     if "resolution" in kwargs and "synthesis.b4.const" in sd:
         expected = int(kwargs["resolution"])
         got = max(int(k.split(".")[1][1:]) for k in sd if k.startswith("synthesis.b"))
