@@ -17,7 +17,7 @@ from sgfkit_anime.landmark_net import LandmarkNet, LandmarkNetConfig, normalised
 def tiny_weights(tmp_path_factory) -> tuple[Path, dict]:
     """A tiny regressor retrained for a few steps (keeps the training path working)."""
     out = tmp_path_factory.mktemp("kp") / "tiny.safetensors"
-    report = AnimeKeypointsEncoder.train(out, steps=3, batch_size=4, width=4, hidden=8, resolution=32,
+    report = AnimeKeypointsEncoder.train(out, steps=3, batch_size=4, dataset_samples=8, width=4, hidden=8, resolution=32,
                                          heldout_samples=8, attributes=["smile", "hair_hue", "black_hair"],
                                          threads=1)
     return out, report

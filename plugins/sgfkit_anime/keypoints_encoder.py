@@ -57,10 +57,11 @@ class AnimeKeypointsEncoder(KeypointTargetsMixin):
         "batch_size": Param(int, 256, "images per forward pass", min=1),
     }
     training_params: ClassVar[dict[str, Param]] = {
-        "steps": Param(int, 2000, "optimiser steps (each on a fresh batch of renders)", min=1),
-        "batch_size": Param(int, 32, "renders per step", min=2),
+        "steps": Param(int, 1500, "optimiser steps", min=1),
+        "batch_size": Param(int, 64, "renders per step", min=2),
+        "dataset_samples": Param(int, 12000, "renders in the training set (rendered once)", min=2),
         "lr": Param(float, 2e-3, "peak AdamW learning rate (warm-up, then cosine decay)", min=0.0),
-        "width": Param(int, 24, "channels of the first CNN stage", min=4),
+        "width": Param(int, 16, "channels of the first CNN stage", min=4),
         "hidden": Param(int, 256, "width of the fully connected layer", min=8),
         "resolution": Param(int, 64, "render size = net input size (multiple of 16)", min=32, max=256),
         "truncation": Param(float, 0.8, "truncation psi of the held-out renders (lowest psi in training)",

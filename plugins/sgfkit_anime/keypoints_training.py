@@ -1,8 +1,9 @@
-"""Train the ``anime-keypoints`` regressor on synth-faces renders generated on the fly.
+"""Train the ``anime-keypoints`` regressor on synth-faces renders generated here.
 
-Every batch is fresh: latents drawn with a per-step seed, truncated with a psi drawn per sample
-in ``[truncation, truncation_max]`` (so the encoder also sees the less typical faces that edits
-produce), rendered, and labelled with the exact truth (landmarks in pixels, attributes in [0, 1]).
+The training set is rendered once, in large batches (rendering per step costs more than the
+step): latents drawn with seeded chunks, truncated with a psi drawn per sample in
+``[truncation, truncation_max]`` (so the encoder also sees the less typical faces that edits
+produce), labelled with the exact truth (landmarks in pixels, attributes in [0, 1]).
 The held-out report uses separate seeds at ``truncation`` exactly (the recipes' setting).
 Weights: safetensors (tensors + JSON metadata) plus a readable ``.json`` beside it.
 """
@@ -24,7 +25,7 @@ from sgfkit.latents import Latents
 from sgfkit.progress import progress_task
 from sgfkit_anime.landmark_net import LandmarkNet, LandmarkNetConfig, normalised_to_pixels
 
-#: seed offset of the held-out set (training seeds are data_seed * 1_000_003 + step)
+#: seed offset of the held-out set (training chunks use data_seed * 1_000_003 + chunk index)
 HELDOUT_SEED_OFFSET = 777_777
 
 
@@ -53,6 +54,25 @@ def render_batch(generator, truth, n: int, seed: int, psi_low: float, psi_high: 
         c = truth.measure(generator, latents, batch_size=n)
     num_attr = len(truth.attribute_names)
     return images, c[:, num_attr:].reshape(n, -1, 2), c[:, :num_attr]
+
+
+def render_training_set(generator, truth, samples: int, data_seed: int, psi_low: float, psi_high: float,
+                        chunk: int = 500) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Render the training set once, in large batches (much faster than per step).
+
+    Returns images [S, 3, R, R] float16, landmarks [S, L, 2] px, attributes [S, A]; chunk ``k`` uses
+    the seed ``data_seed * 1_000_003 + k``.
+    """
+    images, points, attrs = [], [], []
+    with progress_task("Rendering anime-keypoints training set", total=samples) as task:
+        for k, start in enumerate(range(0, samples, chunk)):
+            n = min(chunk, samples - start)
+            im, pt, at = render_batch(generator, truth, n, data_seed * 1_000_003 + k, psi_low, psi_high)
+            images.append(im.half())
+            points.append(pt)
+            attrs.append(at)
+            task.advance(n)
+    return torch.cat(images), torch.cat(points), torch.cat(attrs)
 
 
 def evaluate(net: LandmarkNet, generator, truth, samples: int, seed: int, truncation: float,
@@ -90,7 +110,7 @@ def resize_to(images: torch.Tensor, size: int) -> torch.Tensor:
 
 def train_keypoint_regressor(output: Path, *, steps: int, batch_size: int, lr: float, width: int, hidden: int,
                              resolution: int, truncation: float, truncation_max: float, data_seed: int,
-                             heldout_samples: int, attribute_weight: float, threads: int,
+                             heldout_samples: int, attribute_weight: float, threads: int, dataset_samples: int,
                              attributes: list[str] | None, world_seed: int = 0,
                              command: str | None = None) -> dict[str, Any]:
     """Train, evaluate on held-out renders, save ``output`` (.safetensors) + ``output.json``; return the report."""
@@ -117,17 +137,22 @@ def train_keypoint_regressor(output: Path, *, steps: int, batch_size: int, lr: f
         schedule = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
         started = time.perf_counter()
+        images_all, points_all, attrs_all = render_training_set(
+            generator, truth, dataset_samples, data_seed, truncation, truncation_max)
+        attrs_all = attrs_all[:, attribute_index]
+        render_seconds = time.perf_counter() - started
+        order = torch.Generator().manual_seed(data_seed)
         losses: list[float] = []
         with progress_task("Training anime-keypoints", total=steps) as task:
             for step in range(steps):
                 net.train()
-                images, points, attrs = render_batch(generator, truth, batch_size, data_seed * 1_000_003 + step,
-                                                     truncation, truncation_max)
+                pick = torch.randint(0, dataset_samples, (batch_size,), generator=order)
+                images, points, attrs = images_all[pick].float(), points_all[pick], attrs_all[pick]
                 coords, logits = net(images)
                 # loss in pixel units so the target (px error) is what is optimised
                 pred_px = normalised_to_pixels(coords, resolution)
                 loss = F.smooth_l1_loss(pred_px, points, beta=0.5) + attribute_weight * \
-                    F.binary_cross_entropy_with_logits(logits, attrs[:, attribute_index])
+                    F.binary_cross_entropy_with_logits(logits, attrs)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -137,11 +162,12 @@ def train_keypoint_regressor(output: Path, *, steps: int, batch_size: int, lr: f
                 if step % 25 == 0:
                     task.update(loss=round(losses[-1], 4))
         train_seconds = time.perf_counter() - started
-        report = evaluate(net, generator, truth, heldout_samples, data_seed * 1_000_003 + HELDOUT_SEED_OFFSET
-                          + 10 * steps, truncation, attribute_index)
+        report = evaluate(net, generator, truth, heldout_samples, data_seed * 1_000_003 + HELDOUT_SEED_OFFSET,
+                          truncation, attribute_index)
     finally:
         torch.set_num_threads(previous_threads)
-    report.update({"train_seconds": round(train_seconds, 1), "final_loss": round(losses[-1], 4),
+    report.update({"render_seconds": round(render_seconds, 1), "train_seconds": round(train_seconds, 1),
+                   "final_loss": round(losses[-1], 4),
                    "loss_curve": [round(v, 4) for v in losses[:: max(1, steps // 40)]]})
     meta = {
         "format": "sgfkit-anime-keypoints/1",
@@ -151,6 +177,7 @@ def train_keypoint_regressor(output: Path, *, steps: int, batch_size: int, lr: f
         "world": {"type": "synth-faces", "resolution": resolution, "world_seed": world_seed, "latent_dim": 128},
         "training": {"steps": steps, "batch_size": batch_size, "lr": lr, "truncation": truncation,
                      "truncation_max": truncation_max, "data_seed": data_seed, "attribute_weight": attribute_weight,
+                     "dataset_samples": dataset_samples,
                      "threads": threads, "torch": torch.__version__, "python": platform.python_version()},
         "command": command or "",
         "heldout": report,
