@@ -1,0 +1,110 @@
+"""SGF speed, measured side by side in one run (ratios, not absolute targets).
+
+1. One SGF step (order m = 1) for a batch of 64 latents in W (512-d, F with L = 15):
+   batched forward-mode JVP  vs  a per-sample loop of the same JVPs  vs  dense Jacobian + solve.
+   Targets: >= 10x over the per-sample loop, >= 20x over the dense Jacobian.
+2. Edits per second of SGF (Algorithm 1) and its fast version on synth-faces, batch sizes 1..256
+   (truth encoder as C, so the numbers show the manipulator's own cost plus the world's measuring).
+
+Usage: .venv/bin/python benchmarks/bench_sgf.py [--threads 2] [--device cpu|cuda] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from sgfkit.components import EditRequest
+from sgfkit.dataset import LatentDataset
+from sgfkit_manipulators.aux_mapping import AuxMapping
+from sgfkit_manipulators.sgf import SGF
+from sgfkit_manipulators.sgf_solver import exact_direction, neumann_direction, per_sample_direction
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(fn, device: torch.device, repeats: int) -> float:
+    """Median seconds of ``repeats`` calls after one warm-up call."""
+    fn()
+    sync(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_step(device: torch.device, repeats: int, batch: int = 64, dim: int = 512, cond: int = 48) -> None:
+    torch.manual_seed(0)
+    F = AuxMapping(dim, cond, 15, dim).frozen().to(device)
+    u = torch.randn(batch, dim, device=device)
+    c = torch.randn(batch, cond, device=device)
+    dc = 0.2 * torch.randn(batch, cond, device=device)
+    t_batched = timed(lambda: neumann_direction(F, u, c, dc, 1), device, repeats)
+    t_loop = timed(lambda: per_sample_direction(F, u, c, dc, 1), device, max(1, repeats // 2))
+    t_dense = timed(lambda: exact_direction(F, u, c, dc), device, max(1, repeats // 3))
+    print(f"\n## SGF step, batch {batch}, W {dim}-d, L = 15, k = {cond}, m = 1 ({device})\n")
+    print("| method | seconds per step | batched JVP speed-up |")
+    print("|---|---|---|")
+    for name, t in [("batched JVP (torch.func.jvp)", t_batched), ("per-sample JVP loop", t_loop),
+                    ("dense Jacobian + solve", t_dense)]:
+        print(f"| {name} | {t:.4f} | {t / t_batched:.1f}x |")
+
+
+def bench_edits(device: torch.device, sizes: list[int], train_steps: int, max_steps: int) -> None:
+    from sgfkit_synthetic import SynthFaces, SynthFacesTruth
+
+    g = SynthFaces(space="w", truncation=0.8).to(device)
+    enc = SynthFacesTruth()
+    lat = g.sample_latents(4000, seed=0)
+    ds = LatentDataset(g.sample_z(4000, 0), lat.tensor, enc.measure(g, lat), enc.names, "w")
+    sgf = SGF(train_steps=train_steps, lr=1e-3, max_steps=max_steps)
+    start = time.perf_counter()
+    sgf.fit(ds, g, enc)
+    print(f"\n## Edits per second on synth-faces (W 128-d, L = 15; F trained {train_steps} steps "
+          f"in {time.perf_counter() - start:.0f} s; target: smile flipped; adaptive max_steps {max_steps})\n")
+    fast = SGF(mode="fast")
+    fast.load_state(sgf.state_tensors(), sgf.state_meta())
+    smile = enc.index_of("smile")
+    print("| batch | SGF edits/s | mean steps | fast SGF edits/s | fast / SGF |")
+    print("|---|---|---|---|---|")
+    for n in sizes:
+        latents = g.sample_latents(n, seed=100 + n)
+        c0 = enc.measure(g, latents)
+        c1 = c0.clone()
+        c1[:, smile] = (c0[:, smile] < 0.5).float()
+        req = EditRequest(latents, c0, c1, [smile])
+        steps = []
+
+        def run_sgf():
+            steps.append(float(sgf.edit(req, g, enc).steps.float().mean()))
+        t_sgf = timed(run_sgf, device, 2)
+        t_fast = timed(lambda: fast.edit(req, g, enc), device, 2)
+        print(f"| {n} | {n / t_sgf:.1f} | {steps[-1]:.1f} | {n / t_fast:.1f} | {t_sgf / t_fast:.1f}x |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, batch sizes 1, 16, 64")
+    parser.add_argument("--train-steps", type=int, default=1000)
+    parser.add_argument("--max-steps", type=int, default=30)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    print(f"torch {torch.__version__}, device {device}, threads {args.threads}")
+    bench_step(device, repeats=3 if args.quick else 7)
+    sizes = [1, 16, 64] if args.quick else [1, 4, 16, 64, 256]
+    bench_edits(device, sizes, args.train_steps, args.max_steps)
+
+
+if __name__ == "__main__":
+    main()
