@@ -65,7 +65,7 @@ def run_example_edits(generator: Any, encoder: Any, evaluator: Any, manipulators
     c0 = encoder.measure(generator, sources)
     before = evaluator.measure(generator, sources)
     facts_before = _facts(evaluator, generator, sources)
-    src_images, _ = _render(generator, encoder, sources, [])
+    src_images = to_uint8(generator.synthesize(sources))
     targets = config["targets"]
     with progress_task("Example edits", total=len(manipulators) * len(targets)) as task:
         for manipulator in manipulators:
@@ -88,7 +88,7 @@ def run_example_edits(generator: Any, encoder: Any, evaluator: Any, manipulators
                     names=list(evaluator.names), before=before.cpu().numpy(), after=after.cpu().numpy(),
                     steps=torch.as_tensor(result.steps).cpu().numpy(), status=list(result.status),
                     facts_before=facts_before, facts_after=_facts(evaluator, generator, result.latents))
-                block = _grid_block(generator, encoder, manipulator.label, label, seeds, sources, result,
+                block = _grid_block(generator, encoder, manipulator.label, label, seeds, c0, result,
                                     dims, config["path_steps"], src_images)
                 path = np.stack([p.tensor.detach().cpu().numpy() for p in result.path]) if result.path else \
                     np.zeros((0,) + tuple(sources.tensor.shape), np.float32)
@@ -97,9 +97,10 @@ def run_example_edits(generator: Any, encoder: Any, evaluator: Any, manipulators
     return records, notes
 
 
-def _grid_block(generator: Any, encoder: Any, method: str, label: str, seeds: list[int], sources: Latents,
+def _grid_block(generator: Any, encoder: Any, method: str, label: str, seeds: list[int], c0: torch.Tensor,
                 result: Any, dims: list[int], path_steps: int, src_images: np.ndarray) -> GridBlock:
-    src_labels = encoder.describe(encoder.measure(generator, sources), dims)
+    """Rows (one per seed) of source | picked path points | result, each labelled by ``encoder.describe``."""
+    src_labels = encoder.describe(c0, dims)
     columns = [(src_images, [f"source: {t}" for t in src_labels])]
     for index in _path_picks(len(result.path), path_steps):
         images, labels = _render(generator, encoder, result.path[index], dims)

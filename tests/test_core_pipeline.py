@@ -164,3 +164,26 @@ def test_content_hash_is_order_free_and_sensitive():
 
     assert content_hash({"a": 1, "b": [1.0, 2]}) == content_hash({"b": [1, 2.0], "a": 1})
     assert content_hash({"a": 1}) != content_hash({"a": 2})
+
+
+def test_atomic_writes_and_run_folder_numbering(tmp_path):
+    from sgfkit.outputs import create_run_dir, write_bytes_atomic, write_json_atomic
+
+    target = write_json_atomic(tmp_path / "sub" / "m.json", {"a": np.float32(0.5), "b": np.arange(2)})
+    assert json.loads(target.read_text()) == {"a": 0.5, "b": [0, 1]}
+    write_bytes_atomic(target, b"new")
+    assert target.read_bytes() == b"new" and [p.name for p in target.parent.iterdir()] == ["m.json"]
+    (tmp_path / "runs" / "00002-x").mkdir(parents=True)
+    (tmp_path / "runs" / "notes").mkdir()
+    first = create_run_dir(tmp_path / "runs", "x")
+    second = create_run_dir(tmp_path / "runs", "y")
+    assert (first.name, second.name) == ("00003-x", "00004-y")
+
+
+def test_render_grid_labels_and_sizes():
+    from sgfkit.outputs import GridBlock, render_grid
+
+    cell = np.zeros((8, 8, 3), np.uint8)
+    one = Image.open(__import__("io").BytesIO(render_grid([GridBlock("a", [[(cell, "x")] * 3])])))
+    two = Image.open(__import__("io").BytesIO(render_grid([GridBlock("a", [[(cell, "x")] * 3] * 2)])))
+    assert one.width == two.width >= 3 * 96 and two.height > one.height + 96
