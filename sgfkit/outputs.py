@@ -167,5 +167,5 @@ def sample_grid(generator: Any, encoder: Any | None, count: int, seed: int, per_
         task.advance()
     cells = list(zip(images, labels))
     rows = [cells[i:i + per_row] for i in range(0, count, per_row)]
-    title = f"{generator.registry_name or type(generator).__name__} seed {seed}"
+    title = f"{generator.registry_name or type(generator).__name__}, seed {seed}"
     return render_grid([GridBlock(title, rows)])
