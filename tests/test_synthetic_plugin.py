@@ -24,3 +24,12 @@ def test_components_are_listed_and_resolve():
 def test_plugin_module_does_not_import_torch():
     code = "import sys, sgfkit_synthetic.plugin, sgfkit_synthetic.captions; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_layer_control_figure_renders_a_png():
+    from sgfkit_synthetic import SynthFaces, SynthFacesTruth
+    from sgfkit_synthetic.figures import _face_labels, layer_control_grid
+
+    png = layer_control_grid(SynthFaces(latent_dim=32, num_ws=8, resolution=32), SynthFacesTruth(),
+                             _face_labels, columns=2)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
