@@ -286,3 +286,31 @@ def test_feature_model_is_rejected(tmp_path: Path, tagger_files) -> None:
     model.write_bytes(data)
     with pytest.raises(WeightsError, match="no convolution named 'conv6_4'.*tag model"):
         Illustration2Vec(weights=str(model), tag_list=str(tags))
+
+
+def test_animeface_tags_concatenates_points_and_tags(tagger_files) -> None:
+    """animeface-tags (the paper's real KeypointsAttr): animeface points, then i2v tags."""
+    from sgfkit_anime.animeface_encoder import import_animeface
+
+    try:
+        import_animeface()
+    except ComponentError as exc:
+        pytest.skip(f"animeface unusable here: {exc}")
+    from PIL import Image
+
+    from sgfkit_anime.animeface_tags import AnimeFaceTagsEncoder
+
+    model, tags, params = tagger_files
+    enc = AnimeFaceTagsEncoder(weights=str(model), tag_list=str(tags), tags=["smile", "1girl"],
+                               points=["nose_tip", "chin"], upscale_to=0)
+    assert enc.names == ["nose_tip_x", "nose_tip_y", "chin_x", "chin_y", "smile", "1girl"]
+    fixture = Path(__file__).parent / "fixtures" / "anime" / "drawn_face_256.png"
+    arr = torch.from_numpy(np.asarray(Image.open(fixture).convert("RGB"), dtype=np.float32))
+    image = (arr.permute(2, 0, 1) / 127.5 - 1)[None]
+    c = enc.encode(image)
+    expected_tags = reference_tags(preprocess(image), params)[:, [1, 0]]
+    torch.testing.assert_close(c[:, 4:], expected_tags, rtol=1e-5, atol=1e-6)
+    assert abs(float(c[0, 2]) - 128) < 12 and abs(float(c[0, 3]) - 228) < 12  # the drawn chin
+    c1 = enc.target({"move": {"chin": [0, 2]}, "smile": 1.0}, c)
+    assert enc.target_dims({"move": {"chin": [0, 2]}, "smile": 1.0}) == [2, 3, 4]
+    assert float(c1[0, 3]) == pytest.approx(float(c[0, 3]) + 2) and float(c1[0, 4]) == 1.0

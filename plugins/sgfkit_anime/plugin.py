@@ -12,6 +12,8 @@ def sgfkit_register_condition_encoders(register):
              summary="landmarks from the animeface-2009 detector (pip install animeface 'pillow<12')")
     register("illustration2vec", "sgfkit_anime.illustration2vec:Illustration2Vec",
              summary="illustration2vec tag probabilities, read from the released .caffemodel")
+    register("animeface-tags", "sgfkit_anime.animeface_tags:AnimeFaceTagsEncoder",
+             summary="real KeypointsAttr: animeface-2009 landmarks + illustration2vec tags (user weights)")
 
 
 @hookimpl
