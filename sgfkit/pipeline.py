@@ -7,6 +7,8 @@ Deterministic given the recipe's seed (the RNGs are re-seeded before each stage)
 """
 from __future__ import annotations
 
+import inspect
+
 import json
 import os
 import time
@@ -82,7 +84,11 @@ def build_components(recipe: Recipe, device: str) -> Components:
 
     def make(path: str, section: dict[str, Any]) -> Any:
         params = {k: v for k, v in section.items() if k != "type"}
-        return recipe.classes[path](**params).to(device)
+        cls = recipe.classes[path]
+        # components that read user files take the recipe's folder to resolve relative paths
+        if "base_dir" in inspect.signature(cls).parameters:
+            params["base_dir"] = recipe.base_dir
+        return cls(**params).to(device)
 
     generator = make("generator", data["generator"])
     encoder = make("encoder", data["encoder"])
