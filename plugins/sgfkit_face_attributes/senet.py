@@ -30,6 +30,7 @@ class SENetConfig:
     stem_width: int = 64
     reduction: int = 16
     num_classes: int = 0          # size of the identity ``fc`` layer (8631 for VGGFace2); 0 = none
+    stem_pool: bool = True        # the stem's max-pool; small inputs may skip it to keep detail
 
     @property
     def feature_dim(self) -> int:
@@ -45,8 +46,8 @@ class SENetConfig:
 
 #: the VGGFace2 senet50 network (2048-d features, 8631 identities)
 SENET50 = SENetConfig(num_classes=8631)
-#: the small configuration shipped for 64-px synth-faces (512-d features)
-EMBEDDED = SENetConfig(layers=(1, 1, 1, 1), widths=(16, 32, 64, 128), stem_width=16, reduction=8)
+#: the small configuration shipped for 64-px synth-faces (512-d features; no stem pool keeps detail)
+EMBEDDED = SENetConfig(layers=(1, 1, 1, 1), widths=(16, 32, 64, 128), stem_width=16, reduction=8, stem_pool=False)
 
 
 class SEBottleneck(nn.Module):
@@ -110,7 +111,8 @@ class SENet(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """[N, 3, H, W] -> pooled features [N, feature_dim]."""
         x = F.relu(self.bn1(self.conv1(x)))
-        x = F.max_pool2d(x, 3, stride=2, padding=0, ceil_mode=True)
+        if self.config.stem_pool:
+            x = F.max_pool2d(x, 3, stride=2, padding=0, ceil_mode=True)
         for i in range(len(self.config.layers)):
             x = getattr(self, f"layer{i + 1}")(x)
         return x.mean(dim=(2, 3))

@@ -9,6 +9,7 @@ the held-out scores in their metadata.
 """
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
@@ -18,9 +19,9 @@ from sgfkit.params import Param, validate_params
 from sgfkit.progress import progress_task
 
 TRAINING_PARAMS: dict[str, Param] = {
-    "samples": Param(int, 12000, "training renders (rendered once, seeded)", min=8),
+    "samples": Param(int, 8000, "training renders (rendered once, seeded)", min=8),
     "heldout": Param(int, 1000, "held-out renders (another seed) for the report", min=8),
-    "epochs": Param(int, 10, "passes over the training renders", min=1),
+    "epochs": Param(int, 7, "passes over the training renders", min=1),
     "batch_size": Param(int, 64, "images per step", min=2),
     "lr": Param(float, 3e-3, "peak learning rate (one-cycle cosine)", min=0.0),
     "weight_decay": Param(float, 1e-4, "AdamW weight decay", min=0.0),
@@ -32,18 +33,19 @@ TRAINING_PARAMS: dict[str, Param] = {
     "widths": Param(list, [16, 32, 64, 128], "bottleneck width per stage (output = 4x)", item_type=int),
     "stem_width": Param(int, 16, "channels of the 7x7 stem conv", min=1),
     "reduction": Param(int, 8, "squeeze-excitation reduction", min=1),
-    "threads": Param(int, 2, "CPU threads (the machine is shared)", min=1),
+    "stem_pool": Param(bool, False, "keep the stem max-pool (false: 2x finer features for 64-px faces, ~3x compute)"),
+    "threads": Param(int, 1, "CPU threads (1 is fastest on a shared 2-core machine)", min=1),
     "render_batch": Param(int, 250, "renders per generator call", min=1),
 }
 
 
 def _command(output: Path, options: dict[str, Any]) -> str:
+    """The ``sgfkit train-encoder`` command line that reproduces these options (values as YAML/JSON)."""
     parts = ["sgfkit", "train-encoder", "face-attributes", "--out", str(output)]
     for key, param in TRAINING_PARAMS.items():
         if options[key] != param.default:
-            value = options[key]
-            text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
-            parts += ["--set", f"{key}={text}"]
+            text = f"{key}={json.dumps(options[key], separators=(',', ':'))}"
+            parts += ["--set", f"'{text}'" if "[" in text else text]
     return " ".join(parts)
 
 
@@ -106,7 +108,8 @@ def train_embedded(output: Path, **options: Any) -> dict[str, Any]:
 
         torch.manual_seed(opts["seed"])
         config = SENetConfig(layers=tuple(opts["layers"]), widths=tuple(opts["widths"]),
-                             stem_width=opts["stem_width"], reduction=opts["reduction"])
+                             stem_width=opts["stem_width"], reduction=opts["reduction"],
+                             stem_pool=opts["stem_pool"])
         backbone = SENet(config)
         net = FaceAttributeNet(backbone, AttributeHead([config.feature_dim, len(names)]))
         optim = torch.optim.AdamW(net.parameters(), lr=opts["lr"], weight_decay=opts["weight_decay"])
@@ -131,7 +134,7 @@ def train_embedded(output: Path, **options: Any) -> dict[str, Any]:
                     loss.backward()
                     optim.step()
                     sched.step()
-                    losses.append(float(loss))
+                    losses.append(float(loss.detach()))
                     task.advance()
                     task.update(loss=round(losses[-1], 4))
         t_train = time.perf_counter() - t1
