@@ -1,11 +1,16 @@
 """Rendering speed of the synthetic worlds: images per second at 64 px and 256 px.
 
-Usage: .venv/bin/python benchmarks/bench_synthetic.py [--threads 2] [--seconds 3]
+Usage: .venv/bin/python benchmarks/bench_synthetic.py [--threads 1] [--seconds 3]
 
 Prints, per world and resolution, the wall-clock rate with ``--threads`` torch threads and the
 rate per CPU-second of this process (robust when other jobs share the cores), with the load
 average so the numbers can be judged. Target (issue 3): >= 1000 images/s at 64 px on 2 cores.
 Also times the truth encoders (scene only, no pixels) and a gradient step through the renderer.
+
+One thread is the default: the renderer is a chain of small elementwise ops, and on a machine whose
+cores are busy with other jobs two torch threads spend their time waiting for each other (measured
+10-40x slower than one thread at load average ~7 on 2 cores). With the cores free, run two
+processes (or ``--threads 2``) for two cores' worth.
 """
 from __future__ import annotations
 
@@ -32,7 +37,7 @@ def rate(fn, images_per_call: int, seconds: float) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
