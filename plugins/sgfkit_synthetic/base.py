@@ -11,6 +11,7 @@ import torch
 
 from sgfkit.components import Generator
 from sgfkit.errors import ComponentError
+from sgfkit.latents import Latents
 from sgfkit.params import Param
 
 from sgfkit_synthetic.latent_space import STATS_SAMPLES, FactorReader, MappingNetwork, layer_groups
@@ -88,10 +89,8 @@ class SyntheticGenerator(Generator):
                                  f"got {list(ws.shape)}; check num_ws / latent_dim")
         return ws
 
-    def ws_of(self, latents) -> torch.Tensor:
+    def ws_of(self, latents: Latents) -> torch.Tensor:
         """Latents of any space -> w+ [N, num_ws, w_dim] exactly as :meth:`synthesize` renders them."""
-        from sgfkit.latents import Latents
-
         latents.check_finite()
         t = latents.tensor.to(self.device)
         if latents.space == "z":

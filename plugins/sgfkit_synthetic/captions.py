@@ -121,7 +121,7 @@ def generate_caption(facts: dict[str, Any], rng: random.Random) -> str:
         if "petal_shape" in use:
             preds.append(_pick(rng, _GEN_SHAPE[facts["petal_shape"]]))
         rng.shuffle(preds)
-        lead = [w for w in _petal_adjectives(facts, use - {"petal_color", "petal_shape"}, rng)]
+        lead = _petal_adjectives(facts, use - {"petal_color", "petal_shape"}, rng)
         subject = f"the {' '.join(lead) + ' ' if lead else ''}petals of this flower are"
         text = f"{subject} {' and '.join(preds)}"
         if center:

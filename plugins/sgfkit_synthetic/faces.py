@@ -5,7 +5,6 @@ age; fine = colours (skin, hair, background, irises, shirt). See README.md for t
 """
 from __future__ import annotations
 
-import math
 from typing import ClassVar
 
 import torch

@@ -12,11 +12,9 @@ from typing import ClassVar
 import torch
 
 from sgfkit_synthetic.base import SyntheticGenerator
+from sgfkit_synthetic.captions import BACKGROUNDS, CENTER_COLORS, PETAL_COLORS  # one vocabulary for both
 from sgfkit_synthetic.draw import col, ellipse, paint, segment, soft
 
-PETAL_COLORS = ["red", "orange", "yellow", "pink", "purple", "blue", "white"]
-CENTER_COLORS = ["yellow", "brown", "black", "green"]
-BACKGROUNDS = ["green", "blue", "dark", "beige"]
 SIZE_WORDS = ["small", "medium", "large"]
 PETAL_COUNTS = [5, 6, 7, 8, 9]
 
