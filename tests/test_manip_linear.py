@@ -105,6 +105,8 @@ def test_linear_methods_refuse_embedding_targets():
     for method in (InterFaceGAN(), GANSpace()):
         with pytest.raises(ComponentError, match="cannot edit towards embedding conditions.*use sgf"):
             method.check_target(Embedder())
+    from sgfkit_manipulators.sgf import SGF
+    SGF().check_target(Embedder())                 # SGF edits towards any condition kind
     with pytest.raises(ComponentError, match="not fitted"):
         InterFaceGAN().edit(EditRequest(None, torch.zeros(1, 4), torch.ones(1, 4), [0]), None, None)
 
