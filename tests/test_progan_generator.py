@@ -152,8 +152,9 @@ def reference_gnet(sd: dict[str, torch.Tensor], z: torch.Tensor, scales: int, al
     return torch.tanh(out) if tanh else out
 
 
-def make_ganzoo_file(path: Path, cfg_fields: dict, old_keys: bool = False) -> dict[str, torch.Tensor]:
-    """Write a GAN-zoo style checkpoint whose ``config`` is a models.utils.config.BaseConfig object."""
+def make_ganzoo_file(path: Path, cfg_fields: dict, old_keys: bool = False, legacy: bool = False) -> dict[str, torch.Tensor]:
+    """Write a GAN-zoo style checkpoint whose ``config`` is a models.utils.config.BaseConfig object
+    (``legacy``: the pre-1.6 non-zip torch format of the 2019 release files)."""
     net = random_network("ganzoo", 16, 8, [16, 12, 8], seed=3)
     sd = {k: v.clone() for k, v in net.state_dict().items()}
     saved = {k.replace(".module.", ".") if old_keys else k: v for k, v in sd.items()}
@@ -173,7 +174,7 @@ def make_ganzoo_file(path: Path, cfg_fields: dict, old_keys: bool = False) -> di
                         "models.utils.config": mod})
     try:
         torch.save({"config": cfg, "netG": {k: v * 0 for k, v in saved.items()}, "netD": {},
-                    "avgG": saved}, path)
+                    "avgG": saved}, path, _use_new_zipfile_serialization=not legacy)
     finally:
         for n, m in old.items():
             if m is None:
@@ -183,11 +184,11 @@ def make_ganzoo_file(path: Path, cfg_fields: dict, old_keys: bool = False) -> di
     return sd
 
 
-@pytest.mark.parametrize("loss,alpha,old_keys", [("WGANGP", 0.0, False), ("DCGAN", 0.3, True)])
-def test_ganzoo_checkpoint_loads_avgG_with_config(tmp_path, loss, alpha, old_keys):
+@pytest.mark.parametrize("loss,alpha,old_keys,legacy", [("WGANGP", 0.0, False, False), ("DCGAN", 0.3, True, True)])
+def test_ganzoo_checkpoint_loads_avgG_with_config(tmp_path, loss, alpha, old_keys, legacy):
     path = tmp_path / "pgan.pth"
     sd = make_ganzoo_file(path, {"lossCriterion": loss, "alpha": alpha, "leakyReluLeak": 0.2,
-                                 "perChannelNormalization": True, "depthScale0": 16}, old_keys)
+                                 "perChannelNormalization": True, "depthScale0": 16}, old_keys, legacy)
     assert "models.utils.config" not in sys.modules
     gen = ProGANGenerator(checkpoint=str(path), clamp=False, normalize_z=False)
     assert gen.info["used"] == "avgG" and gen.resolution == 16 and gen.z_dim == 8

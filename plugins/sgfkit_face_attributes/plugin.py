@@ -4,22 +4,22 @@ from __future__ import annotations
 from sgfkit import hookimpl
 from sgfkit.weights import KnownWeights
 
-_VGGFACE2_SOURCE = ("https://github.com/cydonia999/VGGFace2-pytorch (README: 'senet50_ft' / 'senet50_scratch' "
-                    "pickles, converted from the VGGFace2 authors' Caffe models)")
+_VGGFACE2_SOURCE = "https://github.com/cydonia999/VGGFace2-pytorch"
 
 KNOWN_WEIGHTS: dict[str, KnownWeights] = {
     "vggface2-senet50-ft": KnownWeights(
         component="face-attributes",
         file_name="senet50_ft_weight.pkl",
         description="VGGFace2 SE-ResNet-50, pre-trained on MS-Celeb-1M and fine-tuned on VGGFace2 "
-                    "(pickled dict of numpy arrays; config: senet50)",
+                    "(the README's senet50_ft pickle, converted from the authors' Caffe model; config: senet50)",
         source=_VGGFACE2_SOURCE,
         license="see the source page (VGGFace2 models: research use; code MIT)",
     ),
     "vggface2-senet50-scratch": KnownWeights(
         component="face-attributes",
         file_name="senet50_scratch_weight.pkl",
-        description="VGGFace2 SE-ResNet-50 trained from scratch on VGGFace2 (config: senet50)",
+        description="VGGFace2 SE-ResNet-50 trained from scratch on VGGFace2 (the README's senet50_scratch "
+                    "pickle; config: senet50)",
         source=_VGGFACE2_SOURCE,
         license="see the source page (VGGFace2 models: research use; code MIT)",
     ),

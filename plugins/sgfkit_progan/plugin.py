@@ -8,27 +8,24 @@ KNOWN_WEIGHTS: dict[str, KnownWeights] = {
     "progan-celebahq-1024-interfacegan": KnownWeights(
         component="progan",
         file_name="pggan_celebahq.pth",
-        description="ProGAN CelebA-HQ 1024 px: NVIDIA's karras2018iclr-celebahq-1024x1024.pkl as converted "
-                    "by InterFaceGAN (plain state dict; convert the .pkl with InterFaceGAN's "
-                    "models/pggan_generator.py, which writes this file on first use)",
-        source="https://github.com/genforce/interfacegan (TF original: "
-               "https://github.com/tkarras/progressive_growing_of_gans)",
+        description="ProGAN CelebA-HQ 1024 px: NVIDIA's karras2018iclr-celebahq-1024x1024.pkl "
+                    "(github.com/tkarras/progressive_growing_of_gans) as converted by InterFaceGAN, "
+                    "which writes this plain state dict on first use",
+        source="https://github.com/genforce/interfacegan",
         license="CC BY-NC 4.0 (NVIDIA network weights)",
     ),
     "progan-celebahq-256-ganzoo": KnownWeights(
         component="progan",
         file_name="celebaHQ_s6_i80000-6196db68.pth",
         description="pytorch_GAN_zoo PGAN CelebA-HQ 256 px (torch.hub 'celebAHQ-256'; avgG is used)",
-        source="https://dl.fbaipublicfiles.com/gan_zoo/PGAN/celebaHQ_s6_i80000-6196db68.pth "
-               "(https://github.com/facebookresearch/pytorch_GAN_zoo)",
+        source="https://dl.fbaipublicfiles.com/gan_zoo/PGAN/celebaHQ_s6_i80000-6196db68.pth",
         license="BSD-3-Clause (pytorch_GAN_zoo)",
     ),
     "progan-celebahq-512-ganzoo": KnownWeights(
         component="progan",
         file_name="celebaHQ16_december_s7_i96000-9c72988c.pth",
         description="pytorch_GAN_zoo PGAN CelebA-HQ 512 px (torch.hub 'celebAHQ-512'; avgG is used)",
-        source="https://dl.fbaipublicfiles.com/gan_zoo/PGAN/celebaHQ16_december_s7_i96000-9c72988c.pth "
-               "(https://github.com/facebookresearch/pytorch_GAN_zoo)",
+        source="https://dl.fbaipublicfiles.com/gan_zoo/PGAN/celebaHQ16_december_s7_i96000-9c72988c.pth",
         license="BSD-3-Clause (pytorch_GAN_zoo)",
     ),
 }
