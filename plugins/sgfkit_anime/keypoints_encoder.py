@@ -57,9 +57,9 @@ class AnimeKeypointsEncoder(KeypointTargetsMixin):
         "batch_size": Param(int, 256, "images per forward pass", min=1),
     }
     training_params: ClassVar[dict[str, Param]] = {
-        "steps": Param(int, 1500, "optimiser steps", min=1),
+        "steps": Param(int, 500, "optimiser steps", min=1),
         "batch_size": Param(int, 64, "renders per step", min=2),
-        "dataset_samples": Param(int, 12000, "renders in the training set (rendered once)", min=2),
+        "dataset_samples": Param(int, 5000, "renders in the training set (rendered once)", min=2),
         "lr": Param(float, 2e-3, "peak AdamW learning rate (warm-up, then cosine decay)", min=0.0),
         "width": Param(int, 16, "channels of the first CNN stage", min=4),
         "hidden": Param(int, 256, "width of the fully connected layer", min=8),
@@ -68,8 +68,9 @@ class AnimeKeypointsEncoder(KeypointTargetsMixin):
                             min=0.0, max=2.0),
         "truncation_max": Param(float, 1.0, "highest psi drawn for training renders", min=0.0, max=2.0),
         "data_seed": Param(int, 0, "seed of the rendered training / held-out latents"),
-        "heldout_samples": Param(int, 1000, "held-out renders for the report", min=1),
-        "attribute_weight": Param(float, 1.0, "weight of the attribute loss next to the pixel loss", min=0.0),
+        "heldout_samples": Param(int, 500, "held-out renders for the report", min=1),
+        "attribute_weight": Param(float, 1.0, "weight of the attribute loss (logit space) next to the pixel loss",
+                                  min=0.0),
         "attributes": Param(list, None, "attributes to learn (default: all of synth-faces)", nullable=True,
                             item_type=str),
         "threads": Param(int, 2, "torch CPU threads", min=1),

@@ -27,6 +27,8 @@ from sgfkit_anime.landmark_net import LandmarkNet, LandmarkNetConfig, normalised
 
 #: seed offset of the held-out set (training chunks use data_seed * 1_000_003 + chunk index)
 HELDOUT_SEED_OFFSET = 777_777
+#: attribute targets are clamped to [eps, 1 - eps] before taking their logit
+ATTR_EPS = 0.01
 
 
 def synth_faces_world(resolution: int, world_seed: int = 0, latent_dim: int = 128):
@@ -151,8 +153,10 @@ def train_keypoint_regressor(output: Path, *, steps: int, batch_size: int, lr: f
                 coords, logits = net(images)
                 # loss in pixel units so the target (px error) is what is optimised
                 pred_px = normalised_to_pixels(coords, resolution)
+                # attributes are regressed in logit space: the truth scores are sigmoids of smooth
+                # factors, and BCE against soft targets gives the trunk too weak a signal
                 loss = F.smooth_l1_loss(pred_px, points, beta=0.5) + attribute_weight * \
-                    F.binary_cross_entropy_with_logits(logits, attrs)
+                    F.smooth_l1_loss(logits, torch.logit(attrs.clamp(ATTR_EPS, 1 - ATTR_EPS)), beta=0.5)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
