@@ -19,16 +19,19 @@ from sgfkit.params import Param, validate_params
 from sgfkit.progress import progress_task
 
 TRAINING_PARAMS: dict[str, Param] = {
-    "samples": Param(int, 8000, "training renders (rendered once, seeded)", min=8),
+    "samples": Param(int, 12000, "training renders (rendered once, seeded), split over train_truncations", min=8),
     "heldout": Param(int, 1000, "held-out renders (another seed) for the report", min=8),
-    "epochs": Param(int, 7, "passes over the training renders", min=1),
+    "epochs": Param(int, 5, "passes over the training renders", min=1),
     "batch_size": Param(int, 64, "images per step", min=2),
     "lr": Param(float, 3e-3, "peak learning rate (one-cycle cosine)", min=0.0),
     "weight_decay": Param(float, 1e-4, "AdamW weight decay", min=0.0),
     "seed": Param(int, 0, "data seed of the training renders (and of the initialisation)"),
     "heldout_seed": Param(int, 987654, "data seed of the held-out renders"),
     "resolution": Param(int, 64, "synth-faces render size = network input size", min=16),
-    "truncation": Param(float, 0.8, "synth-faces truncation psi", min=0.0, max=2.0),
+    "truncation": Param(float, 0.8, "synth-faces truncation psi of the held-out renders (the recipes' value)",
+                        min=0.0, max=2.0),
+    "train_truncations": Param(list, [0.8, 1.0], "truncation psi values the training renders are split over "
+                               "(1.0 adds the extreme attribute values that edits reach)", item_type=float),
     "layers": Param(list, [1, 1, 1, 1], "bottleneck blocks per stage", item_type=int),
     "widths": Param(list, [16, 32, 64, 128], "bottleneck width per stage (output = 4x)", item_type=int),
     "stem_width": Param(int, 16, "channels of the 7x7 stem conv", min=1),
@@ -100,10 +103,14 @@ def train_embedded(output: Path, **options: Any) -> dict[str, Any]:
     torch.set_num_threads(opts["threads"])
     try:
         t0 = time.perf_counter()
-        images, attrs, names = render_pool(opts["samples"], opts["seed"], opts["resolution"],
-                                           opts["truncation"], opts["render_batch"])
+        psis = opts["train_truncations"] or [opts["truncation"]]
+        pools = [render_pool(opts["samples"] // len(psis) + (k < opts["samples"] % len(psis)), opts["seed"] + k,
+                             opts["resolution"], psi, opts["render_batch"]) for k, psi in enumerate(psis)]
+        images, attrs, names = torch.cat([p[0] for p in pools]), torch.cat([p[1] for p in pools]), pools[0][2]
         test_images, test_attrs, _ = render_pool(opts["heldout"], opts["heldout_seed"], opts["resolution"],
                                                  opts["truncation"], opts["render_batch"])
+        psi1_images, psi1_attrs, _ = render_pool(opts["heldout"], opts["heldout_seed"], opts["resolution"],
+                                                 1.0, opts["render_batch"])
         t_render = time.perf_counter() - t0
 
         torch.manual_seed(opts["seed"])
@@ -139,10 +146,12 @@ def train_embedded(output: Path, **options: Any) -> dict[str, Any]:
                     task.update(loss=round(losses[-1], 4))
         t_train = time.perf_counter() - t1
         heldout = evaluate(net, test_images, test_attrs)
+        heldout_psi1 = evaluate(net, psi1_images, psi1_attrs)
         per_attr = evaluate_per_attribute(net, test_images, test_attrs, names)
         report = {
             "heldout_mae": heldout["mae"], "heldout_max_attribute_mae": heldout["max_attribute_mae"],
             "heldout_n": heldout["n"], "heldout_per_attribute": per_attr,
+            "heldout_truncation": opts["truncation"], "heldout_mae_truncation_1": heldout_psi1["mae"],
             "train_loss_last": float(sum(losses[-20:]) / max(1, len(losses[-20:]))),
             "steps": len(losses), "seconds_render": round(t_render, 1), "seconds_train": round(t_train, 1),
         }
@@ -150,8 +159,9 @@ def train_embedded(output: Path, **options: Any) -> dict[str, Any]:
             "config": config.to_dict(), "attribute_names": names, "input_size": opts["resolution"],
             "head_dims": [config.feature_dim, len(names)],
             "training": {"command": _command(output, opts), "options": opts,
-                         "data": f"synth-faces {opts['resolution']} px, truncation {opts['truncation']}, "
-                                 f"latents sample_latents(n, seed)",
+                         "data": f"synth-faces {opts['resolution']} px, sample_latents(n, data_seed + k) at "
+                                 f"truncation train_truncations[k]; held out: sample_latents(heldout, heldout_seed) "
+                                 f"at truncation {opts['truncation']} (and 1.0)",
                          "data_seed": opts["seed"], "heldout_seed": opts["heldout_seed"]},
             "heldout": report,
         }
