@@ -1,0 +1,43 @@
+"""The shipped recipes: every one validates; the real-weights ones fail to run with download help."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import sgfkit
+from sgfkit.errors import WeightsError
+
+REPO = Path(__file__).resolve().parent.parent
+EMBEDDED = sorted((REPO / "recipes").glob("*.yaml"))
+PAPER = sorted((REPO / "recipes" / "paper").glob("*.yaml"))
+
+
+def test_the_four_settings_are_shipped() -> None:
+    names = {p.name for p in EMBEDDED}
+    assert {"flowers_caption.yaml", "faces_attributes.yaml", "faces_attributes_z.yaml",
+            "anime_keypoints.yaml"} <= names
+    assert {p.name for p in PAPER} == {"ffhq_attributes.yaml", "celebahq_attributes.yaml",
+                                       "anime_keypoints.yaml", "flowers_caption.yaml"}
+
+
+@pytest.mark.parametrize("path", EMBEDDED + PAPER, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_recipe_validates_without_weights(path: Path) -> None:
+    recipe = sgfkit.validate(path)
+    assert recipe.data["generator"]["type"]
+    text = path.read_text()
+    assert text.startswith("#"), "every recipe opens with a comment header saying what it shows"
+
+
+@pytest.mark.parametrize("path", PAPER, ids=lambda p: p.name)
+def test_paper_recipe_without_weights_says_what_to_download(path: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SGFKIT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(WeightsError) as err:
+        sgfkit.run(path, out_dir=tmp_path / "runs")
+    message = str(err.value)
+    assert "not found" in message
+    assert "Download" in message and str(tmp_path / "home" / "weights") in message
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("metrics.json"))
