@@ -94,8 +94,9 @@ def fact_targets(facts: list[dict]) -> tuple[torch.Tensor, list[int]]:
 def informative_caption(grammar, facts: dict, rng: random.Random, required: list[str], tries: int = 64) -> str:
     """A grammar caption that names every fact in ``required`` (the first of ``tries`` draws that does).
 
-    Beam search returns the most likely caption; training only on captions that name the facts
-    edits aim at makes that caption say them ("a red flower with pointed petals", not "a red flower").
+    Beam search returns the most likely caption, which for the raw grammar is the shortest
+    ("a red flower"); training only on captions that name ``required`` makes it say more
+    ("this flower has red petals and a black center"), so edits of those facts are measurable.
     """
     text = ""
     for _ in range(tries):
