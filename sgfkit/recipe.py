@@ -329,6 +329,13 @@ def validate_recipe(data: Any, lines: dict[KeyPath, int | str], origin: str, def
     for key, kind in COMPONENT_LISTS.items():
         items = top.get(key) or []
         top[key] = [_resolve_section(chk, item, kind, (key, i), data, classes) for i, item in enumerate(items)]
+    evaluation = top.get("evaluation") or {}
+    # one "attribute changed" threshold per run: a metric with a delta parameter that the recipe leaves
+    # unset takes the evaluation's delta
+    raw_metrics = data.get("metrics") if isinstance(data.get("metrics"), list) else []
+    for raw, metric in zip(raw_metrics, top.get("metrics") or []):
+        if metric and isinstance(raw, dict) and "delta" not in raw and "delta" in metric and "delta" in evaluation:
+            metric["delta"] = evaluation["delta"]
     labels = [m.get("label") or m["type"] for m in top.get("manipulators", []) if m]
     for label in {lab for lab in labels if labels.count(lab) > 1}:
         chk.add(("manipulators",), f"two manipulators are labelled {label!r}; give each a distinct 'label:'")

@@ -41,3 +41,11 @@ def test_paper_recipe_without_weights_says_what_to_download(path: Path, tmp_path
     assert "not found" in message
     assert "Download" in message and str(tmp_path / "home" / "weights") in message
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("metrics.json"))
+
+
+def test_metric_delta_follows_the_evaluation_unless_set() -> None:
+    recipe = REPO / "recipes" / "faces_attributes.yaml"
+    inherited = sgfkit.load_recipe(recipe, ["metrics=[{type: mds}]", "evaluation.delta=0.1"])
+    assert inherited.data["metrics"][0]["delta"] == 0.1
+    explicit = sgfkit.load_recipe(recipe, ["metrics=[{type: mds, delta: 0.3}]", "evaluation.delta=0.1"])
+    assert explicit.data["metrics"][0]["delta"] == 0.3
