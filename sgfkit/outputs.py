@@ -118,35 +118,72 @@ def _cell_size(resolution: int) -> int:
     return resolution * max(1, -(-96 // resolution))  # upscale small images to at least 96 px
 
 
-def render_grid(blocks: Sequence[GridBlock], label_lines: int = 3) -> bytes:
-    """Draw blocks of labelled images into one PNG (PIL's default font)."""
-    from PIL import Image, ImageDraw, ImageFont
+def _font(size: int = 11) -> Any:
+    from PIL import ImageFont
 
-    font = ImageFont.load_default()
+    try:
+        return ImageFont.load_default(size=size)  # a scalable font (Pillow >= 10.1 with FreeType)
+    except TypeError:
+        return ImageFont.load_default()
+
+
+def _block_size(block: GridBlock, size: int, pad: int, row_h: int, title_h: int) -> tuple[int, int]:
+    columns = max((len(row) for row in block.rows), default=1)
+    return columns * (size + pad), title_h + len(block.rows) * row_h
+
+
+def render_grid(blocks: Sequence[GridBlock], max_label_lines: int = 6, max_width: int = 2800) -> bytes:
+    """Draw titled blocks of labelled images into one PNG.
+
+    Blocks are placed side by side while they fit in ``max_width`` pixels, then on the next band,
+    so that many (method x target) blocks stay readable at a glance. Labels wrap onto as many lines
+    as the longest one needs (at most ``max_label_lines``).
+    """
+    from PIL import Image, ImageDraw
+
+    font = _font()
     cells = [cell for block in blocks for row in block.rows for cell in row]
     resolution = max((c[0].shape[0] for c in cells), default=64)
-    size, pad, line_h, title_h = _cell_size(resolution), 6, 12, 18
+    size, pad, line_h, title_h = _cell_size(resolution), 6, 13, 20
     chars = max(8, size // 6)
-    columns = max((len(row) for block in blocks for row in block.rows), default=1)
+    label_lines = min(max_label_lines, max((len(textwrap.wrap(c[1], chars)) for c in cells), default=1))
     row_h = size + label_lines * line_h + pad
-    height = pad + sum(title_h + len(b.rows) * row_h for b in blocks)
-    width = pad + columns * (size + pad)
+    # pack blocks into bands
+    bands: list[list[GridBlock]] = [[]]
+    band_width = 0
+    for block in blocks:
+        width, _ = _block_size(block, size, pad, row_h, title_h)
+        if bands[-1] and band_width + width + 2 * pad > max_width:
+            bands.append([])
+            band_width = 0
+        bands[-1].append(block)
+        band_width += width + 2 * pad
+    band_sizes = [(sum(_block_size(b, size, pad, row_h, title_h)[0] + 2 * pad for b in band),
+                   max((_block_size(b, size, pad, row_h, title_h)[1] for b in band), default=0)) for band in bands]
+    width = pad + max((w for w, _ in band_sizes), default=200)
+    height = pad + sum(h + pad for _, h in band_sizes)
     canvas = Image.new("RGB", (max(width, 200), max(height, 40)), "white")
     draw = ImageDraw.Draw(canvas)
-    y = pad
-    for block in blocks:
-        draw.text((pad, y + 2), block.title, fill="black", font=font)
-        y += title_h
-        for row in block.rows:
-            for col, (image, label) in enumerate(row):
-                x = pad + col * (size + pad)
-                tile = Image.fromarray(image).resize(
-                    (size, size), Image.NEAREST if image.shape[0] < size else Image.BILINEAR)
-                canvas.paste(tile, (x, y))
-                lines = textwrap.wrap(label, chars)[:label_lines]
-                for i, text in enumerate(lines):
-                    draw.text((x, y + size + 1 + i * line_h), text, fill="black", font=font)
-            y += row_h
+    y0 = pad
+    for band, (_, band_h) in zip(bands, band_sizes):
+        x0 = pad
+        for block in band:
+            block_w, _ = _block_size(block, size, pad, row_h, title_h)
+            draw.text((x0, y0 + 3), block.title, fill="black", font=_font(13))
+            y = y0 + title_h
+            for row in block.rows:
+                for col, (image, label) in enumerate(row):
+                    x = x0 + col * (size + pad)
+                    tile = Image.fromarray(image).resize(
+                        (size, size), Image.NEAREST if image.shape[0] < size else Image.BILINEAR)
+                    canvas.paste(tile, (x, y))
+                    for i, text in enumerate(textwrap.wrap(label, chars)[:label_lines]):
+                        draw.text((x, y + size + 1 + i * line_h), text, fill="black", font=font)
+                y += row_h
+            x0 += block_w + 2 * pad
+            if block is not band[-1]:  # a thin rule between side-by-side blocks
+                draw.line([(x0 - pad - 1, y0), (x0 - pad - 1, y0 + band_h)], fill=(200, 200, 200))
+        y0 += band_h + pad
     buffer = io.BytesIO()
     canvas.save(buffer, format="PNG")
     return buffer.getvalue()

@@ -37,7 +37,7 @@ def layer_control_grid(generator, truth, label_fn, columns: int = 6, seed: int =
         labels = label_fn(truth, generator, lat)
         rows.append([(img, f"{name}: {text}") for img, text in zip(images, labels)])
     title = f"{generator.registry_name or type(generator).__name__}: w+ layer groups {generator.layer_groups}"
-    return render_grid([GridBlock(title.replace("'all': [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], ", ""), rows)], label_lines=3)
+    return render_grid([GridBlock(title.replace("'all': [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], ", ""), rows)], max_label_lines=3)
 
 
 def _face_labels(truth, generator, lat) -> list[str]:
