@@ -55,7 +55,8 @@ def test_a_run_writes_every_output(work):
     assert np.abs(moved[:, 0]).max() > 0 and np.abs(moved[:, 1:]).max() == 0  # layers: coarse only
 
     grid = Image.open(run_dir / "edits.png")
-    assert grid.width >= 4 * 96 and grid.height > 4 * 2 * 96  # 4 blocks x 2 seeds, source + 2 path + result
+    # 4 blocks (2 methods x 2 targets) side by side, each 2 seeds x (source + 2 path + result)
+    assert grid.width >= 4 * 4 * 96 and grid.height > 2 * 96
     report = (run_dir / "report.md").read_text()
     for needle in ("![edits](edits.png)", "tiny-gain_curve.png", "| method | attribute |", "## Stage timings",
                    "sgfkit-tiny==0.1.0"):
