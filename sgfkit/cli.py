@@ -377,8 +377,20 @@ def train_encoder_cmd(name: str, out_path: Path, sets: tuple[str, ...], no_progr
     click.echo(json.dumps(report, indent=2, default=str))
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Print component warnings as one plain line (no source path), like the CLI's errors."""
+    if _debug():
+        click.echo(f"warning ({category.__name__}, {filename}:{lineno}): {message}", err=True)
+    else:
+        click.echo(f"warning: {message}", err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    import warnings
+
+    warnings.showwarning = _show_warning
     try:
         cli.main(args=argv, prog_name="sgfkit", standalone_mode=True)
     except SgfkitError as err:  # raised outside a command (e.g. strict plugin loading)

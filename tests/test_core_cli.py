@@ -193,3 +193,14 @@ def test_rich_reporter_shows_progress_tasks():
     assert "Fitting thing" in out and "3/3" in out and "loss=0.25" in out
     with progress_task("silent", total=1) as task:  # the default reporter is silent again
         task.advance()
+
+
+def test_component_warnings_print_as_one_plain_line(capsys, monkeypatch):
+    from sgfkit.cli import _show_warning
+
+    monkeypatch.delenv("SGFKIT_DEBUG", raising=False)
+    _show_warning(UserWarning("F ignores c"), UserWarning, "/some/path/sgf.py", 12)
+    assert capsys.readouterr().err == "warning: F ignores c\n"
+    monkeypatch.setenv("SGFKIT_DEBUG", "1")
+    _show_warning(UserWarning("F ignores c"), UserWarning, "/some/path/sgf.py", 12)
+    assert "sgf.py:12" in capsys.readouterr().err
