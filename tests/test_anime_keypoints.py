@@ -154,9 +154,9 @@ def test_shipped_weights_meet_the_landmark_target() -> None:
     assert (got_pts - true_pts).norm(dim=2).mean() <= 1.5
     idx = [truth.attribute_names.index(a) for a in enc.attribute_names]
     pred, true = c[:, 2 * len(enc.point_names):], t[:, idx]
-    # the attributes must beat predicting each attribute's mean (they carry signal); head pose,
-    # which the landmarks pin down, must be within 0.05
-    assert (pred - true).abs().mean() < (true - true.mean(0)).abs().mean()
-    for name in ("head_yaw", "head_roll"):
+    # the attributes must clearly beat predicting each attribute's mean; head pose (pinned down by
+    # the landmarks) within 0.05; the hair colour the recipe holds within 0.1
+    assert (pred - true).abs().mean() < 0.6 * (true - true.mean(0)).abs().mean()
+    for name, bound in (("head_yaw", 0.05), ("head_roll", 0.05), ("hair_hue", 0.1), ("black_hair", 0.1)):
         j = enc.attribute_names.index(name)
-        assert (pred[:, j] - true[:, j]).abs().mean() <= 0.05
+        assert (pred[:, j] - true[:, j]).abs().mean() <= bound, name
