@@ -57,7 +57,7 @@ class AnimeKeypointsEncoder(KeypointTargetsMixin):
         "batch_size": Param(int, 256, "images per forward pass", min=1),
     }
     training_params: ClassVar[dict[str, Param]] = {
-        "steps": Param(int, 500, "optimiser steps", min=1),
+        "steps": Param(int, 1500, "optimiser steps", min=1),
         "batch_size": Param(int, 64, "renders per step", min=2),
         "dataset_samples": Param(int, 5000, "renders in the training set (rendered once)", min=2),
         "lr": Param(float, 2e-3, "peak AdamW learning rate (warm-up, then cosine decay)", min=0.0),
@@ -69,7 +69,7 @@ class AnimeKeypointsEncoder(KeypointTargetsMixin):
         "truncation_max": Param(float, 1.0, "highest psi drawn for training renders", min=0.0, max=2.0),
         "data_seed": Param(int, 0, "seed of the rendered training / held-out latents"),
         "heldout_samples": Param(int, 500, "held-out renders for the report", min=1),
-        "attribute_weight": Param(float, 1.0, "weight of the attribute loss (logit space) next to the pixel loss",
+        "attribute_weight": Param(float, 5.0, "weight of the attribute loss (logit space) next to the pixel loss",
                                   min=0.0),
         "attributes": Param(list, None, "attributes to learn (default: all of synth-faces)", nullable=True,
                             item_type=str),
