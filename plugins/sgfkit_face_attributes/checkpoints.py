@@ -20,29 +20,10 @@ import numpy as np
 import torch
 
 from sgfkit.errors import WeightsError
+from sgfkit.state_dicts import load_state_checked
 from sgfkit.safe_pickle import load_restricted, numpy_allowlist
 from sgfkit_face_attributes.senet import (SENET50, AttributeHead, FaceAttributeNet, SENet, SENetConfig,
                                           head_dims_from_state)
-
-
-def _check_state(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, what: str,
-                 optional: tuple[str, ...] = ()) -> None:
-    """Load ``state`` strictly, except keys ending in ``optional`` suffixes may be missing."""
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state and not k.endswith(optional)]
-    unexpected = [k for k in state if k not in expected]
-    shapes = [f"{k}: file {list(state[k].shape)} vs model {list(v.shape)}"
-              for k, v in expected.items() if k in state and tuple(state[k].shape) != tuple(v.shape)]
-    problems = []
-    if missing:
-        problems.append(f"missing keys {missing[:6]}{' ...' if len(missing) > 6 else ''}")
-    if unexpected:
-        problems.append(f"unexpected keys {unexpected[:6]}{' ...' if len(unexpected) > 6 else ''}")
-    if shapes:
-        problems.append("shape mismatches " + "; ".join(shapes[:6]))
-    if problems:
-        raise WeightsError(f"{path}: does not fit the {what}: " + "; ".join(problems))
-    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=False)
 
 
 def read_vggface2_pkl(path: str | Path) -> dict[str, torch.Tensor]:
@@ -66,7 +47,7 @@ def load_senet50(path: str | Path) -> SENet:
     path = Path(path)
     net = SENet(SENET50)
     # the released files predate num_batches_tracked; the identity fc is not needed for features
-    _check_state(net, read_vggface2_pkl(path), path, "VGGFace2 senet50 layout",
+    load_state_checked(net, read_vggface2_pkl(path), path, "VGGFace2 senet50 layout",
                  optional=("num_batches_tracked", "fc.weight", "fc.bias"))
     return net.eval()
 
@@ -103,7 +84,7 @@ def load_head(path: str | Path) -> tuple[AttributeHead, list[str]]:
     except KeyError:
         raise WeightsError(f"{path}: no head layers found (expected layers.0.weight, layers.0.bias, ...)") from None
     head = AttributeHead(dims)
-    _check_state(head, state, path, "attribute head")
+    load_state_checked(head, state, path, "attribute head")
     if dims[-1] != len(names):
         raise WeightsError(f"{path}: the head has {dims[-1]} outputs but {len(names)} attribute names")
     return head.eval(), [str(n) for n in names]
@@ -148,5 +129,5 @@ def load_embedded(path: str | Path) -> tuple[FaceAttributeNet, dict[str, Any]]:
     backbone = SENet(SENetConfig.from_dict(meta["config"]))
     head = AttributeHead(list(meta.get("head_dims") or [backbone.config.feature_dim, len(meta["attribute_names"])]))
     net = FaceAttributeNet(backbone, head)
-    _check_state(net, state, path, "embedded face-attributes network", optional=("num_batches_tracked",))
+    load_state_checked(net, state, path, "embedded face-attributes network", optional=("num_batches_tracked",))
     return net.eval(), meta

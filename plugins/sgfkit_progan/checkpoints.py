@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from sgfkit.errors import WeightsError
+from sgfkit.state_dicts import load_state_checked
 from sgfkit_progan.ganzoo_net import GanZooGNet, config_from_checkpoint, normalize_keys
 from sgfkit_progan.interfacegan_net import InterFaceGANProGAN, config_from_state_dict
 
@@ -71,25 +72,6 @@ def detect_format(obj: Any) -> str:
     return "unknown"
 
 
-def _check_and_load(net: nn.Module, state: dict[str, torch.Tensor], path: Path, fmt: str) -> None:
-    """Load ``state`` into ``net``, naming every missing, unexpected or mis-shaped key."""
-    expected = net.state_dict()
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    shapes = [f"{k}: file {list(state[k].shape)} vs model {list(v.shape)}"
-              for k, v in expected.items() if k in state and tuple(state[k].shape) != tuple(v.shape)]
-    problems = []
-    if missing:
-        problems.append(f"missing keys {missing[:6]}{' ...' if len(missing) > 6 else ''}")
-    if unexpected:
-        problems.append(f"unexpected keys {unexpected[:6]}{' ...' if len(unexpected) > 6 else ''}")
-    if shapes:
-        problems.append("shape mismatches " + "; ".join(shapes[:6]))
-    if problems:
-        raise WeightsError(f"{path}: does not fit the {fmt} ProGAN layout: " + "; ".join(problems))
-    net.load_state_dict({k: state[k].float() for k in expected}, strict=True)
-
-
 def load_progan(path: str | Path, fmt: str = "auto") -> tuple[nn.Module, dict[str, Any]]:
     """Build the network a checkpoint describes and load it. Returns (network in eval mode, info).
 
@@ -113,7 +95,7 @@ def load_progan(path: str | Path, fmt: str = "auto") -> tuple[nn.Module, dict[st
         except KeyError as exc:
             raise WeightsError(f"{path}: InterFaceGAN ProGAN checkpoint lacks {exc}") from None
         net: nn.Module = InterFaceGANProGAN(config)
-        _check_and_load(net, state, path, fmt)
+        load_state_checked(net, state, path, f"{fmt} ProGAN layout")
         info = {"format": fmt, "z_dim": config.z_dim, "resolution": config.resolution,
                 "config": {"channels": list(config.channels), "fused_scale": config.fused_scale},
                 "lod": float(state["lod"]) if "lod" in state else 0.0}
@@ -128,7 +110,7 @@ def load_progan(path: str | Path, fmt: str = "auto") -> tuple[nn.Module, dict[st
         except KeyError as exc:
             raise WeightsError(f"{path}: GAN-zoo PGAN generator lacks {exc}") from None
         net = GanZooGNet(config)
-        _check_and_load(net, state, path, fmt)
+        load_state_checked(net, state, path, f"{fmt} ProGAN layout")
         info = {"format": fmt, "z_dim": config.z_dim, "resolution": config.resolution,
                 "used": "avgG" if "avgG" in obj else ("netG" if "netG" in obj else "state dict"),
                 "config": {"depth_scale0": config.depth_scale0,
