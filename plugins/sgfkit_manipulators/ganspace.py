@@ -25,7 +25,7 @@ from sgfkit.errors import ComponentError
 from sgfkit.latents import Latents
 from sgfkit.params import Param
 from sgfkit.progress import progress_task
-from sgfkit_manipulators.latent_edit import apply_offset, check_dim, target_directions
+from sgfkit_manipulators.latent_edit import apply_offset, check_linear_request, target_directions
 
 CHUNK = 4096
 
@@ -181,13 +181,7 @@ class GANSpace(Manipulator):
     def edit(self, request: EditRequest, generator: Generator, encoder: ConditionEncoder) -> EditResult:
         comps = self._require_fitted()
         latents = request.latents
-        latents.check_finite(f"{self.label} input latents")
-        check_dim(latents, comps.shape[1], self.label)
-        if request.c0.shape[1] != len(self.names):
-            raise ComponentError(f"{self.label} was fitted on {len(self.names)} conditions but got "
-                                 f"{request.c0.shape[1]}; use the encoder it was fitted with")
-        if not request.target_dims:
-            raise ComponentError(f"{self.label} needs at least one targeted condition (target_dims is empty)")
+        check_linear_request(request, comps.shape[1], self.names, self.label)
         strength = 2.0 if request.strength is None else float(request.strength)
         signs = target_directions(request.c0.float(), request.c1.float(), request.target_dims)   # [N, t]
         offset = torch.zeros(len(latents), comps.shape[1], dtype=latents.tensor.dtype, device=latents.device)

@@ -19,7 +19,7 @@ from sgfkit.dataset import LatentDataset
 from sgfkit.errors import ComponentError, did_you_mean
 from sgfkit.params import Param
 from sgfkit.progress import progress_task
-from sgfkit_manipulators.latent_edit import apply_offset, check_dim, target_directions
+from sgfkit_manipulators.latent_edit import apply_offset, check_linear_request, target_directions
 
 #: strength grid in units of the typical spread of the latents along a boundary
 SPREAD_MULTIPLES = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0)
@@ -141,13 +141,7 @@ class InterFaceGAN(Manipulator):
     def edit(self, request: EditRequest, generator: Generator, encoder: ConditionEncoder) -> EditResult:
         normals = self._require_fitted()
         latents = request.latents
-        latents.check_finite(f"{self.label} input latents")
-        check_dim(latents, normals.shape[1], self.label)
-        if request.c0.shape[1] != len(self.names):
-            raise ComponentError(f"{self.label} was fitted on {len(self.names)} conditions but got "
-                                 f"{request.c0.shape[1]}; use the encoder it was fitted with")
-        if not request.target_dims:
-            raise ComponentError(f"{self.label} needs at least one targeted condition (target_dims is empty)")
+        check_linear_request(request, normals.shape[1], self.names, self.label)
         alpha = self.default_strengths[len(SPREAD_MULTIPLES) // 2] if request.strength is None else float(request.strength)
         signs = target_directions(request.c0.float(), request.c1.float(), request.target_dims)   # [N, t]
         dirs = torch.stack([self.boundary(self.names[j]) for j in request.target_dims]).to(latents.tensor)

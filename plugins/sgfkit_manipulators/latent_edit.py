@@ -6,6 +6,7 @@ from collections.abc import Sequence
 import torch
 
 from sgfkit.errors import ComponentError
+from sgfkit.components import EditRequest
 from sgfkit.latents import Latents
 
 
@@ -49,3 +50,18 @@ def check_dim(latents: Latents, dim: int, method: str) -> None:
 def target_directions(c0: torch.Tensor, c1: torch.Tensor, dims: Sequence[int]) -> torch.Tensor:
     """[N, len(dims)] sign of the wanted change per targeted dim (0 where c1 == c0)."""
     return torch.sign(c1[:, list(dims)] - c0[:, list(dims)])
+
+
+def check_linear_request(request: EditRequest, dim: int, condition_names: Sequence[str], method: str) -> None:
+    """What a fitted linear method (InterFaceGAN, GANSpace) needs from an edit request.
+
+    Finite latents of the fitted size, conditions of the fitted encoder, at least one targeted dim.
+    """
+    latents = request.latents
+    latents.check_finite(f"{method} input latents")
+    check_dim(latents, dim, method)
+    if request.c0.shape[1] != len(condition_names):
+        raise ComponentError(f"{method} was fitted on {len(condition_names)} conditions but got "
+                             f"{request.c0.shape[1]}; use the encoder it was fitted with")
+    if not request.target_dims:
+        raise ComponentError(f"{method} needs at least one targeted condition (target_dims is empty)")
