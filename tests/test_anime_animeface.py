@@ -113,3 +113,29 @@ def test_missing_package_says_how_to_install(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "animeface", None)  # makes 'import animeface' raise ImportError
     with pytest.raises(ComponentError, match=r"needs the animeface package.*pip install animeface 'pillow<12'"):
         import_animeface()
+
+
+class _FixedImages:
+    """A stand-in generator whose 'latents' index a fixed batch of images."""
+
+    def __init__(self, images: torch.Tensor) -> None:
+        self.images = images
+
+    def synthesize(self, latents, batch_size: int = 64) -> torch.Tensor:
+        return self.images[latents.tensor[:, 0].long()]
+
+
+@needs_animeface
+def test_measure_names_the_faceless_sample_across_batches() -> None:
+    from sgfkit.latents import Latents
+    from sgfkit_anime.animeface_encoder import AnimeFaceEncoder
+
+    face = as_tensor(draw_face())
+    blank = torch.zeros_like(face)
+    generator = _FixedImages(torch.cat([face, face, face, blank]))
+    latents = Latents(torch.arange(4, dtype=torch.float32)[:, None].repeat(1, 2), "w")
+    encoder = AnimeFaceEncoder()
+    points = encoder.measure(generator, latents.index(slice(0, 3)), batch_size=2)
+    assert points.shape == (3, len(encoder.names)) and torch.allclose(points[0], points[2])
+    with pytest.raises(ComponentError, match="no face in sample 3"):
+        encoder.measure(generator, latents, batch_size=2)  # the blank one sits in the second batch

@@ -15,14 +15,6 @@ from sgfkit_stylegan2.generator import StyleGAN2Generator, layer_groups_for
 FIXTURE = Path(__file__).parent / "fixtures" / "stylegan2" / "G_ema_state_dict.npz"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture
 def no_weights_anywhere(tmp_path, monkeypatch):
     monkeypatch.setenv("SGFKIT_HOME", str(tmp_path / "home"))

@@ -22,14 +22,6 @@ ADA_KWARGS = dict(z_dim=64, c_dim=0, w_dim=64, img_resolution=32, img_channels=3
 SOURCE = "# networks.py stand-in\nclass Generator: pass\n"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def ref() -> dict[str, torch.Tensor]:
     with np.load(FIXTURES / "reference_outputs.npz") as data:

@@ -16,15 +16,6 @@ STATE_DICT = FIXTURES / "G_ema_state_dict.npz"
 TOL = 1e-4
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny convolutions run fastest single-threaded on a shared 2-core machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def ref() -> dict[str, torch.Tensor]:
     with np.load(FIXTURES / "reference_outputs.npz") as data:

@@ -28,14 +28,6 @@ class Network:
         return self._state
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture
 def tflib_standin(monkeypatch):
     module = types.ModuleType("dnnlib.tflib.network")

@@ -143,7 +143,10 @@ class AnimeFaceEncoder(KeypointTargetsMixin):
         return torch.tensor(rows, dtype=torch.float32, device=images.device).reshape(len(rows), len(self.names))
 
     def measure(self, generator, latents, batch_size: int = 64) -> torch.Tensor:
-        """C(G(latents)) [N, 2P]; a missing face names its sample index within ``latents``."""
+        """C(G(latents)) [N, k]; a missing face names its sample index within ``latents``.
+
+        Shared by the encoders built on the detector (their ``encode`` takes ``first_index``).
+        """
         outs = []
         with torch.no_grad():
             for start in range(0, len(latents), batch_size):
