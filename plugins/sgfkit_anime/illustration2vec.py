@@ -9,7 +9,6 @@ RGB -> BGR, subtract the BGR mean ``[164.76, 167.48, 181.14]``, NCHW.
 """
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,6 +16,7 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
+from sgfkit.bounded_io import bounded_gunzip
 from sgfkit.components import ConditionEncoder
 from sgfkit.errors import ComponentError, WeightsError, did_you_mean
 from sgfkit.params import Param
@@ -27,17 +27,25 @@ from sgfkit_anime.known_weights import I2V_TAG_LIST, I2V_TAG_MODEL
 
 #: per-channel mean in BGR order, 0-255 scale (chainer_i2v.py)
 I2V_MEAN_BGR = (164.76139251, 167.47864617, 181.13838569)
+#: the released tag list is ~30 KB; a file (or its gzip content) beyond this is not one
+TAG_LIST_MAX_BYTES = 16 << 20
 I2V_INPUT_SIZE = 224
 I2V_POOL = 7
 
 
 def read_tag_list(path: Path) -> list[str]:
-    """A JSON list of tag strings (``.json`` or gzipped ``.json.gz``)."""
+    """A JSON list of tag strings (``.json`` or gzipped ``.json.gz``); the released list is ~30 KB, so
+    anything that is or inflates to more than :data:`TAG_LIST_MAX_BYTES` is refused unread."""
     try:
+        if path.stat().st_size > TAG_LIST_MAX_BYTES:
+            raise WeightsError(f"{path}: {path.stat().st_size} bytes is far too large for a tag list; "
+                               "expected tag_list.json (a JSON list of tag strings)")
         raw = path.read_bytes()
         if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
+            raw = bounded_gunzip(raw, source=str(path), limit=TAG_LIST_MAX_BYTES)
         tags = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise WeightsError(f"{path}: the JSON nests too deeply; expected a flat list of tag strings") from None
     except (OSError, ValueError, EOFError) as exc:
         raise WeightsError(f"cannot read the illustration2vec tag list {path}: {exc}. "
                            "It should be tag_list.json (a JSON list of tag strings).") from None

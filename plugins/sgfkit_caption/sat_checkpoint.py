@@ -2,26 +2,25 @@
 
 The public checkpoint (``BEST_checkpoint_coco_5_cap_per_img_5_min_word_freq.pth.tar``) is a legacy
 ``torch.save`` of whole modules: ``{'encoder': models.Encoder, 'decoder': models.DecoderWithAttention,
-...}``. We hand ``torch.load`` a pickle module whose unpickler is
-:class:`sgfkit.safe_pickle.RestrictedUnpickler` with an allow-list that maps every module class the
-file names onto an inert record (:class:`PickledModule`) and tensors onto torch's own rebuild
-functions. Pickle's BUILD step fills each record's ``__dict__`` (``_parameters``, ``_buffers``,
-``_modules`` and hyper-parameters); we flatten those into state dicts and load them into our own
+...}``. It is read by :func:`sgfkit.torch_files.read_torch_bytes` (never ``torch.load``, whose legacy
+path compares pickled module sources and can write ``.patch`` files) with an allow-list that maps every
+module class the file names onto an inert record (:class:`PickledModule`); tensors are rebuilt from
+the file's storages after their sizes are checked against the bytes present. Pickle's BUILD step
+fills each fresh record's ``__dict__`` (``_parameters``, ``_buffers``, ``_modules`` and
+hyper-parameters); we flatten those into state dicts and load them into our own
 :mod:`sgfkit_caption.sat_model` modules. Anything else in the file is refused.
 """
 from __future__ import annotations
 
 import collections
 import re
-import types
-import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from sgfkit.errors import WeightsError
-from sgfkit.safe_pickle import RestrictedUnpickler
+from sgfkit.torch_files import read_torch_bytes
 from sgfkit_caption.sat_model import Captioner, CaptionerConfig
 
 #: the tutorial's preprocessing (caption.py): resize to 256, /255, ImageNet statistics
@@ -33,8 +32,6 @@ TUTORIAL_INPUT_SIZE = 256
 class PickledModule:
     """Inert stand-in for a pickled ``nn.Module`` (or optimizer): only holds its attributes."""
 
-    #: read by torch's legacy loader when a saved class source differs: never write patch files
-    dump_patches = False
     pickled_class = ""
 
     def __setstate__(self, state: Any) -> None:
@@ -42,6 +39,10 @@ class PickledModule:
             state = {**(state[0] or {}), **(state[1] or {})}
         if not isinstance(state, dict):
             raise WeightsError(f"unexpected pickled state for {self.pickled_class}: {type(state).__name__}")
+        bad = [key for key in state if not isinstance(key, str) or key.startswith("__")]
+        if bad:
+            raise WeightsError(f"refused the attribute {bad[0]!r} in a pickled {self.pickled_class}: special "
+                               "attributes are never set from a checkpoint")
         self.__dict__.update(state)
 
 
@@ -68,32 +69,11 @@ def tutorial_allowlist() -> dict[tuple[str, str], Any]:
     allowed.update({
         ("collections", "OrderedDict"): collections.OrderedDict,
         ("collections", "defaultdict"): collections.defaultdict,
-        ("torch._utils", "_rebuild_tensor_v2"): torch._utils._rebuild_tensor_v2,
-        ("torch._utils", "_rebuild_parameter"): torch._utils._rebuild_parameter,
-        ("torch", "Size"): torch.Size,
     })
     for builtins_name in ("__builtin__", "builtins"):  # py2-style names in protocol-2 pickles
         allowed[(builtins_name, "set")] = set
         allowed[(builtins_name, "dict")] = dict
     return allowed
-
-
-def _pickle_module(source: str) -> types.ModuleType:
-    """A stand-in for the ``pickle`` module that torch.load drives: restricted unpickling only."""
-    allowed = tutorial_allowlist()
-
-    class Unpickler(RestrictedUnpickler):
-        def __init__(self, file, **kwargs: Any) -> None:
-            super().__init__(file, allowed, source=source, encoding=kwargs.get("encoding", "ASCII"))
-
-    def load(file, **kwargs: Any) -> Any:
-        return Unpickler(file, **kwargs).load()
-
-    module = types.ModuleType("sgfkit_restricted_pickle")
-    module.Unpickler = Unpickler  # type: ignore[attr-defined]
-    module.load = load  # type: ignore[attr-defined]
-    module.__name__ = "sgfkit_restricted_pickle"
-    return module
 
 
 def module_state_dict(record: Any, prefix: str = "") -> dict[str, torch.Tensor]:
@@ -114,16 +94,8 @@ def read_tutorial_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"Show-Attend-Tell checkpoint not found: {path}")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # source-changed warnings about the stand-in classes
-            data = torch.load(path, map_location="cpu", weights_only=False,  # safe: restricted pickle_module
-                              pickle_module=_pickle_module(str(path)))
-    except WeightsError:
-        raise
-    except Exception as exc:  # truncated / foreign files surface as many exception types
-        raise WeightsError(f"{path}: not a readable Show-Attend-Tell checkpoint ({type(exc).__name__}: {exc}); "
-                           "expected the tutorial's BEST_checkpoint_*.pth.tar") from None
+    data = read_torch_bytes(path, tutorial_allowlist(), source=str(path), buildable=(PickledModule,), modules=True,
+                            what="Show-Attend-Tell checkpoint (expected the tutorial's BEST_checkpoint_*.pth.tar)")
     if not isinstance(data, dict) or not isinstance(data.get("encoder"), PickledModule) \
             or not isinstance(data.get("decoder"), PickledModule):
         keys = sorted(data) if isinstance(data, dict) else type(data).__name__

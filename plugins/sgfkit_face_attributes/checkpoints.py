@@ -22,6 +22,7 @@ import torch
 from sgfkit.errors import WeightsError
 from sgfkit.state_dicts import load_state_checked
 from sgfkit.safe_pickle import load_restricted, numpy_allowlist
+from sgfkit.torch_files import load_torch_checkpoint
 from sgfkit_face_attributes.senet import (SENET50, AttributeHead, FaceAttributeNet, SENet, SENetConfig,
                                           head_dims_from_state)
 
@@ -68,11 +69,7 @@ def load_head(path: str | Path) -> tuple[AttributeHead, list[str]]:
             raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from None
         names = json.loads(meta["attribute_names"]) if "attribute_names" in meta else None
     else:
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - any failure means the file is unusable
-            raise WeightsError(f"{path}: not a readable attribute-head checkpoint "
-                               f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+        obj = load_torch_checkpoint(path, what="attribute-head checkpoint")
         if not isinstance(obj, dict):
             raise WeightsError(f"{path}: expected a dict with 'state_dict' and 'attribute_names'")
         state, names = obj.get("state_dict", {}), obj.get("attribute_names")

@@ -7,14 +7,13 @@ Formats:
 * ``ganzoo``: a facebookresearch/pytorch_GAN_zoo PGAN checkpoint, a dict
   ``{'config': BaseConfig, 'netG', 'netD', 'avgG'}`` (``avgG`` is used), or a bare GNet state dict.
 
-Files are read with ``torch.load(weights_only=True)``; the zoo's ``models.utils.config.BaseConfig``
+Files are read by :func:`sgfkit.torch_files.load_torch_checkpoint` (``torch.load(weights_only=True)`` after
+the archive is checked, or our own bounded reader for legacy files); the zoo's ``models.utils.config.BaseConfig``
 is admitted as an inert attribute holder, so its class is never imported and no code from the
 file runs. Any other global in the file is refused with a :class:`WeightsError`.
 """
 from __future__ import annotations
 
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import torch
 from torch import nn
 
 from sgfkit.errors import WeightsError
+from sgfkit.torch_files import load_torch_checkpoint
 from sgfkit.state_dicts import load_state_checked
 from sgfkit_progan.ganzoo_net import GanZooGNet, config_from_checkpoint, normalize_keys
 from sgfkit_progan.interfacegan_net import InterFaceGANProGAN, config_from_state_dict
@@ -33,23 +33,14 @@ class GanZooConfigStub:
     """Stands in for ``models.utils.config.BaseConfig``: unpickling only fills ``__dict__``."""
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state if isinstance(state, dict) else {})
+        if isinstance(state, dict):
+            self.__dict__.update({k: v for k, v in state.items() if isinstance(k, str) and not k.startswith("__")})
 
 
 def read_checkpoint(path: Path) -> Any:
-    """``torch.load(weights_only=True)`` with clear errors for hostile, truncated or foreign files."""
-    try:
-        with torch.serialization.safe_globals([(GanZooConfigStub, "models.utils.config.BaseConfig")]):
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WeightsError(
-            f"{path}: refused to load: the file asks for Python objects that are not plain weights "
-            f"({first}). sgfkit never runs code from a checkpoint; convert it to a plain state dict "
-            "(torch.save(model.state_dict(), ...)) or use the original InterFaceGAN / GAN-zoo file.") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, AttributeError, KeyError) as exc:
-        raise WeightsError(f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}: {exc}); "
-                           "the file may be truncated or of another format") from None
+    """The checkpoint as plain data (tensors, containers, the zoo's config as an inert record)."""
+    return load_torch_checkpoint(path, records={("models.utils.config", "BaseConfig"): GanZooConfigStub},
+                                 what="ProGAN checkpoint (InterFaceGAN .pth or pytorch_GAN_zoo)")
 
 
 def _settings_of(config: Any) -> dict[str, Any]:

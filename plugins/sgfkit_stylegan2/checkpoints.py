@@ -22,7 +22,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from sgfkit.bounded_io import check_npz_archive
 from sgfkit.errors import WeightsError
+from sgfkit.torch_files import load_torch_checkpoint as read_torch_checkpoint
 from sgfkit_stylegan2.networks import StyleGAN2Config, StyleGAN2Network, channels_from_base
 from sgfkit_stylegan2.nvlabs_pickle import PersistentObject, read_network_pickle
 from sgfkit_stylegan2.tf_pickle import TFNetwork, convert_tf_generator
@@ -176,24 +178,16 @@ def load_nvlabs_pickle(path: Path) -> LoadedCheckpoint:
 # ----------------------------------------------------------------------------------------------
 
 def _torch_load(path: Path) -> Any:
-    try:
-        # rosinality training checkpoints pickle their argparse options; a Namespace is plain data
-        with torch.serialization.safe_globals([argparse.Namespace]):
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - torch raises many types for bad files
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        if "Unsupported global" in str(exc) or "Weights only load failed" in str(exc):
-            raise WeightsError(f"{path}: refused to load: the file holds Python objects beyond tensors and "
-                               f"plain containers ({first[:200]}); sgfkit never runs code from a checkpoint. "
-                               "Save a plain state dict instead") from None
-        raise WeightsError(f"{path}: not a readable torch checkpoint ({type(exc).__name__}: {first[:200]}); "
-                           "the file may be truncated or of another format") from None
+    # rosinality training checkpoints pickle their argparse options; a Namespace is plain data
+    return read_torch_checkpoint(path, records={("argparse", "Namespace"): argparse.Namespace},
+                                 what="torch checkpoint")
 
 
 def _load_tensors(path: Path, kind: str) -> dict[str, Any]:
     if kind in ("torch-zip", "torch-legacy"):
         obj = _torch_load(path)
     elif kind == "npz":
+        check_npz_archive(path)
         try:
             with np.load(path, allow_pickle=False) as data:
                 obj = {k: torch.from_numpy(np.array(data[k])) for k in data.files}

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import pickle
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,8 @@ from typing import Any
 import torch
 
 from sgfkit.errors import WeightsError
-from sgfkit.safe_pickle import RestrictedUnpickler, numpy_allowlist
+from sgfkit.safe_pickle import RestrictedUnpickler, check_plain_dtype, numpy_allowlist
+from sgfkit.torch_files import TorchStorage, read_torch_bytes, tensor_globals
 from sgfkit_stylegan2.tf_pickle import TFNetwork
 
 
@@ -108,55 +109,34 @@ def _make_reconstructor(source: str):
 
 def _make_storage_reader(source: str):
     def load_storage_bytes(blob: Any) -> Any:
-        """Replacement for ``torch.storage._load_from_bytes``: a weights-only read of one storage."""
+        """Replacement for ``torch.storage._load_from_bytes``: one storage read as data, its size checked
+        against the blob's bytes before anything is allocated."""
         if not isinstance(blob, (bytes, bytearray)):
             raise WeightsError(f"{source}: a tensor storage in this pickle is not a byte string")
-        try:
-            return torch.load(io.BytesIO(bytes(blob)), weights_only=True, map_location="cpu")
-        except Exception as exc:  # noqa: BLE001 - any failure here means a corrupt or hostile blob
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise WeightsError(f"{source}: a tensor storage could not be read as plain data ({first}); "
-                               "the file is corrupt or not an NVlabs network pickle") from None
+        storage = read_torch_bytes(bytes(blob), source=source, what="tensor storage of an NVlabs network pickle")
+        if not isinstance(storage, TorchStorage):
+            raise WeightsError(f"{source}: a tensor storage in this pickle holds a {type(storage).__name__}, "
+                               "not a storage; the file is corrupt or not an NVlabs network pickle")
+        return storage
     return load_storage_bytes
 
 
-def _safe_scalar(scalar_fn):
-    def scalar(dtype: Any, *args: Any) -> Any:
-        if getattr(dtype, "hasobject", False):
-            raise WeightsError("refused a numpy object scalar in a network pickle")
-        return scalar_fn(dtype, *args)
-    return scalar
-
-
-def _rebuild_tensor_v2(storage: Any, offset: int, size: Any, stride: Any, requires_grad: bool = False,
-                       backward_hooks: Any = None, metadata: Any = None) -> torch.Tensor:
-    """torch's tensor rebuild, minus backward hooks (a file must not attach callables to tensors)."""
-    return torch._utils._rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict())
-
-
-def _rebuild_parameter(data: Any, requires_grad: bool = False, backward_hooks: Any = None) -> torch.Tensor:
-    """Parameters come back as plain tensors without gradients or hooks."""
-    if not isinstance(data, torch.Tensor):
-        raise WeightsError("a parameter in this pickle does not hold a tensor")
-    return data
-
-
 def _safe_frombuffer(buf: Any, dtype: Any, shape: Any, order: str) -> Any:
-    """numpy's protocol-5 array rebuild, refusing object dtypes."""
+    """numpy's protocol-5 array rebuild for plain numeric arrays whose bytes match their shape."""
     import numpy as np
 
-    dtype = np.dtype(dtype)
-    if dtype.hasobject:
-        raise WeightsError("refused a numpy object array in a network pickle")
-    return np.frombuffer(buf, dtype=dtype).reshape(shape, order=order).copy()
+    dtype = check_plain_dtype(dtype, "network pickle")
+    raw = memoryview(buf).cast("B") if not isinstance(buf, (bytes, bytearray)) else buf
+    if not isinstance(shape, tuple) or not all(isinstance(n, int) and n >= 0 for n in shape) \
+            or math.prod(shape) * dtype.itemsize != len(raw) or order not in ("C", "F"):
+        raise WeightsError("a numpy array in this network pickle declares a shape its bytes do not fill")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape, order=order).copy()
 
 
 def nvlabs_allowlist(source: str) -> dict[tuple[str, str], Any]:
     """(module, name) -> the object used in its place, for NVlabs network pickles."""
     allowed = dict(numpy_allowlist())
-    for key, value in list(allowed.items()):
-        if key[1] == "scalar":
-            allowed[key] = _safe_scalar(value)
+    allowed.update(tensor_globals(source))
     for mod in ("numpy.core.numeric", "numpy._core.numeric"):   # protocol-5 numpy arrays
         allowed[(mod, "_frombuffer")] = _safe_frombuffer
     allowed.update({
@@ -164,12 +144,8 @@ def nvlabs_allowlist(source: str) -> dict[tuple[str, str], Any]:
         ("dnnlib.util", "EasyDict"): EasyDict,
         ("dnnlib", "EasyDict"): EasyDict,
         ("dnnlib.tflib.network", "Network"): TFNetwork,
-        ("collections", "OrderedDict"): OrderedDict,
         ("builtins", "set"): set,
         ("builtins", "frozenset"): frozenset,
-        ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
-        ("torch._utils", "_rebuild_tensor"): torch._utils._rebuild_tensor,
-        ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
         ("torch.storage", "_load_from_bytes"): _make_storage_reader(source),
     })
     return allowed
@@ -183,7 +159,8 @@ def read_network_pickle(path: str | Path) -> Any:
     path = Path(path)
     data = path.read_bytes()
     try:
-        return RestrictedUnpickler(io.BytesIO(data), nvlabs_allowlist(str(path)), source=str(path)).load()
+        return RestrictedUnpickler(io.BytesIO(data), nvlabs_allowlist(str(path)), source=str(path),
+                                   buildable=(TFNetwork,)).load()
     except WeightsError:
         raise
     except (pickle.UnpicklingError, EOFError) as exc:
