@@ -61,21 +61,13 @@ def sample_dataset(generator, encoder, samples: int, batch_size: int, seed: int)
 
     z = ``generator.sample_z(samples, seed)`` [N, z_dim]; latents are z for a z-space recipe and
     the truncated w otherwise (a w+ recipe fits on w); conditions = ``encoder.measure`` [N, k].
-    Deterministic given ``seed``. Shows a progress bar when the CLI enabled one.
+    Deterministic given ``seed`` (each batch is seeded from its position, as in a sharded run).
     """
-    from sgfkit.progress import progress_task
+    from sgfkit.shards import measure_batches
 
-    space = "z" if generator.space == "z" else "w"
-    z = generator.sample_z(samples, seed)
-    latents, conditions = [], []
-    batches = range(0, samples, batch_size)
-    with progress_task("Sampling dataset", total=len(batches)) as task:
-        for start in batches:
-            part = generator.to_latents(z[start:start + batch_size], space)
-            conditions.append(encoder.measure(generator, part, batch_size=batch_size).float().cpu())
-            latents.append(part.tensor.float().cpu())
-            task.advance()
-    return LatentDataset(z.float().cpu(), torch.cat(latents), torch.cat(conditions), list(encoder.names), space)
+    z = generator.sample_z(samples, seed).float().cpu()
+    latents, conditions = measure_batches(generator, encoder, z, 0, batch_size, seed)
+    return LatentDataset(z, latents, conditions, list(encoder.names), "z" if generator.space == "z" else "w")
 
 
 def cached_dataset(cache_file: Path | None, build) -> tuple[LatentDataset, bool]:

@@ -17,7 +17,6 @@ from sgfkit.components import EditOutcome, EditRequest
 from sgfkit.errors import ComponentError
 from sgfkit.latents import Latents
 from sgfkit.outputs import GridBlock, to_uint8
-from sgfkit.progress import progress_task
 
 
 @dataclass
@@ -55,46 +54,57 @@ def _facts(evaluator: Any, generator: Any, latents: Latents) -> list[dict[str, A
     return facts(generator, latents) if callable(facts) else None
 
 
-def run_example_edits(generator: Any, encoder: Any, evaluator: Any, manipulators: list[Any],
-                      config: dict[str, Any]) -> tuple[list[EditRecord], list[str]]:
-    """Run the recipe's ``edits`` section; returns the records and notes on skipped combinations."""
-    records: list[EditRecord] = []
-    notes: list[str] = []
+@dataclass
+class EditSources:
+    """The example-edit sources shared by every (manipulator, target): latents, readings, images.
+
+    Attributes:
+        seeds: one seed per source; sources: their latents (the generator's space).
+        c0: [N, k] encoder readings; before: [N, K] evaluator readings; facts_before: evaluator facts or None.
+        images: [N, H, W, 3] uint8 renders of the sources.
+    """
+
+    seeds: list[int]
+    sources: Latents
+    c0: torch.Tensor
+    before: torch.Tensor
+    facts_before: list[dict[str, Any]] | None
+    images: np.ndarray
+
+
+def prepare_sources(generator: Any, encoder: Any, evaluator: Any, config: dict[str, Any]) -> EditSources:
+    """Latents, readings and renders of the recipe's edit seeds."""
     seeds = list(config["seeds"])
     sources = generator.to_latents(generator.z_from_seeds(seeds))
-    c0 = encoder.measure(generator, sources)
-    before = evaluator.measure(generator, sources)
-    facts_before = _facts(evaluator, generator, sources)
-    src_images = to_uint8(generator.synthesize(sources))
-    targets = config["targets"]
-    with progress_task("Example edits", total=len(manipulators) * len(targets)) as task:
-        for manipulator in manipulators:
-            for target in targets:
-                label = target_label(target)
-                task.advance()
-                try:
-                    manipulator.check_target(encoder)
-                except ComponentError as err:
-                    notes.append(f"{manipulator.label} skipped for edit '{label}': {err}")
-                    continue
-                c1 = encoder.target(target["target"], c0)
-                dims = encoder.target_dims(target["target"])
-                layers = generator.resolve_layers(target["layers"]) if sources.space == "w+" else None
-                result = manipulator.edit(EditRequest(sources, c0, c1, dims, layers), generator, encoder)
-                result.latents.check_finite(f"{manipulator.label} results for '{label}'")
-                after = evaluator.measure(generator, result.latents)
-                outcome = EditOutcome(
-                    method=manipulator.label, target=dict(target["target"]), label=label,
-                    names=list(evaluator.names), before=before.cpu().numpy(), after=after.cpu().numpy(),
-                    steps=torch.as_tensor(result.steps).cpu().numpy(), status=list(result.status),
-                    facts_before=facts_before, facts_after=_facts(evaluator, generator, result.latents))
-                block = _grid_block(generator, encoder, manipulator.label, label, seeds, c0, result,
-                                    dims, config["path_steps"], src_images)
-                path = np.stack([p.tensor.detach().cpu().numpy() for p in result.path]) if result.path else \
-                    np.zeros((0,) + tuple(sources.tensor.shape), np.float32)
-                records.append(EditRecord(outcome, sources.tensor.cpu().numpy(),
-                                          result.latents.tensor.detach().cpu().numpy(), path, block))
-    return records, notes
+    return EditSources(seeds, sources, encoder.measure(generator, sources), evaluator.measure(generator, sources),
+                       _facts(evaluator, generator, sources), to_uint8(generator.synthesize(sources)))
+
+
+def run_one_edit(generator: Any, encoder: Any, evaluator: Any, manipulator: Any, target: dict[str, Any],
+                 config: dict[str, Any], prepared: EditSources) -> EditRecord | str:
+    """One manipulator on one recipe target: its record, or a note saying why it was skipped."""
+    label = target_label(target)
+    try:
+        manipulator.check_target(encoder)
+    except ComponentError as err:
+        return f"{manipulator.label} skipped for edit '{label}': {err}"
+    sources, c0 = prepared.sources, prepared.c0
+    c1 = encoder.target(target["target"], c0)
+    dims = encoder.target_dims(target["target"])
+    layers = generator.resolve_layers(target["layers"]) if sources.space == "w+" else None
+    result = manipulator.edit(EditRequest(sources, c0, c1, dims, layers), generator, encoder)
+    result.latents.check_finite(f"{manipulator.label} results for '{label}'")
+    after = evaluator.measure(generator, result.latents)
+    outcome = EditOutcome(
+        method=manipulator.label, target=dict(target["target"]), label=label,
+        names=list(evaluator.names), before=prepared.before.cpu().numpy(), after=after.cpu().numpy(),
+        steps=torch.as_tensor(result.steps).cpu().numpy(), status=list(result.status),
+        facts_before=prepared.facts_before, facts_after=_facts(evaluator, generator, result.latents))
+    block = _grid_block(generator, encoder, manipulator.label, label, prepared.seeds, c0, result,
+                        dims, config["path_steps"], prepared.images)
+    path = np.stack([p.tensor.detach().cpu().numpy() for p in result.path]) if result.path else \
+        np.zeros((0,) + tuple(sources.tensor.shape), np.float32)
+    return EditRecord(outcome, sources.tensor.cpu().numpy(), result.latents.tensor.detach().cpu().numpy(), path, block)
 
 
 def _grid_block(generator: Any, encoder: Any, method: str, label: str, seeds: list[int], c0: torch.Tensor,

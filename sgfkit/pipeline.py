@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from sgfkit.cache import StageCache, content_hash
-from sgfkit.dataset import LatentDataset, cached_dataset, sample_dataset
+from sgfkit.dataset import LatentDataset, cached_dataset
 from sgfkit.errors import ComponentError
 from sgfkit.recipe import Problem, Recipe, RecipeError
 from sgfkit.registry import get_registry
@@ -189,9 +189,18 @@ def fit_manipulators(comps: Components, dataset: LatentDataset, data_key: str, c
 
 def run_recipe(recipe: Recipe, out_dir: str | Path | None = None) -> RunResult:
     """Run every stage of a validated recipe and write its run folder."""
-    from sgfkit.edits import run_example_edits
+    from sgfkit.executors import make_executor
+
+    executor = make_executor(recipe.data.get("executor"))
+    try:
+        return _run_stages(recipe, executor, out_dir)
+    finally:
+        executor.close()
+
+
+def _run_stages(recipe: Recipe, executor: Any, out_dir: str | Path | None) -> RunResult:
     from sgfkit.run_outputs import write_run_outputs
-    from sgfkit.sweeps import run_evaluation
+    from sgfkit.shards import make_payload, sharded_dataset, sharded_edits, sharded_evaluation
 
     data = recipe.data
     timer = _Timer()
@@ -210,27 +219,30 @@ def run_recipe(recipe: Recipe, out_dir: str | Path | None = None) -> RunResult:
         ds = data["dataset"]
 
         def build() -> LatentDataset:
-            _seed_everything(seed)
-            return sample_dataset(comps.generator, comps.encoder, ds["samples"], ds["batch_size"], seed)
+            return sharded_dataset(executor, comps, ds["samples"], ds["batch_size"], seed,
+                                   payload=lambda: make_payload(recipe, comps, fitted=False))
 
         dataset, hits["dataset"] = (cached_dataset(cache.path("datasets", key, ".safetensors"), build)
                                     if comps.manipulators else (None, False))
     fit_reports, fit_hits = ({}, {}) if dataset is None else fit_manipulators(comps, dataset, key, cache, seed, timer)
     hits.update({f"fit:{k}": v for k, v in fit_hits.items()})
 
+    payload_cache: list[Any] = []
+
+    def fitted_payload() -> Any:  # built once, only when a Ray executor asks for it
+        if not payload_cache:
+            payload_cache.append(make_payload(recipe, comps, fitted=True))
+        return payload_cache[0]
+
     records = []
     if data.get("edits") and comps.manipulators:
         with timer.stage("edits"):
-            _seed_everything(seed)
-            records, edit_notes = run_example_edits(comps.generator, comps.encoder, comps.evaluator,
-                                                    comps.manipulators, data["edits"])
+            records, edit_notes = sharded_edits(executor, comps, data["edits"], seed, fitted_payload)
             notes += edit_notes
     evaluations = []
     if data.get("evaluation") and comps.manipulators:
         with timer.stage("evaluation"):
-            _seed_everything(seed)
-            evaluations, sweep_notes = run_evaluation(comps.generator, comps.encoder, comps.evaluator,
-                                                      comps.manipulators, data["evaluation"])
+            evaluations, sweep_notes = sharded_evaluation(executor, comps, data["evaluation"], seed, fitted_payload)
             notes += sweep_notes
     results = {}
     with timer.stage("metrics"):

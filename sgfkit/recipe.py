@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from sgfkit.errors import ParamError, SgfkitError, did_you_mean
+from sgfkit.executors import EXECUTOR
 from sgfkit.params import Param, check_value, validate_params
 
 KeyPath = tuple[str | int, ...]
@@ -41,6 +42,8 @@ TOP_LEVEL: dict[str, Param] = {
     "evaluation": Param(dict, None, "MDC sweep: {attributes, samples, seed, delta, threshold}", nullable=True),
     "metrics": Param(list, [], "metrics over the evaluation: [{type: NAME, ...}]"),
     "output": Param(dict, {}, "where runs and caches go: {dir, cache_dir}"),
+    "executor": Param(dict, {}, "where sampling, edits and evaluation run: {type: local | ray, address, shard_size, "
+                                "num_cpus_per_task, num_gpus_per_task, max_retries, runtime_env}"),
 }
 DATASET: dict[str, Param] = {
     "samples": Param(int, 1000, "number of (z, w, c) samples to fit manipulators on", min=1),
@@ -70,7 +73,7 @@ OUTPUT: dict[str, Param] = {
     "cache_dir": Param(str, ".sgfkit-cache", "cache of sampled datasets and fitted manipulators"),
     "cache": Param(bool, True, "reuse cached datasets and fits"),
 }
-SUB_SCHEMAS = {"dataset": DATASET, "edits": EDITS, "evaluation": EVALUATION, "output": OUTPUT}
+SUB_SCHEMAS = {"dataset": DATASET, "edits": EDITS, "evaluation": EVALUATION, "output": OUTPUT, "executor": EXECUTOR}
 
 
 @dataclass
@@ -317,7 +320,7 @@ def validate_recipe(data: Any, lines: dict[KeyPath, int | str], origin: str, def
         if top.get(key) is not None:
             resolved = chk.mapping(top[key], schema, (key,))
             top[key] = resolved if resolved is not None else None
-            if resolved is None and key in ("dataset", "output"):
+            if resolved is None and key in ("dataset", "output", "executor"):
                 top.pop(key)
     if top.get("edits"):
         _check_targets(chk, top["edits"])

@@ -47,7 +47,7 @@ def test_every_problem_is_reported_at_once_with_lines(tiny_plugins):
     assert problems["seed"] == "seed (line 2): expected int, got str '3' (a quoted number: remove the quotes)"
     assert problems["generator.type"] == ("generator.type (line 4): unknown generator 'tiny-linea'. "
                                           "did you mean 'tiny-linear'? Available: tiny-linear, tiny-z")
-    assert problems["encoder.foo"].startswith("encoder.foo (line 7): unknown parameter. accepted: (none)")
+    assert problems["encoder.foo"].startswith("encoder.foo (line 7): unknown parameter. accepted: die_once")
     assert "manipulators[0].ridge (line 9): expected float, got str '0.1' (a quoted number" in problems[
         "manipulators[0].ridge"]
     assert problems["metrics[0]"] == ("metrics[0] (line 11): missing 'type': name the metric to use "
