@@ -313,6 +313,42 @@ def run_cmd(recipe: Path, out_dir: Path | None, sets: tuple[str, ...], seed: int
     for note in result.notes:
         click.echo(f"note: {note}")
     click.echo(f"report: {result.run_dir / 'report.md'}")
+    click.echo(f"in a browser: {result.run_dir / 'report.html'}")
+
+
+@cli.command("serve")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="TCP port (0: any free one).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--allow-remote", is_flag=True, help="Allow binding to a non-loopback address.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Stage cache holding the run's fits (default: the recipe's output.cache_dir).")
+@click.option("--fit", "fit_missing", is_flag=True, help="Fit manipulators missing from the cache now.")
+@click.option("--device", default=None, help="cpu, cuda, cuda:N or auto (default: the run's).")
+def serve_cmd(run_dir: Path, port: int, host: str, allow_remote: bool, cache_dir: Path | None,
+              fit_missing: bool, device: str | None) -> None:
+    """Open a live editor for a run in the browser: pick a seed, move sliders (or type a caption).
+
+    \b
+    Example:
+      sgfkit serve runs/00000-faces-attributes     then open http://127.0.0.1:8765/
+    """
+    from sgfkit.serve import check_bind, make_server
+
+    check_bind(host, allow_remote)  # before loading anything
+    from sgfkit.editor_session import EditorSession
+
+    session = EditorSession.open(run_dir, cache_dir=cache_dir, device=device, fit_missing=fit_missing)
+    server = make_server(session, host, port, allow_remote)
+    click.echo(f"serving {run_dir} at {server.url} (Ctrl-C to stop)", nl=True)
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        server.server_close()
 
 
 # -- generator samples and encoder training ---------------------------------------------------

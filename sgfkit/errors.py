@@ -25,6 +25,10 @@ class PluginLoadError(SgfkitError):
     """A plugin failed to load, or registered something invalid (fatal in strict mode)."""
 
 
+class RequestError(SgfkitError):
+    """A request to ``sgfkit serve`` that cannot be served (bad seed, unknown attribute, ...): HTTP 400."""
+
+
 class UnknownComponentError(SgfkitError, KeyError):
     """A component name that no plugin registered."""
 

@@ -1,7 +1,7 @@
 """Write a run folder (DESIGN.md section 6): resolved recipe, environment, metrics, grids, latents, report.
 
 Files: recipe.resolved.yaml, environment.json, metrics.json, edits.png, ``<metric>_<figure>.png``,
-``<metric>_<table>.md``, latents.npz, report.md. Every write is atomic.
+``<metric>_<table>.md``, latents.npz, report.md, report.html. Every write is atomic.
 """
 from __future__ import annotations
 
@@ -94,6 +94,9 @@ def write_run_outputs(parent: Path, recipe: Any, comps: Any, device: str, record
                "edits": edits_summary, "files": files}
     write_json_atomic(run_dir / "metrics.json", metrics)
     write_text_atomic(run_dir / "report.md", render_report(recipe, env, metrics, tables, bool(records)))
+    from sgfkit.report_html import write_report_html
+
+    write_report_html(run_dir)  # reads the files just written
     return run_dir, metrics
 
 
