@@ -13,6 +13,7 @@ import base64
 import html
 import json
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ from sgfkit.outputs import write_text_atomic
 
 #: scalar values shown in the metrics table (the rest stay in metrics.json)
 MAX_METRIC_ROWS = 200
+#: fit diagnostics shown unfolded: the ones that say whether a fit can be trusted
+_HEADLINE = re.compile(r"loss|spectral|fidelity|r2|dependence|accuracy|mse|error", re.IGNORECASE)
+MAX_HEADLINE_ROWS = 12
 #: points drawn per curve (longer curves are subsampled evenly)
 MAX_CURVE_POINTS = 400
 
@@ -42,6 +46,9 @@ h3 { font-size: 1.05rem; margin-top: 1.25rem; overflow-wrap: anywhere; }
 a { color: var(--accent); }
 :focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 .skip { position: absolute; left: -999px; }
+.vh { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+details { margin: 0.75rem 0; }
+summary { cursor: pointer; }
 .skip:focus { left: 1rem; top: 1rem; background: var(--bg); padding: 0.5rem; z-index: 1; }
 nav ul { display: flex; flex-wrap: wrap; gap: 0.25rem 1rem; padding: 0; list-style: none; }
 .muted { color: var(--muted); }
@@ -92,9 +99,14 @@ def _flatten(prefix: str, value: Any, out: list[tuple[str, Any]]) -> None:
 
 # -- building blocks ------------------------------------------------------------------------------
 
-def html_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], caption: str, raw: bool = False) -> str:
-    """A captioned table in a keyboard-scrollable region; cells are escaped unless ``raw``."""
+def html_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], caption: str, raw: bool = False,
+               show_caption: bool = True) -> str:
+    """A captioned table in a keyboard-scrollable region; cells are escaped unless ``raw``.
+
+    ``show_caption=False`` keeps the caption for screen readers only (a heading already names the table).
+    """
     head = "".join(f'<th scope="col">{_e(h)}</th>' for h in headers)
+    cap_class = "" if show_caption else ' class="vh"'
     body = []
     for row in rows:
         cells = []
@@ -104,11 +116,11 @@ def html_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], caption: s
             cells.append(f"<td{cls}>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f'<div class="scroll" role="region" tabindex="0" aria-label="{_e(caption)}">'
-            f"<table><caption>{_e(caption)}</caption><thead><tr>{head}</tr></thead>"
+            f"<table><caption{cap_class}>{_e(caption)}</caption><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
-def markdown_to_html(text: str, caption: str) -> str:
+def markdown_to_html(text: str, caption: str, show_caption: bool = True) -> str:
     """The markdown the metrics write (pipe tables, plain lines) as HTML; anything else stays text."""
     out: list[str] = []
     table: list[list[str]] = []
@@ -116,7 +128,7 @@ def markdown_to_html(text: str, caption: str) -> str:
     def flush() -> None:
         if table:
             header, *rows = table
-            out.append(html_table(header, [[_cell(c) for c in r] for r in rows], caption))
+            out.append(html_table(header, [[_cell(c) for c in r] for r in rows], caption, show_caption=show_caption))
             table.clear()
 
     for line in text.splitlines():
@@ -204,7 +216,19 @@ def _edits_section(run_dir: Path, metrics: dict[str, Any]) -> str:
 
 
 def _metrics_section(run_dir: Path, metrics: dict[str, Any]) -> str:
+    """The metrics' own tables and figures first, then every scalar value (folded)."""
     parts = []
+    files = metrics.get("files") or {}
+    for name in files.get("tables", []):
+        path = run_dir / name
+        if path.is_file():
+            parts.append(f"<h3>{_e(name[:-3])}</h3>"
+                         + markdown_to_html(path.read_text(encoding="utf-8"), name[:-3], show_caption=False))
+    for name in files.get("figures", []):
+        stem = name[:-4]
+        parts.append(f"<h3>{_e(stem)}</h3>" + _image(
+            run_dir / name, f"Plot {stem} written by the metric (for MDC plots: the attribute change "
+            "of the target against the largest change of any other attribute, per method)", name, wide=False))
     flat: list[tuple[str, Any]] = []
     for label, values in (metrics.get("metrics") or {}).items():
         _flatten(label, values, flat)
@@ -213,18 +237,9 @@ def _metrics_section(run_dir: Path, metrics: dict[str, Any]) -> str:
         rows = [[k, v] for k, v in scalars[:MAX_METRIC_ROWS]]
         if len(scalars) > MAX_METRIC_ROWS:
             rows.append(["...", f"{len(scalars) - MAX_METRIC_ROWS} more values in metrics.json"])
-        parts.append(html_table(["metric", "value"], rows, "Metric values"))
-    files = metrics.get("files") or {}
-    for name in files.get("tables", []):
-        path = run_dir / name
-        if path.is_file():
-            parts.append(f"<h3>{_e(name[:-3])}</h3>"
-                         + markdown_to_html(path.read_text(encoding="utf-8"), name[:-3]))
-    for name in files.get("figures", []):
-        stem = name[:-4]
-        parts.append(f"<h3>{_e(stem)}</h3>" + _image(
-            run_dir / name, f"Plot {stem} written by the metric (for MDC plots: the attribute change "
-            "of the target against the largest change of any other attribute, per method)", name, wide=False))
+        table = html_table(["metric", "value"], rows, "Metric values")
+        parts.append(table if not parts else
+                     f"<details><summary>All {len(scalars)} metric values</summary>{table}</details>")
     return "\n".join(parts) or "<p>No metrics were computed in this run.</p>"
 
 
@@ -239,8 +254,15 @@ def _fit_section(metrics: dict[str, Any]) -> str:
         curves = [(k, v) for k, v in flat if isinstance(v, list) and len(v) >= 2 and all(map(_is_number, v))]
         warnings = [w for k, v in flat if k.endswith("warnings") and isinstance(v, list) for w in v]
         scalars = [[k, v] for k, v in flat if not isinstance(v, (list, dict))]
-        if scalars:
-            parts.append(html_table(["diagnostic", "value"], scalars, f"{label}: fit diagnostics"))
+        headline = [row for row in scalars if _HEADLINE.search(row[0])][:MAX_HEADLINE_ROWS]
+        if len(scalars) <= MAX_HEADLINE_ROWS or not headline:
+            headline = scalars[:MAX_HEADLINE_ROWS]
+        if headline:
+            parts.append(html_table(["diagnostic", "value"], headline, f"{label}: fit diagnostics"))
+        if len(scalars) > len(headline):
+            parts.append(f"<details><summary>All {len(scalars)} diagnostics of {_e(label)}</summary>"
+                         + html_table(["diagnostic", "value"], scalars, f"{label}: all fit diagnostics")
+                         + "</details>")
         for key, values in curves:
             parts.append(svg_curve(values, f"{label}: {key}", "step" if "curve" in key else "index"))
         if warnings:

@@ -28,6 +28,7 @@ def test_a_run_writes_every_output(work):
     run_dir = result.run_dir
     assert run_dir == Path("runs") / "00000-tiny"
     expected = {"recipe.resolved.yaml", "environment.json", "metrics.json", "edits.png", "latents.npz", "report.md",
+                "report.html",
                 "tiny-gain_curve.png", "tiny-gain_gain.md"}
     assert {p.name for p in run_dir.iterdir()} == expected  # and no temporary files left behind
 
