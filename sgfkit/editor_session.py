@@ -36,8 +36,8 @@ def parse_seed(value: Any) -> int:
     """A seed from JSON (int) or a query string (digits) -> int in [0, MAX_SEED]."""
     if isinstance(value, bool):
         value = None
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value.strip())  # a query-string seed
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, int) or not 0 <= value <= MAX_SEED:
