@@ -214,3 +214,18 @@ def test_a_run_whose_methods_cannot_express_its_targets_is_refused(tmp_path, mon
     shutil.rmtree(run.run_dir.parent.parent / ".sgfkit-cache", ignore_errors=True)
     with pytest.raises(SgfkitError, match="can edit towards embedding conditions"):
         EditorSession.open(run.run_dir, fit_missing=True)
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_the_load_benchmark_runs_clean_on_a_tiny_run(tiny_run, tmp_path, subprocess_env, python):
+    """benchmarks/bench_serve.py (loopback, bounded): concurrent clients, no failed request, memory sampled."""
+    import subprocess
+
+    bench = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_serve.py"
+    proc = subprocess.run([python, str(bench), "--run", str(tiny_run), "--cwd", str(tmp_path), "--clients", "3",
+                           "--seconds", "2", "--seeds", "4"], env=subprocess_env(), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "failed requests: 0" in proc.stdout and " 3 clients for 2 s:" in proc.stdout
+    assert "server memory through the 3-client phase" in proc.stdout
