@@ -341,6 +341,7 @@ def serve_cmd(run_dir: Path, port: int, host: str, allow_remote: bool, cache_dir
 
     session = EditorSession.open(run_dir, cache_dir=cache_dir, device=device, fit_missing=fit_missing)
     server = make_server(session, host, port, allow_remote)
+    session.warm_up()
     click.echo(f"serving {run_dir} at {server.url} (Ctrl-C to stop)", nl=True)
     sys.stdout.flush()
     try:

@@ -277,6 +277,19 @@ class EditorSession:
                 "description": description, "steps": int(result.steps[0]), "status": str(result.status[0]),
                 "ms": round(1000 * (time.perf_counter() - start), 1)}
 
+    def warm_up(self) -> None:
+        """One edit per method on the first seed, so that the user's first edit is not the slow one
+        (first calls pay for lazy loading and allocation)."""
+        seed = self.info()["seeds"][0]
+        if self.caption:
+            presets = _caption_presets(self.recipe.data)
+            target: dict[str, Any] = {"caption": presets[0]} if presets else {}
+        else:
+            target = {self.sliders[0].name: self.sliders[0].high} if self.sliders else {}
+        if target:
+            for method in self.methods:
+                self.edit({"seed": seed, "method": method, "target": target})
+
     # -- helpers -------------------------------------------------------------------------------
     def _reading(self, c: Any) -> dict[str, float]:
         return {s.name: round(float(c[0, s.index]), 4) for s in self.sliders}

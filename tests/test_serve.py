@@ -229,3 +229,25 @@ def test_the_load_benchmark_runs_clean_on_a_tiny_run(tiny_run, tmp_path, subproc
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "failed requests: 0" in proc.stdout and " 3 clients for 2 s:" in proc.stdout
     assert "server memory through the 3-client phase" in proc.stdout
+
+
+@pytest.mark.slow
+def test_a_caption_run_takes_captions_not_sliders(tmp_path, monkeypatch):
+    """The real flower-caption encoder (captioner + Sentence-BERT) behind a tiny SGF fit."""
+    monkeypatch.chdir(tmp_path)
+    recipe = Path(__file__).resolve().parent.parent / "recipes" / "flowers_caption.yaml"
+    run = sgfkit.run(recipe, device="cpu", overrides=[
+        "dataset.samples=64", "manipulators.0.train_steps=20", "manipulators.0.max_steps=5", "edits.seeds=[0]",
+        'edits.targets=[{target: {caption: "this flower has red petals"}, layers: fine}]'])
+    session = EditorSession.open(run.run_dir)
+    info = session.info()
+    assert info["caption"] is True and info["sliders"] == [] and info["presets"] == ["this flower has red petals"]
+    result = session.edit({"seed": 2, "method": "SGF", "target": {"caption": " this flower has blue petals "},
+                           "layers": "fine"})
+    assert result["image"].startswith("data:image/png") and result["reading"] == {}
+    assert "flower" in result["description"] and result["steps"] >= 1  # the captioner's reading of the result
+    for target, message in [({"caption": ""}, "this run edits towards captions"),
+                            ({"smile": 1}, "this run edits towards captions"),
+                            ({"caption": "x" * 301}, "the caption has 301 characters; keep it under 300")]:
+        with pytest.raises(RequestError, match=message):
+            session.edit({"seed": 2, "method": "SGF", "target": target})
