@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sgfkit.outputs import write_text_atomic
+from sgfkit.run_outputs import _flatten  # the same dotted keys report.md shows
 
 #: scalar values shown in the metrics table (the rest stay in metrics.json)
 MAX_METRIC_ROWS = 200
@@ -87,14 +88,6 @@ def _png_uri(path: Path) -> str:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _flatten(prefix: str, value: Any, out: list[tuple[str, Any]]) -> None:
-    if isinstance(value, dict):
-        for key, sub in value.items():
-            _flatten(f"{prefix}.{key}" if prefix else str(key), sub, out)
-    else:
-        out.append((prefix, value))
 
 
 # -- building blocks ------------------------------------------------------------------------------

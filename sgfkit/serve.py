@@ -85,6 +85,10 @@ class EditorHandler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
+        if self.command == "POST" and not getattr(self, "_body_read", False):
+            # an unread request body would be parsed as the next request on this connection
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
@@ -160,11 +164,11 @@ class EditorHandler(BaseHTTPRequestHandler):
         if length is None or not length.isdigit():
             self._error(411, "send a Content-Length header with the JSON body")
             return
-        if int(length) > MAX_BODY:
-            self.close_connection = True  # do not read a body that large
+        if int(length) > MAX_BODY:  # not read: the connection closes after the answer
             self._error(413, f"request body of {length} bytes is too large (limit {MAX_BODY})")
             return
         body = self.rfile.read(int(length))
+        self._body_read = True
         if (self.headers.get("Content-Type") or "").split(";")[0].strip() != "application/json":
             self._error(415, "send the edit as JSON with Content-Type: application/json")
             return

@@ -135,6 +135,14 @@ def test_malformed_http_requests(server):
     assert server.get("/api/sample?seed=-4")[0] == 400
     assert server.get("/nope")[0] == 404
     assert server.request("POST", "/api/info", b"{}", {"Content-Type": "application/json"})[0] == 405
+    # a body the server did not read must not be taken for the next request on the connection
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    conn.request("POST", "/nope", body=b"GET /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                 headers={"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    assert resp.status == 404 and resp.getheader("Connection") == "close"
+    resp.read()
+    conn.close()
     # a page elsewhere that resolves its own name to 127.0.0.1 (DNS rebinding) is turned away
     status, error = server.get("/api/info", Host="attacker.example:8765")
     assert status == 403 and "unexpected Host header" in error["error"]
