@@ -332,17 +332,20 @@ def _cache_candidates(run_dir: Path, output: dict[str, Any], cache_dir: str | Pa
 
 
 def _fit_now(recipe: Any, comps: Any, missing: list[Any], root: Path | None, data_key: str) -> None:
-    """Fit the manipulators missing from the cache (on the run's cached or resampled dataset)."""
+    """Fit the manipulators missing from the cache, on the dataset exactly as 'sgfkit run' samples it
+    (same shards, same seeds: here always in this process), and cache the fits under the run's keys."""
     from sgfkit.cache import StageCache
-    from sgfkit.dataset import cached_dataset, sample_dataset
-    from sgfkit.pipeline import Components, _seed_everything, _Timer, fit_manipulators
+    from sgfkit.dataset import cached_dataset
+    from sgfkit.executors import LocalExecutor
+    from sgfkit.pipeline import Components, _Timer, fit_manipulators
+    from sgfkit.shards import sharded_dataset
 
     cache = StageCache(root)
     seed, ds = recipe.data["seed"], recipe.data["dataset"]
+    executor = LocalExecutor(recipe.data.get("executor") or {})  # a Ray recipe's shards are the same
 
     def build() -> Any:
-        _seed_everything(seed)
-        return sample_dataset(comps.generator, comps.encoder, ds["samples"], ds["batch_size"], seed)
+        return sharded_dataset(executor, comps, ds["samples"], ds["batch_size"], seed, payload=lambda: None)
 
     dataset, _ = cached_dataset(cache.path("datasets", data_key, ".safetensors"), build)
     subset = Components(comps.generator, comps.encoder, comps.evaluator, missing, [])

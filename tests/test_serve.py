@@ -186,7 +186,15 @@ def test_open_errors_name_the_fix(tiny_run, tmp_path):
     with pytest.raises(SgfkitError, match=r"no cached fit of 'shift', 'shift-ridge' for .*add --fit to fit now"):
         EditorSession.open(tiny_run, cache_dir=empty)
     session = EditorSession.open(tiny_run, cache_dir=empty, fit_missing=True)  # fits now and caches it
-    assert len(list((empty / "fits").glob("*.safetensors"))) == 2
+    fits = sorted((empty / "fits").glob("*.safetensors"))
+    assert len(fits) == 2
+    # ... exactly the fits 'sgfkit run' made: same keys, same dataset shards, same tensors
+    from safetensors.torch import load_file
+
+    for fit in fits:
+        original = tmp_path / ".sgfkit-cache" / "fits" / fit.name
+        a, b = load_file(fit), load_file(original)
+        assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
     assert session.edit({"seed": 1, "method": "shift-ridge", "target": {"blue": 0.0}})["status"] == "done"
     assert EditorSession.open(tiny_run, cache_dir=empty).methods.keys() == {"shift", "shift-ridge"}
 
