@@ -41,6 +41,10 @@ class ForbiddenMutation(WeightsError):
     """The pickle tried to give state to an object that must not receive any."""
 
 
+#: deepest tuple nesting a checkpoint may build: hashing a tuple recurses in C without a recursion
+#: guard, so a dict key nested 100,000 deep would crash the process (real checkpoints nest < 10)
+MAX_TUPLE_NESTING = 100
+
 #: numpy dtype strings a checkpoint may name: booleans, integers, floats, complex (no object,
 #: void / structured, string or datetime types)
 PLAIN_NUMERIC_KINDS = "biufc"
@@ -76,6 +80,7 @@ class RestrictedUnpickler(_BaseUnpickler):
         self._allowed_ids = {id(obj) for obj in self._allowed.values()}
         self._source = source
         self._buildable = tuple(buildable)
+        self._tuple_depths: dict[int, tuple[int, tuple]] = {}  # id -> (nesting depth, the tuple: keeps id valid)
         if persistent_load is not None:
             self.persistent_load = persistent_load  # type: ignore[method-assign]
 
@@ -87,6 +92,15 @@ class RestrictedUnpickler(_BaseUnpickler):
                 f"{self._source}: refused to load '{module}.{name}': sgfkit never runs code from a "
                 "checkpoint, and this object is not part of any weights format it knows. "
                 "If this is a genuine checkpoint, convert it to a plain state dict (or safetensors).") from None
+
+    def load(self) -> Any:
+        """Unpickle; errors raised by our stand-ins are prefixed with the file they came from."""
+        try:
+            return super().load()
+        except WeightsError as err:
+            if str(err).startswith(self._source):
+                raise
+            raise type(err)(f"{self._source}: {err}") from None
 
     def persistent_load(self, pid: Any) -> Any:  # noqa: D401 - pickle's hook name
         raise pickle.UnpicklingError(f"{self._source}: unexpected persistent id in this pickle")
@@ -164,6 +178,29 @@ class RestrictedUnpickler(_BaseUnpickler):
         target = self.stack[-1]
         self._check_target("ADDITEMS", target, (set,))
         target.update(items)
+
+    # -- tuples: nesting depth checked as each is built ---------------------------------------------
+    def _track_tuple(self) -> None:
+        value = self.stack[-1]
+        if type(value) is not tuple or not value:
+            return
+        depth = 1 + max(self._tuple_depths.get(id(item), (0,))[0] for item in value)
+        if depth > MAX_TUPLE_NESTING:
+            raise WeightsError(f"{self._source}: the pickle nests tuples more than {MAX_TUPLE_NESTING} deep; "
+                               "no checkpoint does: the file is malformed or hostile")
+        self._tuple_depths[id(value)] = (depth, value)
+
+    def _tracked(opcode: bytes, base: dict = _BaseUnpickler.dispatch):  # noqa: N805 - class-body helper
+        build = base[opcode[0]]
+
+        def load(self: RestrictedUnpickler) -> None:
+            build(self)
+            self._track_tuple()
+        return load
+
+    for _opcode in (pickle.TUPLE, pickle.TUPLE1, pickle.TUPLE2, pickle.TUPLE3, pickle.REDUCE, pickle.NEWOBJ):
+        dispatch[_opcode[0]] = _tracked(_opcode)
+    del _opcode, _tracked
 
     dispatch[pickle.BUILD[0]] = _load_build
     dispatch[pickle.SETITEM[0]] = _load_setitem

@@ -22,6 +22,7 @@ import collections
 import io
 import math
 import pickle
+import re
 import struct
 import zipfile
 from collections.abc import Mapping
@@ -34,6 +35,7 @@ import torch
 from sgfkit.bounded_io import check_zip_archive
 from sgfkit.errors import WeightsError
 from sgfkit.safe_pickle import UNPICKLING_ERRORS, unpickle_restricted
+from sgfkit.state_dicts import check_tensors_fit_storage
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL = 1001
@@ -315,15 +317,18 @@ def load_torch_checkpoint(path: str | Path, *, records: Mapping[tuple[str, str],
     check_zip_archive(path, stored_only=True)
     try:
         with torch.serialization.safe_globals([(cls, f"{mod}.{name}") for (mod, name), cls in records.items()]):
-            return torch.load(path, map_location="cpu", weights_only=True)
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        first = first.split(" Re-running `torch.load`")[0].split("(1) In PyTorch 2.6")[0].strip()
+        # torch's text advises loading with weights_only=False; we only quote what was refused
+        found = re.search(r"(unsupported GLOBAL \S+|Unsupported global: GLOBAL \S+|Unsupported operand \S+)", str(exc))
+        detail = f" ({found.group(1)})" if found else ""
         raise WeightsError(f"{path}: refused as unsafe: the file asks for Python objects that are not plain "
-                           f"weights ({first[:160]}). sgfkit never runs code from a checkpoint; save a plain "
-                           "state dict (torch.save(model.state_dict(), path)) or safetensors instead") from None
+                           f"weights{detail}. sgfkit never runs code from a checkpoint; save a plain state dict "
+                           "(torch.save(model.state_dict(), path)) or safetensors instead") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, AttributeError, KeyError,
             TypeError, IndexError, struct.error, MemoryError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise WeightsError(f"{path}: not a readable {what} ({type(exc).__name__}: {first[:200]}); "
                            "the file may be truncated or of another format") from None
+    check_tensors_fit_storage(obj, path)
+    return obj

@@ -25,23 +25,12 @@ from sgfkit.errors import WeightsError
 from sgfkit.safe_pickle import load_restricted, numpy_allowlist
 from sgfkit.torch_files import LEGACY_MAGIC, LEGACY_PROTOCOL, load_torch_checkpoint, read_torch_bytes
 
+from hostile_weights import frag, glob, stream
+
 REPO = Path(__file__).resolve().parents[1]
 
 
-# -- crafting -----------------------------------------------------------------------------------
-def glob(module: str, name: str) -> bytes:
-    return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
-
-
-def frag(obj) -> bytes:
-    """The opcodes that push ``obj`` (plain data), without the protocol header and STOP."""
-    return pickle.dumps(obj, protocol=2)[2:-1]
-
-
-def stream(*parts: bytes) -> bytes:
-    return b"\x80\x02" + b"".join(parts) + b"."
-
-
+# -- crafting (the opcode helpers are shared with the hostile-file corpus) -----------------------------
 def legacy_torch_file(main_pickle: bytes, keys: list[str], storages: bytes = b"") -> bytes:
     """A legacy ``torch.save`` layout around a hand-made object pickle."""
     head = b"".join(pickle.dumps(x, protocol=2) for x in

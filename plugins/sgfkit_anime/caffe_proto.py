@@ -16,6 +16,8 @@ Nothing in the file is executed: it is numbers and strings only.
 """
 from __future__ import annotations
 
+import math
+
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -156,7 +158,9 @@ def parse_blob(buf: memoryview) -> np.ndarray:
         np.concatenate(chunks64).astype(np.float32) if chunks64 else np.zeros(0, np.float32))
     if shape is None:
         shape = [legacy[1], legacy[2], legacy[3], legacy[4]]
-    count = int(np.prod(shape)) if shape else 1
+    if len(shape) > 8 or any(d < 0 for d in shape):
+        raise ProtoDecodeError(f"blob declares an invalid shape {shape[:8]}")
+    count = math.prod(shape)  # exact (Python ints): no overflow can make a huge shape look small
     if count != data.size:
         raise ProtoDecodeError(f"blob of shape {shape} holds {data.size} values instead of {count}")
     return data.astype(np.float32, copy=False).reshape(shape)

@@ -8,7 +8,6 @@ training command, the data seed and the held-out scores.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,6 +15,7 @@ import torch
 
 from sgfkit.errors import ComponentError, WeightsError, did_you_mean
 from sgfkit.params import Param
+from sgfkit.state_dicts import build_checked, config_from_metadata, json_metadata
 from sgfkit.weights import locate_weights, sha256_of
 from sgfkit_anime.keypoint_targets import KeypointTargetsMixin
 from sgfkit_anime.keypoints_training import resize_to, train_keypoint_regressor, training_command
@@ -38,9 +38,13 @@ def read_keypoint_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str
     if not meta_text:
         raise WeightsError(f"{path} has no sgfkit metadata: it was not written by "
                            "'sgfkit train-encoder anime-keypoints'")
-    meta = json.loads(meta_text)
-    if meta.get("format") != "sgfkit-anime-keypoints/1":
-        raise WeightsError(f"{path} holds {meta.get('format')!r} weights, not anime-keypoints ones")
+    meta = json_metadata(meta_text, path, "sgfkit")
+    if not isinstance(meta, dict) or meta.get("format") != "sgfkit-anime-keypoints/1":
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise WeightsError(f"{path} holds {found!r} weights, not anime-keypoints ones")
+    names = [meta.get("landmark_names"), meta.get("attribute_names")]
+    if not all(isinstance(n, list) and all(isinstance(x, str) for x in n) for n in names):
+        raise WeightsError(f"{path}: malformed landmark_names / attribute_names metadata")
     return tensors, meta
 
 
@@ -89,7 +93,8 @@ class AnimeKeypointsEncoder(KeypointTargetsMixin):
             self.weights_path = locate_weights(p["weights"])
         state, meta = read_keypoint_weights(self.weights_path)
         self.meta = meta
-        self.net = LandmarkNet(LandmarkNetConfig(**meta["config"]))
+        config = config_from_metadata(LandmarkNetConfig, meta.get("config"), self.weights_path, "anime-keypoints")
+        self.net = build_checked(lambda: LandmarkNet(config), state, self.weights_path, "anime-keypoints network")
         try:
             self.net.load_state_dict(state)
         except RuntimeError as exc:

@@ -23,6 +23,7 @@ import torch
 from sgfkit.components import ConditionEncoder
 from sgfkit.errors import ComponentError, WeightsError, did_you_mean
 from sgfkit.params import Param
+from sgfkit.state_dicts import build_checked, config_from_metadata, json_metadata
 from sgfkit.weights import locate_weights, sha256_of
 from sgfkit_caption.beam_search import DecoderStepModel, beam_search
 from sgfkit_caption.known_weights import TUTORIAL_CHECKPOINT, TUTORIAL_WORD_MAP
@@ -258,15 +259,22 @@ def load_embedded_captioner(path: Path) -> tuple[Captioner, WordMap, dict[str, A
                            "package (reinstall sgfkit), or retrain: sgfkit train-encoder flower-caption --out PATH")
     try:
         with safe_open(str(path), framework="pt") as f:
-            meta = json.loads((f.metadata() or {}).get("sgfkit", "null"))
+            meta_text = (f.metadata() or {}).get("sgfkit", "null")
             tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError, json.JSONDecodeError) as exc:
+    except (SafetensorError, OSError, ValueError) as exc:
         raise WeightsError(f"{path}: not a readable captioner weights file ({exc}); "
                            "retrain with: sgfkit train-encoder flower-caption --out PATH") from None
+    meta = json_metadata(meta_text, path, "sgfkit")
     if not isinstance(meta, dict) or "config" not in meta or "word_map" not in meta:
         raise WeightsError(f"{path}: safetensors file without sgfkit captioner metadata (config, word_map)")
-    config = CaptionerConfig.from_dict(meta["config"])
-    captioner = Captioner(config, tuple(meta["mean"]), tuple(meta["std"]), input_size=meta.get("input_size"))
+    config = config_from_metadata(CaptionerConfig, meta["config"], path, "captioner")
+    try:
+        mean, std = tuple(float(v) for v in meta["mean"]), tuple(float(v) for v in meta["std"])
+        input_size = None if meta.get("input_size") is None else int(meta["input_size"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WeightsError(f"{path}: malformed captioner preprocessing metadata ({exc})") from None
+    captioner = build_checked(lambda: Captioner(config, mean, std, input_size=input_size), tensors, path,
+                              "captioner")
     expected = captioner.state_dict()
     problems = [k for k in expected if k not in tensors or tensors[k].shape != expected[k].shape]
     if problems:

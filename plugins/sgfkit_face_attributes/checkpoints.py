@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from sgfkit.errors import WeightsError
-from sgfkit.state_dicts import load_state_checked
+from sgfkit.state_dicts import build_checked, config_from_metadata, json_metadata, load_state_checked
 from sgfkit.safe_pickle import load_restricted, numpy_allowlist
 from sgfkit.torch_files import load_torch_checkpoint
 from sgfkit_face_attributes.senet import (SENET50, AttributeHead, FaceAttributeNet, SENet, SENetConfig,
@@ -36,8 +36,11 @@ def read_vggface2_pkl(path: str | Path) -> dict[str, torch.Tensor]:
                            f"found {type(obj).__name__}")
     out = {}
     for key, value in obj.items():
+        if not isinstance(key, str):
+            raise WeightsError(f"{path}: a key is a {type(key).__name__}, not a layer name; "
+                               "this is not a VGGFace2 weights file")
         if not isinstance(value, np.ndarray) or value.dtype.kind not in "fiu":
-            raise WeightsError(f"{path}: entry {key!r} is a {type(value).__name__}, not a numeric array; "
+            raise WeightsError(f"{path}: entry {key[:80]!r} is a {type(value).__name__}, not a numeric array; "
                                "this is not a VGGFace2 weights file")
         out[str(key)] = torch.from_numpy(np.ascontiguousarray(value))
     return out
@@ -67,7 +70,7 @@ def load_head(path: str | Path) -> tuple[AttributeHead, list[str]]:
                 state = {k: f.get_tensor(k) for k in f.keys()}
         except (SafetensorError, OSError, ValueError) as exc:
             raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from None
-        names = json.loads(meta["attribute_names"]) if "attribute_names" in meta else None
+        names = json_metadata(meta["attribute_names"], path, "attribute_names") if "attribute_names" in meta else None
     else:
         obj = load_torch_checkpoint(path, what="attribute-head checkpoint")
         if not isinstance(obj, dict):
@@ -76,11 +79,15 @@ def load_head(path: str | Path) -> tuple[AttributeHead, list[str]]:
     if not names:
         raise WeightsError(f"{path}: the attribute head carries no attribute names; save them as the "
                            "'attribute_names' metadata (safetensors) or key (torch file)")
+    if not isinstance(names, list) or not isinstance(state, dict):
+        raise WeightsError(f"{path}: attribute_names must be a list and state_dict a dict of tensors")
     try:
         dims = head_dims_from_state(state)
     except KeyError:
         raise WeightsError(f"{path}: no head layers found (expected layers.0.weight, layers.0.bias, ...)") from None
-    head = AttributeHead(dims)
+    except (IndexError, AttributeError, TypeError) as exc:
+        raise WeightsError(f"{path}: the head's weights have malformed shapes ({exc})") from None
+    head = build_checked(lambda: AttributeHead(dims), state, path, "attribute head")
     load_state_checked(head, state, path, "attribute head")
     if dims[-1] != len(names):
         raise WeightsError(f"{path}: the head has {dims[-1]} outputs but {len(names)} attribute names")
@@ -116,15 +123,24 @@ def load_embedded(path: str | Path) -> tuple[FaceAttributeNet, dict[str, Any]]:
                            "them with `sgfkit train-encoder face-attributes --out PATH`")
     try:
         with safe_open(str(path), framework="pt") as f:
-            meta = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
+            raw_meta = f.metadata() or {}
             state = {k: f.get_tensor(k) for k in f.keys()}
     except (SafetensorError, OSError, ValueError) as exc:
         raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from None
+    meta = {k: json_metadata(v, path, k) for k, v in raw_meta.items()}
     for key in ("config", "attribute_names", "input_size"):
         if key not in meta:
             raise WeightsError(f"{path}: metadata lacks {key!r}; not a face-attributes weights file")
-    backbone = SENet(SENetConfig.from_dict(meta["config"]))
-    head = AttributeHead(list(meta.get("head_dims") or [backbone.config.feature_dim, len(meta["attribute_names"])]))
-    net = FaceAttributeNet(backbone, head)
+    config = config_from_metadata(SENetConfig, meta["config"], path, "SE-ResNet")
+    names = meta["attribute_names"]
+    try:
+        head_dims = meta.get("head_dims") or [config.feature_dim, len(names) if isinstance(names, list) else 0]
+    except (TypeError, IndexError, ValueError) as exc:
+        raise WeightsError(f"{path}: the SE-ResNet config is malformed ({exc})") from None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) \
+            or not isinstance(head_dims, list) or not all(isinstance(d, int) and d > 0 for d in head_dims):
+        raise WeightsError(f"{path}: malformed attribute_names / head_dims metadata")
+    net = build_checked(lambda: FaceAttributeNet(SENet(config), AttributeHead(list(head_dims))), state, path,
+                        "embedded face-attributes network")
     load_state_checked(net, state, path, "embedded face-attributes network", optional=("num_batches_tracked",))
     return net.eval(), meta

@@ -22,11 +22,13 @@ from torch import nn
 
 from sgfkit.errors import WeightsError
 from sgfkit.torch_files import load_torch_checkpoint
-from sgfkit.state_dicts import load_state_checked
+from sgfkit.state_dicts import build_checked, load_state_checked
 from sgfkit_progan.ganzoo_net import GanZooGNet, config_from_checkpoint, normalize_keys
 from sgfkit_progan.interfacegan_net import InterFaceGANProGAN, config_from_state_dict
 
 FORMATS = ("auto", "interfacegan", "ganzoo")
+#: what reading sizes and flags off malformed tensors / settings can raise
+MALFORMED_SETTINGS = (IndexError, TypeError, ValueError, AttributeError, OverflowError)
 
 
 class GanZooConfigStub:
@@ -48,7 +50,9 @@ def _settings_of(config: Any) -> dict[str, Any]:
         return {}
     if isinstance(config, dict):
         return dict(config)
-    return dict(vars(config))
+    if isinstance(config, GanZooConfigStub):
+        return dict(vars(config))
+    raise WeightsError(f"the GAN-zoo 'config' entry is a {type(config).__name__}, not a configuration")
 
 
 def detect_format(obj: Any) -> str:
@@ -85,7 +89,9 @@ def load_progan(path: str | Path, fmt: str = "auto") -> tuple[nn.Module, dict[st
             config = config_from_state_dict(state)
         except KeyError as exc:
             raise WeightsError(f"{path}: InterFaceGAN ProGAN checkpoint lacks {exc}") from None
-        net: nn.Module = InterFaceGANProGAN(config)
+        except MALFORMED_SETTINGS as exc:
+            raise WeightsError(f"{path}: malformed InterFaceGAN ProGAN tensors ({type(exc).__name__}: {exc})") from None
+        net: nn.Module = build_checked(lambda: InterFaceGANProGAN(config), state, path, "InterFaceGAN ProGAN")
         load_state_checked(net, state, path, f"{fmt} ProGAN layout")
         info = {"format": fmt, "z_dim": config.z_dim, "resolution": config.resolution,
                 "config": {"channels": list(config.channels), "fused_scale": config.fused_scale},
@@ -100,7 +106,9 @@ def load_progan(path: str | Path, fmt: str = "auto") -> tuple[nn.Module, dict[st
             config = config_from_checkpoint(state, settings)
         except KeyError as exc:
             raise WeightsError(f"{path}: GAN-zoo PGAN generator lacks {exc}") from None
-        net = GanZooGNet(config)
+        except MALFORMED_SETTINGS as exc:
+            raise WeightsError(f"{path}: malformed GAN-zoo PGAN settings or tensors ({type(exc).__name__}: {exc})") from None
+        net = build_checked(lambda: GanZooGNet(config), state, path, "GAN-zoo PGAN generator")
         load_state_checked(net, state, path, f"{fmt} ProGAN layout")
         info = {"format": fmt, "z_dim": config.z_dim, "resolution": config.resolution,
                 "used": "avgG" if "avgG" in obj else ("netG" if "netG" in obj else "state dict"),

@@ -24,6 +24,7 @@ import torch
 
 from sgfkit.bounded_io import check_npz_archive
 from sgfkit.errors import WeightsError
+from sgfkit.state_dicts import build_checked
 from sgfkit.torch_files import load_torch_checkpoint as read_torch_checkpoint
 from sgfkit_stylegan2.networks import StyleGAN2Config, StyleGAN2Network, channels_from_base
 from sgfkit_stylegan2.nvlabs_pickle import PersistentObject, read_network_pickle
@@ -84,7 +85,7 @@ def sniff_kind(path: Path) -> str:
     if head[8:9] == b"{" and 0 < header_len < 100_000_000:
         return "safetensors"
     raise WeightsError(f"{path}: not a checkpoint format sgfkit reads (an NVlabs .pkl, a torch .pt/.pth, "
-                       ".safetensors or .npz); first bytes {head[:8]!r}")
+                       f".safetensors or .npz); first bytes {head[:8]!r}")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -308,6 +309,11 @@ def load_torch_checkpoint(path: Path, kind: str, fmt: str) -> LoadedCheckpoint:
     return LoadedCheckpoint(config_from_state_dict(sd, path), sd, "state-dict", {"codebase": "official keys"})
 
 
+#: what reading a well-formed container with malformed contents (wrong types, shapes, sizes) can raise
+MALFORMED_CHECKPOINT_ERRORS = (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError,
+                               RecursionError, RuntimeError)
+
+
 def load_checkpoint(path: str | Path, fmt: str = "auto") -> LoadedCheckpoint:
     """Read ``path`` in format ``fmt`` (or detect it). Errors name the file and the problem."""
     path = Path(path)
@@ -316,12 +322,17 @@ def load_checkpoint(path: str | Path, fmt: str = "auto") -> LoadedCheckpoint:
     if not path.is_file():
         raise WeightsError(f"weights file not found: {path}")
     kind = sniff_kind(path)
-    if fmt == "nvlabs-pkl" or (fmt == "auto" and kind == "pickle"):
-        if kind != "pickle":
-            raise WeightsError(f"{path}: format 'nvlabs-pkl' expects a pickle, but this is a {kind} file; "
-                               "use format 'rosinality' or 'state-dict' (or 'auto')")
-        return load_nvlabs_pickle(path)
-    return load_torch_checkpoint(path, kind, fmt)
+    try:
+        if fmt == "nvlabs-pkl" or (fmt == "auto" and kind == "pickle"):
+            if kind != "pickle":
+                raise WeightsError(f"{path}: format 'nvlabs-pkl' expects a pickle, but this is a {kind} file; "
+                                   "use format 'rosinality' or 'state-dict' (or 'auto')")
+            return load_nvlabs_pickle(path)
+        return load_torch_checkpoint(path, kind, fmt)
+    except MALFORMED_CHECKPOINT_ERRORS as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise WeightsError(f"{path}: a malformed StyleGAN2 checkpoint ({type(exc).__name__}: {first}); the "
+                           "settings or tensors it holds are not what its format defines") from None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -342,7 +353,7 @@ def build_network(loaded: LoadedCheckpoint, path: str | Path) -> StyleGAN2Networ
     The [1, 3, 3, 1] filter buffers may be absent; a missing ``mapping.w_avg`` is estimated from
     10,000 samples (recorded in ``loaded.info``). Anything else missing, extra or mis-shaped raises.
     """
-    net = StyleGAN2Network(loaded.config)
+    net = build_checked(lambda: StyleGAN2Network(loaded.config), loaded.state_dict, path, "StyleGAN2 generator")
     expected = net.state_dict()
     given = dict(loaded.state_dict)
     problems = []
