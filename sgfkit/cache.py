@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +41,70 @@ class StageCache:
 
     def __init__(self, root: Path | None) -> None:
         self.root = root
+        self.notes: list[str] = []  # cache files found damaged (and rebuilt) during this run
 
     def path(self, stage: str, key: str, suffix: str) -> Path | None:
         if self.root is None:
             return None
         return self.root / stage / f"{key}{suffix}"
+
+
+# -- verified files: every cache file has a sha256 beside it, checked on every read ---------------------
+
+def _digest_file(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def discard(path: Path) -> None:
+    """Remove a cache file and its checksum (a later run rebuilds it)."""
+    for file in (path, _digest_file(path)):
+        file.unlink(missing_ok=True)
+
+
+def read_verified(path: Path | None, reader: Callable[[Path], Any], notes: list[str]) -> Any | None:
+    """``reader(path)`` if the file exists and matches the sha256 written beside it; else ``None``.
+
+    A file that fails its checksum (truncated, flipped by hand, written by a run that was killed
+    before its checksum) or that its reader rejects is removed and reported in ``notes``, so the
+    caller rebuilds it.
+    """
+    if path is None or not path.is_file():
+        return None
+    digest_file = _digest_file(path)
+    expected = digest_file.read_text().strip() if digest_file.is_file() else None
+    problem = None
+    if expected is None:
+        problem = "has no checksum (a run was interrupted while writing it)"
+    elif expected != _sha256(path):
+        problem = "failed its checksum (truncated or changed after it was written)"
+    else:
+        try:
+            return reader(path)
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:  # what a bad file raises
+            problem = f"could not be read ({type(exc).__name__}: {str(exc)[:120]})"
+    notes.append(f"cache file {path} {problem}: it was discarded and rebuilt")
+    discard(path)
+    return None
+
+
+def write_verified(path: Path, writer: Callable[[Path], None]) -> None:
+    """Write ``path`` through ``writer(tmp)`` and a rename, then its sha256 beside it (also atomically)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        writer(tmp)
+        digest = _sha256(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    digest_tmp = _digest_file(path).with_name(f".{path.name}.sha256.{os.getpid()}.tmp")
+    digest_tmp.write_text(digest + "\n")
+    os.replace(digest_tmp, _digest_file(path))

@@ -70,16 +70,15 @@ def sample_dataset(generator, encoder, samples: int, batch_size: int, seed: int)
     return LatentDataset(z, latents, conditions, list(encoder.names), "z" if generator.space == "z" else "w")
 
 
-def cached_dataset(cache_file: Path | None, build) -> tuple[LatentDataset, bool]:
-    """Load ``cache_file`` if it exists, else ``build()`` and save it atomically. Returns (dataset, hit)."""
-    import os
+def cached_dataset(cache_file: Path | None, build, notes: list[str] | None = None) -> tuple[LatentDataset, bool]:
+    """Load ``cache_file`` if it is there and intact, else ``build()`` and save it (atomically, with its
+    checksum). Returns (dataset, hit); a damaged cache file is reported in ``notes`` and rebuilt."""
+    from sgfkit.cache import read_verified, write_verified
 
-    if cache_file is not None and cache_file.is_file():
-        return LatentDataset.load(cache_file), True
+    dataset = read_verified(cache_file, LatentDataset.load, notes if notes is not None else [])
+    if dataset is not None:
+        return dataset, True
     dataset = build()
     if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_name(f".{cache_file.name}.{os.getpid()}.tmp")
-        dataset.save(tmp)
-        os.replace(tmp, cache_file)
+        write_verified(cache_file, dataset.save)
     return dataset, False

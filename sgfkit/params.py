@@ -6,7 +6,8 @@ misspelled key or a quoted number gets the same clear message everywhere.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass
 from typing import Any
 
 from sgfkit.errors import ParamError, did_you_mean
@@ -79,6 +80,8 @@ def check_value(param: Param, value: Any) -> str | None:
         if isinstance(value, str) and _looks_numeric(value) and ({int, float} & set(types)):
             msg += " (a quoted number: remove the quotes)"
         return msg
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value!r} is not a finite number (NaN and infinities cannot be settings)"
     if param.choices is not None and value not in param.choices:
         return (f"{value!r} is not one of {', '.join(map(repr, param.choices))}."
                 + did_you_mean(str(value), map(str, param.choices)))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import inspect
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ import torch
 
 from sgfkit.cache import StageCache, content_hash
 from sgfkit.dataset import LatentDataset, cached_dataset
-from sgfkit.errors import ComponentError
+from sgfkit.errors import ComponentError, SgfkitError
 from sgfkit.recipe import Problem, Recipe, RecipeError
 from sgfkit.registry import get_registry
 
@@ -162,6 +161,7 @@ def fit_key(data_key: str, manipulator: Any) -> str:
 def fit_manipulators(comps: Components, dataset: LatentDataset, data_key: str, cache: StageCache,
                      seed: int, timer: _Timer) -> tuple[dict[str, Any], dict[str, bool]]:
     """Fit (or load from the cache) every manipulator; returns fit reports and cache hits per label."""
+    from sgfkit.cache import read_verified, write_verified
     from sgfkit.outputs import write_json_atomic
 
     reports: dict[str, Any] = {}
@@ -170,20 +170,16 @@ def fit_manipulators(comps: Components, dataset: LatentDataset, data_key: str, c
         key = fit_key(data_key, manipulator)
         state_file, report_file = cache.path("fits", key, ".safetensors"), cache.path("fits", key, ".json")
         with timer.stage(f"fit:{manipulator.label}"):
-            if state_file is not None and state_file.is_file() and report_file.is_file():
-                manipulator.load(state_file)
-                reports[manipulator.label] = json.loads(report_file.read_text())
-                hits[manipulator.label] = True
+            report = read_verified(report_file, lambda p: json.loads(p.read_text()), cache.notes)
+            if report is not None and read_verified(state_file, lambda p: manipulator.load(p) or True, cache.notes):
+                reports[manipulator.label], hits[manipulator.label] = report, True
                 continue
             _seed_everything(seed)
             report = manipulator.fit(dataset, comps.generator, comps.encoder)
             reports[manipulator.label], hits[manipulator.label] = report, False
             if state_file is not None:
-                state_file.parent.mkdir(parents=True, exist_ok=True)
-                tmp = state_file.with_name(f".{state_file.name}.{os.getpid()}.tmp")
-                manipulator.save(tmp)
-                tmp.replace(state_file)
-                write_json_atomic(report_file, report)
+                write_verified(state_file, manipulator.save)
+                write_verified(report_file, lambda tmp: write_json_atomic(tmp, report))
     return reports, hits
 
 
@@ -222,7 +218,7 @@ def _run_stages(recipe: Recipe, executor: Any, out_dir: str | Path | None) -> Ru
             return sharded_dataset(executor, comps, ds["samples"], ds["batch_size"], seed,
                                    payload=lambda: make_payload(recipe, comps, fitted=False))
 
-        dataset, hits["dataset"] = (cached_dataset(cache.path("datasets", key, ".safetensors"), build)
+        dataset, hits["dataset"] = (cached_dataset(cache.path("datasets", key, ".safetensors"), build, cache.notes)
                                     if comps.manipulators else (None, False))
     fit_reports, fit_hits = ({}, {}) if dataset is None else fit_manipulators(comps, dataset, key, cache, seed, timer)
     hits.update({f"fit:{k}": v for k, v in fit_hits.items()})
@@ -250,8 +246,13 @@ def _run_stages(recipe: Recipe, executor: Any, out_dir: str | Path | None) -> Ru
         for label, metric in comps.metrics:
             results[label] = metric.compute(evaluations, outcomes)
 
+    notes = cache.notes + notes
     parent = Path(out_dir) if out_dir is not None else Path(out["dir"])
-    run_dir, metrics = write_run_outputs(parent, recipe, comps, device, records, results, fit_reports,
-                                         hits, notes, timer)
+    try:
+        run_dir, metrics = write_run_outputs(parent, recipe, comps, device, records, results, fit_reports,
+                                             hits, notes, timer)
+    except OSError as exc:
+        raise SgfkitError(f"cannot write the run outputs under {parent}: {exc.strerror or exc} "
+                          f"({exc.filename or parent}). Choose a writable folder with --out or output.dir") from None
     return RunResult(run_dir, metrics, dict(timer.timings), hits, notes,
                      [r.outcome for r in records], evaluations)

@@ -230,12 +230,10 @@ def get_plugin_set() -> PluginSet:
 
 
 def set_plugin_set(pset: PluginSet | None) -> None:
-    """Replace (or with ``None`` forget) the process-wide plugin set; the registry follows."""
+    """Replace (or with ``None`` forget) the process-wide plugin set. The registry follows by itself: it
+    rebuilds whenever the plugin set it was made from is no longer the current one."""
     global _cached
     _cached = pset
-    from sgfkit import registry
-
-    registry.reset_registry()
 
 
 def reset_plugins() -> None:

@@ -138,43 +138,93 @@ class Recipe:
 
 # -- reading ----------------------------------------------------------------------------------
 
-def _line_map(node: yaml.Node | None, path: KeyPath = (), out: dict[KeyPath, int] | None = None) -> dict[KeyPath, int]:
-    """Key path -> 1-based line where that key (or list item) starts."""
+#: a recipe is a few hundred values; YAML aliases may not expand it past this many nodes
+MAX_RECIPE_NODES = 50_000
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """Nodes the document has once every alias is expanded (memoised per node: linear in the file)."""
+    key = id(node)
+    if key not in sizes:
+        sizes[key] = 0  # a cycle (recursive alias) counts once; PyYAML refuses those anyway
+        children = ([n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode)
+                    else node.value if isinstance(node, yaml.SequenceNode) else [])
+        sizes[key] = 1 + sum(_expanded_size(child, sizes) for child in children)
+    return sizes[key]
+
+
+def _line_map(node: yaml.Node | None, path: KeyPath = (), out: dict[KeyPath, int] | None = None,
+              seen: set[int] | None = None, duplicates: list[Problem] | None = None) -> dict[KeyPath, int]:
+    """Key path -> 1-based line where that key (or list item) starts. An aliased node is walked once
+    (its first path), so the walk is linear in the file; repeated mapping keys go to ``duplicates``."""
     out = {} if out is None else out
+    seen = set() if seen is None else seen
+    if node is None or id(node) in seen:
+        return out
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
+        first_line: dict[Any, int] = {}
         for key_node, value_node in node.value:
             sub = (*path, key_node.value)
-            out[sub] = key_node.start_mark.line + 1
-            _line_map(value_node, sub, out)
+            line = key_node.start_mark.line + 1
+            if duplicates is not None and isinstance(key_node, yaml.ScalarNode) and key_node.value in first_line:
+                duplicates.append(Problem(sub, line, f"the key appears twice (lines {first_line[key_node.value]} "
+                                                     f"and {line}); YAML would keep only the last: delete one"))
+            first_line.setdefault(key_node.value, line)
+            out[sub] = line
+            _line_map(value_node, sub, out, seen, duplicates)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             out[(*path, i)] = item.start_mark.line + 1
-            _line_map(item, (*path, i), out)
+            _line_map(item, (*path, i), out, seen, duplicates)
     return out
 
 
+def _decode_recipe(path: Path, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        guess = " (it looks like UTF-16)" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+        raise RecipeError(f"the file is not UTF-8 text{guess}: byte {exc.start} is {raw[exc.start:exc.start + 1]!r}. "
+                          "Save the recipe as UTF-8 (any editor's 'Save with encoding')", str(path)) from None
+
+
 def read_recipe_file(path: Path) -> tuple[Any, dict[KeyPath, int]]:
-    """Parse a YAML file: (data, line map). Clear errors for missing, empty and invalid files."""
+    """Parse a YAML file: (data, line map). Clear errors for missing, empty, non-UTF-8, invalid and
+    alias-bomb files, and for repeated keys."""
     if not path.is_file():
         hint = ""
         if path.parent.is_dir():
             hint = did_you_mean(path.name, [p.name for p in path.parent.glob("*.y*ml")])
         what = "is a folder, not a file" if path.is_dir() else "not found"
         raise RecipeError(f"recipe file {str(path)!r} {what}.{hint} Pass the path of a .yaml recipe", "recipe")
-    text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RecipeError(f"cannot read the recipe file: {exc.strerror or exc}", str(path)) from None
+    text = _decode_recipe(path, raw)
+    try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None and _expanded_size(node, {}) > MAX_RECIPE_NODES:
+            raise RecipeError(f"its YAML aliases expand to more than {MAX_RECIPE_NODES:,} values; a recipe is a few "
+                              "hundred. Refused (an alias bomb?): write the values out", str(path))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
         raise RecipeError(f"invalid YAML at {where}: {problem}. Check the indentation and quoting there",
                           str(path)) from None
+    except RecursionError:
+        raise RecipeError("the YAML nests too deeply to be a recipe", str(path)) from None
     if data is None:
         raise RecipeError("the file is empty; a recipe needs at least 'generator:' and 'encoder:' sections "
                           "(see recipes/ for examples)", str(path))
-    return data, _line_map(node)
+    duplicates: list[Problem] = []
+    lines = _line_map(node, duplicates=duplicates)
+    if duplicates:
+        raise RecipeError(duplicates, str(path))
+    return data, lines
 
 
 def parse_override(text: str) -> tuple[KeyPath, Any]:

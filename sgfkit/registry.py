@@ -214,7 +214,3 @@ def get_registry() -> Registry:
         _registry = Registry(get_plugin_set())
     return _registry
 
-
-def reset_registry() -> None:
-    global _registry
-    _registry = None

@@ -34,7 +34,7 @@ def test_a_run_writes_every_output(work):
 
     resolved = yaml.safe_load((run_dir / "recipe.resolved.yaml").read_text())
     assert resolved["manipulators"][0] == {"type": "tiny-shift", "label": "shift", "strengths": [0.5, 1.0, 2.0],
-                                           "ridge": 0.001, "path_length": 4}
+                                           "ridge": 0.001, "path_length": 4, "die_once": None}
     env = json.loads((run_dir / "environment.json").read_text())
     assert env["distributions"] == ["sgfkit-tiny==0.1.0"] and env["device"] == "cpu"
     assert env["components"]["generator"]["versions"] == {"weights": "random:0"}

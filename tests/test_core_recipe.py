@@ -58,7 +58,7 @@ def test_unknown_parameter_suggests_and_lists_accepted(tiny_plugins):
     with pytest.raises(RecipeError) as info:
         sgfkit.load_recipe(TINY, ["manipulators.0.rigde=0.1"])
     assert ("manipulators[0].rigde (--set): unknown parameter. did you mean 'ridge'? "
-            "accepted: label, path_length, ridge, strengths (manipulator 'tiny-shift')") in str(info.value)
+            "accepted: die_once, label, path_length, ridge, strengths (manipulator 'tiny-shift')") in str(info.value)
 
 
 def test_missing_file_empty_file_and_invalid_yaml(tmp_path, tiny_plugins):
