@@ -6,8 +6,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_VERSION := 2.13.0
-# the main job; until recipes/flowers_caption.yaml lands, the first recipe that exists
-RECIPE ?= $(firstword $(wildcard recipes/flowers_caption.yaml recipes/faces_attributes.yaml recipes/*.yaml))
+# the main job
+RECIPE ?= recipes/flowers_caption.yaml
 RUN_ARGS ?=
 PYTEST_ARGS ?=
 

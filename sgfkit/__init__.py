@@ -35,7 +35,6 @@ _LAZY = {
     "progress_task": "sgfkit.progress:progress_task",
     # programmatic API (mirrors the CLI); torch loads only when components are built or run
     "load_recipe": "sgfkit.api:load_recipe",
-    "validate": "sgfkit.api:validate",
     "run": "sgfkit.api:run",
     "list_components": "sgfkit.api:list_components",
     "get_plugins": "sgfkit.api:get_plugins",

@@ -86,11 +86,6 @@ def load_recipe(source: str | Path | dict[str, Any], overrides: Sequence[str] = 
     return _load(source, overrides)
 
 
-def validate(source: str | Path | dict[str, Any], overrides: Sequence[str] = ()) -> Recipe:
-    """Same as :func:`load_recipe` (the name the CLI's ``validate`` mirrors)."""
-    return load_recipe(source, overrides)
-
-
 def run(recipe: Recipe | str | Path | dict[str, Any], *, out_dir: str | Path | None = None,
         overrides: Sequence[str] = (), seed: int | None = None, device: str | None = None) -> RunResult:
     """Run a recipe end to end; returns where the outputs went and what was measured."""

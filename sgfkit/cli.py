@@ -264,7 +264,7 @@ def validate_cmd(recipe: Path, sets: tuple[str, ...]) -> None:
     """Check a recipe (every problem at once) without loading anything heavy."""
     from sgfkit import api
 
-    resolved = api.validate(recipe, _overrides(sets))
+    resolved = api.load_recipe(recipe, _overrides(sets))
     _print_providers(resolved)
     click.echo(f"{recipe}: OK")
 

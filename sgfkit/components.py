@@ -55,6 +55,11 @@ class Component(ABC):
         """
         return []
 
+    @classmethod
+    def declaration_problems(cls) -> list[str]:
+        """What is wrong with the class-level declarations (checked once, when the registry resolves it)."""
+        return []
+
     def to(self, device: torch.device | str) -> Component:
         """Move every ``torch.nn.Module`` attribute to ``device``."""
         self.device = torch.device(device)
@@ -213,6 +218,12 @@ class ConditionEncoder(Component):
 
     kind: ClassVar[str] = "condition-encoder"
     condition_kind: ClassVar[str] = "attributes"
+
+    @classmethod
+    def declaration_problems(cls) -> list[str]:
+        if cls.condition_kind not in CONDITION_KINDS:
+            return [f"condition_kind {cls.condition_kind!r} is not one of {', '.join(CONDITION_KINDS)}"]
+        return []
     #: options of :meth:`train`, for encoders whose shipped weights sgfkit trains itself
     training_params: ClassVar[dict[str, Param]] = {}
 
@@ -347,6 +358,12 @@ class Manipulator(Component):
     kind: ClassVar[str] = "manipulator"
     #: condition kinds this method can target
     condition_kinds: ClassVar[tuple[str, ...]] = ("attributes", "keypoints", "embedding", "mixed")
+
+    @classmethod
+    def declaration_problems(cls) -> list[str]:
+        unknown = [k for k in cls.condition_kinds if k not in CONDITION_KINDS]
+        return [f"condition_kinds lists unknown kinds {', '.join(map(repr, unknown))} "
+                f"(known: {', '.join(CONDITION_KINDS)})"] if unknown else []
     params: ClassVar[dict[str, Param]] = {
         "label": Param(str, None, "name shown in tables and grids (default: the type)", nullable=True),
         "strengths": Param(list, None, "strength grid for MDC sweeps (method-specific units)",

@@ -121,9 +121,3 @@ def resolve_layers(spec: LayerSpec, num_ws: int, groups: dict[str, list[int]] | 
         raise ComponentError(f"layer indices {bad or '[]'} are out of range: the generator has layers 0..{num_ws - 1}")
     return layers
 
-
-def layer_mask(layers: Sequence[int], num_ws: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """Bool [num_ws] that is True on the chosen layers."""
-    mask = torch.zeros(num_ws, dtype=torch.bool, device=device)
-    mask[list(layers)] = True
-    return mask

@@ -25,7 +25,6 @@ from sgfkit import hookspecs
 from sgfkit.errors import PluginLoadError, did_you_mean
 
 GROUP = "sgfkit"
-STATUSES = ("loaded", "failed", "clashing", "disabled")
 
 
 @dataclass
@@ -48,10 +47,6 @@ class PluginInfo:
     status: str = "loaded"
     error: str | None = None
     module: str | None = None
-
-    @property
-    def builtin(self) -> bool:
-        return self.distribution == "sgfkit"
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "distribution": self.distribution, "version": self.version,

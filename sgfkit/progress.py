@@ -46,10 +46,6 @@ def use_reporter(reporter: Reporter) -> Reporter:
     return previous
 
 
-def current_reporter() -> Reporter:
-    return _current
-
-
 def progress_task(description: str, total: int | None = None) -> contextlib.AbstractContextManager[Task]:
     """A progress task on the current reporter (a no-op unless the CLI installed a rich one)."""
     return _current.task(description, total)

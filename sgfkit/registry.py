@@ -84,6 +84,10 @@ class ComponentSpec:
             raise PluginLoadError(
                 f"plugin {self.plugin!r} registered {self.name!r} as a {self.kind}, but {self.ref_text} is not "
                 f"a subclass of sgfkit.{base.__name__}")
+        problems = cls.declaration_problems()
+        if problems:
+            raise PluginLoadError(f"plugin {self.plugin!r} registered {self.name!r} ({self.ref_text}) with invalid "
+                                  f"declarations: {'; '.join(problems)}")
         cls.registry_name = self.name
         self._cls = cls
         return cls

@@ -1,4 +1,4 @@
-"""Write a run folder (DESIGN.md section 6): resolved recipe, environment, metrics, grids, latents, report.
+"""Write a run folder: resolved recipe, environment, metrics, grids, latents, report.
 
 Files: recipe.resolved.yaml, environment.json, metrics.json, edits.png, ``<metric>_<figure>.png``,
 ``<metric>_<table>.md``, latents.npz, report.md, report.html. Every write is atomic.

@@ -55,7 +55,7 @@ def tiny_stylegan2() -> tuple[Any, dict[str, Any]]:
 
 def nvlabs_snapshot(path: Path, **changes: Any) -> None:
     """A genuine tiny NVlabs snapshot whose Generator constructor kwargs are changed by ``changes``."""
-    from sgfkit_stylegan2.snapshot_writer import write_snapshot
+    from nvlabs_snapshots import write_snapshot
 
     net, kwargs = tiny_stylegan2()
     kwargs.update(changes)

