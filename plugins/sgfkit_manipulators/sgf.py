@@ -24,6 +24,7 @@ from sgfkit.errors import ComponentError
 from sgfkit.latents import Latents
 from sgfkit.params import Param
 from sgfkit_manipulators.aux_mapping import FrozenAuxMapping
+from sgfkit_manipulators.contractive_mapping import FrozenContractiveMapping
 from sgfkit_manipulators.latent_edit import apply_offset, check_dim, working_vector
 from sgfkit_manipulators.sgf_solver import exact_direction, neumann_direction, spectral_radius
 from sgfkit_manipulators.sgf_training import diagnose, train_aux_mapping
@@ -38,6 +39,11 @@ class SGF(Manipulator):
     """Surrogate Gradient Field editing for any condition kind the encoder offers."""
 
     params: ClassVar[dict[str, Param]] = {
+        "F": Param(str, "contractive", "auxiliary mapping: contractive (||dF/dz|| <= contraction for every input, "
+                   "so the Neumann series converges) or paper (AdaIN blocks, no such guarantee)",
+                   choices=("contractive", "paper")),
+        "contraction": Param(float, 0.5, "contractive F: bound kappa on ||dF/dz|| (and so on its spectral radius)",
+                             min=0.05, max=0.99),
         "layers_F": Param(int, None, "conditional linear blocks of F (default: 6 in z space, 15 in w / w+)",
                           nullable=True, min=1),
         "width": Param(int, None, "hidden width of F (default: the latent size)", nullable=True, min=4),
@@ -56,7 +62,7 @@ class SGF(Manipulator):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.F: FrozenAuxMapping | None = None
+        self.F: FrozenAuxMapping | FrozenContractiveMapping | None = None
         self.norm: dict[str, torch.Tensor] = {}
         self.report: dict[str, Any] = {}
 
@@ -83,10 +89,11 @@ class SGF(Manipulator):
         layers = self.params["layers_F"] or (6 if dataset.space == "z" else 15)
         width = self.params["width"] or u.shape[1]
         result = train_aux_mapping(u[train], cn[train], layers, width, self.params["train_steps"],
-                                   self.params["batch_size"], self.params["lr"], self.params["seed"])
+                                   self.params["batch_size"], self.params["lr"], self.params["seed"],
+                                   kind=self.params["F"], kappa=self.params["contraction"])
         self.F = result.mapping
         report = diagnose(self.F, u[hold], cn[hold], seed=self.params["seed"])
-        report.update({"layers_F": layers, "width": width, "space": dataset.space,
+        report.update({"F": self.params["F"], "layers_F": layers, "width": width, "space": dataset.space,
                        "train_samples": len(train), "heldout_samples": n_hold,
                        "final_train_loss": result.losses[-1], "loss_curve": result.losses[:: max(1, len(result.losses) // 50)],
                        "condition_names": list(dataset.condition_names)})
@@ -101,7 +108,7 @@ class SGF(Manipulator):
     def _norm_c(self, c: torch.Tensor) -> torch.Tensor:
         return (c - self.norm["c_mean"].to(c)) / self.norm["c_std"].to(c)
 
-    def _require_fitted(self) -> FrozenAuxMapping:
+    def _require_fitted(self) -> FrozenAuxMapping | FrozenContractiveMapping:
         if self.F is None:
             raise ComponentError(f"{self.label} is not fitted: call fit(dataset, generator, encoder) or load(path) first")
         return self.F
@@ -247,9 +254,12 @@ class SGF(Manipulator):
 
     def state_meta(self) -> dict[str, Any]:
         F = self._require_fitted()
-        return {"num_layers": F.num_layers, "report": self.report}
+        kind = "contractive" if isinstance(F, FrozenContractiveMapping) else "paper"
+        return {"num_layers": F.num_layers, "F": kind, "report": self.report}
 
     def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-        self.F = FrozenAuxMapping({k[2:]: v for k, v in tensors.items() if k.startswith("F.")}, int(meta["num_layers"]))
+        # states saved before the contractive F existed carry no "F" key: they hold the paper's F
+        frozen = FrozenContractiveMapping if meta.get("F", "paper") == "contractive" else FrozenAuxMapping
+        self.F = frozen({k[2:]: v for k, v in tensors.items() if k.startswith("F.")}, int(meta["num_layers"]))
         self.norm = {k[5:]: v for k, v in tensors.items() if k.startswith("norm.")}
         self.report = meta.get("report", {})
