@@ -201,3 +201,55 @@ def test_clear_errors(world):
     bad[1, 0] = float("inf")
     with pytest.raises(ComponentError, match="NaN or infinite"):
         sgf.edit(EditRequest(Latents(bad, "w"), req.c0, req.c1, [0]), g, e)
+
+
+def test_step_fidelity_sgf_and_interfacegan_side_by_side(world):
+    _, _, _, report, _ = world
+    fid = report["step_fidelity"]
+    assert set(fid["methods"]) == {"SGF", "InterFaceGAN"}
+    sgf = fid["methods"]["SGF"]
+    assert sgf["samples"] > 0 and sgf["cosine"] >= 0.8 and sgf["gain"] > 0.1
+
+
+def test_step_fidelity_scores_a_wrong_step_as_wrong(world):
+    from sgfkit_manipulators.step_fidelity import step_fidelity
+    g, e, sgf, _, ds = world
+    lat, c = ds.latents[:64], ds.conditions[:64]
+    right = lambda z, cc, dc: sgf.direction(z, cc, dc)
+    res = step_fidelity({"right": right, "reversed": lambda z, cc, dc: -right(z, cc, dc),
+                         "still": lambda z, cc, dc: torch.zeros_like(z)}, g, e, lat, "w", c, 0.2)
+    assert res["right"]["cosine"] > 0.8 and res["reversed"]["cosine"] < -0.8
+    assert res["still"]["gain"] == 0.0
+
+
+def _feed(errors, patience=4, smoothing=0.5, tolerance=0.05):
+    """Run the stopping rule of one sample over measured errors; z at step t is [t]."""
+    from sgfkit_manipulators.sgf import StopState
+    state = StopState.start(torch.zeros(1, 1), torch.zeros(1, 1), torch.tensor([errors[0]]), tolerance, True)
+    for t, e in enumerate(errors[1:], start=1):
+        if not state.active[0]:
+            break
+        state.z[0] = float(t)
+        state.steps[0] = t
+        state.update(torch.tensor([0]), torch.full((1, 1), float(t)), torch.tensor([e]), smoothing, patience)
+    if state.active[0]:
+        state.finish()
+    return state
+
+
+def test_noisy_readings_do_not_stop_a_sample_that_is_getting_there():
+    # two noisy readings in a row (the old rule "error rose twice" stopped here as diverging)
+    state = _feed([0.5, 0.6, 0.7, 0.3, 0.2, 0.04])
+    assert state.status == ["converged"] and int(state.steps[0]) == 5 and float(state.z[0, 0]) == 5.0
+
+
+def test_a_sample_that_keeps_getting_worse_stops_and_rolls_back_to_its_best_step():
+    state = _feed([0.5, 0.4, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3])
+    assert state.status == ["diverging"] and int(state.steps[0]) < 9
+    assert float(state.z[0, 0]) == 1.0 and float(state.err[0]) == pytest.approx(0.4)   # step 1 was best
+    assert float(state.c[0, 0]) == 1.0
+
+
+def test_out_of_steps_also_returns_to_the_best_step():
+    state = _feed([0.5, 0.2, 0.3, 0.25])
+    assert state.status == ["max_steps"] and float(state.z[0, 0]) == 1.0

@@ -3,8 +3,9 @@
 Each Euler step adds ``(I - dF/dz)^-1 dF/dc dc`` with ``dc = step_size * (c1 - c0)`` computed once
 (order-m Neumann series by batched forward-mode JVPs), then re-measures ``c = C(G(z))`` for the
 samples still running. A sample stops on its own when its targeted dims are within ``tolerance``
-(``encoder.distance``), when its error rises for 2 steps in a row (it goes back to its best step),
-when its latent becomes non-finite (it keeps its last finite value), or at ``max_steps``.
+(``encoder.distance``), when its smoothed error has not improved for ``patience`` steps, when its
+latent becomes non-finite, or at ``max_steps``; unless it converged it returns to the step with its
+lowest measured error (see :class:`StopState`).
 
 Strength (for sweeps) = the maximum number of steps T. F works in normalised units: latents
 ``(z - mean) / scale`` with one scalar scale (keeps the geometry), conditions standardised per dim
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
@@ -28,6 +30,7 @@ from sgfkit_manipulators.contractive_mapping import FrozenContractiveMapping
 from sgfkit_manipulators.latent_edit import apply_offset, check_dim, working_vector
 from sgfkit_manipulators.sgf_solver import exact_direction, neumann_direction, spectral_radius
 from sgfkit_manipulators.sgf_training import diagnose, train_aux_mapping
+from sgfkit_manipulators.step_fidelity import linear_step, step_fidelity
 
 #: smallest per-dim condition std used for standardising (constant dims would explode)
 MIN_COND_STD = 1e-3
@@ -54,10 +57,16 @@ class SGF(Manipulator):
         "neumann_order": Param(int, 1, "order m of the Neumann series of (I - dF/dz)^-1", min=0, max=64),
         "max_steps": Param(int, 60, "maximum Euler steps T (adaptive / exact modes)", min=1),
         "tolerance": Param(float, 0.05, "stop when encoder.distance(c, c1, target dims) <= tolerance", min=0.0),
+        "smoothing": Param(float, 0.5, "stopping rule: weight of the previous smoothed error (exponential "
+                           "moving average of the measured error; 0 = no smoothing)", min=0.0, max=0.95),
+        "patience": Param(int, 4, "stopping rule: steps without a new best smoothed error before a sample stops "
+                          "as diverging (it then returns to its best step)", min=1),
         "mode": Param(str, "adaptive", "adaptive: Algorithm 1; fast: c <- c + dc without re-measuring, "
                       "1/eta steps; exact: dense Jacobian + solve (small batches)",
                       choices=("adaptive", "fast", "exact")),
         "seed": Param(int, 0, "seed of F's initialisation and batches"),
+        "fidelity_samples": Param(int, 128, "held-out samples for the step-fidelity check in the fit report "
+                                  "(0 skips it)", min=0),
     }
 
     def __init__(self, **params: Any) -> None:
@@ -69,7 +78,8 @@ class SGF(Manipulator):
     # -- fitting ------------------------------------------------------------------------------
     def fit_params(self) -> dict[str, Any]:
         return {k: v for k, v in self.params.items()
-                if k not in ("label", "strengths", "step_size", "neumann_order", "max_steps", "tolerance", "mode")}
+                if k not in ("label", "strengths", "neumann_order", "max_steps", "tolerance", "mode",
+                             "smoothing", "patience")}
 
     def fit(self, dataset: LatentDataset, generator: Generator, encoder: ConditionEncoder) -> dict[str, Any]:
         """Train F on (dataset.latents, dataset.conditions); return the report (see sgf_training.diagnose)."""
@@ -97,10 +107,30 @@ class SGF(Manipulator):
                        "train_samples": len(train), "heldout_samples": n_hold,
                        "final_train_loss": result.losses[-1], "loss_curve": result.losses[:: max(1, len(result.losses) // 50)],
                        "condition_names": list(dataset.condition_names)})
+        if self.params["fidelity_samples"]:
+            report["step_fidelity"] = self._step_fidelity(dataset, generator, encoder, train, hold)
         for message in report["warnings"]:
             warnings.warn(f"SGF: {message}", stacklevel=2)
         self.report = report
         return report
+
+    def _step_fidelity(self, dataset: LatentDataset, generator: Generator, encoder: ConditionEncoder,
+                       train: torch.Tensor, hold: torch.Tensor) -> dict[str, Any]:
+        """One SGF step vs one InterFaceGAN step on held-out samples (see step_fidelity)."""
+        from sgfkit_manipulators.interfacegan import InterFaceGAN
+
+        hold = hold[: self.params["fidelity_samples"]]
+        lat, c = dataset.latents[hold].float(), dataset.conditions[hold].float()
+        steps = {"SGF": lambda z, cc, dc: self.direction(z, cc, dc)}
+        if encoder.condition_kind in InterFaceGAN.condition_kinds:
+            sub = LatentDataset(dataset.z[train], dataset.latents[train], dataset.conditions[train],
+                                list(dataset.condition_names), dataset.space)
+            ifg = InterFaceGAN(seed=self.params["seed"])
+            ifg.fit(sub, generator, encoder)
+            steps["InterFaceGAN"] = linear_step(ifg.normals, sub.latents.float(), sub.conditions.float())
+        results = step_fidelity(steps, generator, encoder, lat, dataset.space, c, self.params["step_size"],
+                                seed=self.params["seed"])
+        return {"samples": len(hold), "step_size": self.params["step_size"], "methods": results}
 
     def _norm_u(self, z: torch.Tensor) -> torch.Tensor:
         return (z - self.norm["lat_mean"].to(z)) / self.norm["lat_scale"].to(z)
@@ -179,67 +209,38 @@ class SGF(Manipulator):
                 f"fitted on), got {list(c0.shape)} and {list(c1.shape)}; use the encoder the manipulator was fitted with")
         if not (torch.isfinite(c0).all() and torch.isfinite(c1).all()):
             raise ComponentError("SGF got NaN/inf in c0 or c1; check the encoder output and the target")
-        mode, tol, dims = self.params["mode"], self.params["tolerance"], request.target_dims
+        mode = self.params["mode"]
         start = working_vector(latents, request.layers).float()
-        z, c = start.clone(), c0.clone()
+        state = StopState.start(start, c0, encoder.distance(c0, c1, request.target_dims).float(),
+                                self.params["tolerance"], measured=mode != "fast")
         dc = self.params["step_size"] * (c1 - c0)
-        n = len(z)
-        err = encoder.distance(c0, c1, dims).float()
-        best_z, best_err = z.clone(), err.clone()
-        rises = torch.zeros(n, dtype=torch.long)
-        steps = torch.zeros(n, dtype=torch.long)
-        status = ["max_steps" if mode != "fast" else "done"] * n
-        active = torch.ones(n, dtype=torch.bool)
-        if mode != "fast":
-            for i in (err <= tol).nonzero().flatten().tolist():
-                status[i], active[i] = "converged", False
-        snapshots = [z.clone()]
         for t in range(1, max_steps + 1):
-            idx = active.nonzero().flatten()
+            idx = state.active.nonzero().flatten()
             if len(idx) == 0:
-                snapshots.extend(z.clone() for _ in range(max_steps - t + 1))
+                state.snapshots.extend(state.z.clone() for _ in range(max_steps - t + 1))
                 break
             with torch.enable_grad():
-                step = self.direction(z[idx], c[idx], dc[idx], exact=mode == "exact").detach()
-            new = z[idx] + step
+                step = self.direction(state.z[idx], state.c[idx], dc[idx], exact=mode == "exact").detach()
+            new = state.z[idx] + step
             finite = torch.isfinite(new).all(dim=1)
             for i in idx[~finite].tolist():
-                status[i], active[i] = "non-finite", False
+                state.stop(i, "non-finite")
             good = idx[finite]
-            z[good], steps[good] = new[finite], t
+            state.z[good], state.steps[good] = new[finite], t
             if mode == "fast":
-                c[good] = c[good] + dc[good]
+                state.c[good] = state.c[good] + dc[good]
             elif len(good):
-                self._measure_and_stop(request, generator, encoder, start, z, c, good, err, best_z, best_err,
-                                       rises, status, active)
-            snapshots.append(z.clone())
-        return {"start": start, "snapshots": snapshots, "steps": steps, "status": status,
-                "conditions": c, "error": err}
-
-    def _measure_and_stop(self, request, generator, encoder, start, z, c, good, err, best_z, best_err,
-                          rises, status, active) -> None:
-        """Re-measure c for the running samples ``good`` only and apply the stopping rules in place."""
-        part = EditRequest(request.latents.index(good), request.c0[good], request.c1[good],
-                           request.target_dims, request.layers)
-        measured = encoder.measure(generator, self._compose(part, start[good], z[good])).float().to(c)
-        bad = ~torch.isfinite(measured).all(dim=1)
-        e = encoder.distance(measured, request.c1[good].float(), request.target_dims).float()
-        for j, i in enumerate(good.tolist()):
-            if bool(bad[j]):
-                status[i], active[i] = "non-finite", False
-                z[i] = best_z[i]
-                continue
-            c[i] = measured[j]
-            rises[i] = rises[i] + 1 if e[j] > err[i] else 0
-            err[i] = e[j]
-            if e[j] < best_err[i]:
-                best_err[i], best_z[i] = e[j], z[i]
-            if e[j] <= self.params["tolerance"]:
-                status[i], active[i] = "converged", False
-            elif rises[i] >= 2:
-                status[i], active[i] = "diverging", False
-                z[i], err[i] = best_z[i], best_err[i]
-
+                part = EditRequest(latents.index(good), request.c0[good], request.c1[good], request.target_dims,
+                                   request.layers)
+                measured = encoder.measure(generator, self._compose(part, start[good], state.z[good])).float()
+                error = encoder.distance(measured, c1[good].to(measured), request.target_dims).float()
+                state.update(good, measured.to(state.c), error.cpu(), self.params["smoothing"], self.params["patience"])
+            state.snapshots.append(state.z.clone())
+        if mode != "fast":
+            state.finish()
+            state.snapshots[-1] = state.z.clone()
+        return {"start": start, "snapshots": state.snapshots, "steps": state.steps, "status": state.status,
+                "conditions": state.c, "error": state.err}
     # -- state ----------------------------------------------------------------------------------
     def to(self, device: torch.device | str) -> SGF:
         super().to(device)
@@ -263,3 +264,77 @@ class SGF(Manipulator):
         self.F = frozen({k[2:]: v for k, v in tensors.items() if k.startswith("F.")}, int(meta["num_layers"]))
         self.norm = {k[5:]: v for k, v in tensors.items() if k.startswith("norm.")}
         self.report = meta.get("report", {})
+
+
+@dataclass
+class StopState:
+    """Per-sample bookkeeping of an adaptive SGF run and its stopping rule.
+
+    Readings of real encoders are noisy (a keypoint detector jitters by a pixel), so one bad
+    reading must not end a sample. The rule: ``converged`` when the measured error <= tolerance;
+    otherwise the error is smoothed (exponential moving average), and a sample whose smoothed error
+    has not improved on its best for ``patience`` steps stops as ``diverging``. Whenever a sample
+    stops without converging (diverging, non-finite, max_steps) it rolls back to the step with its
+    lowest measured error, so a run never returns something worse than it already had.
+    """
+
+    z: torch.Tensor                 # [N, d] current vectors
+    c: torch.Tensor                 # [N, k] last measured (or, in fast mode, integrated) conditions
+    err: torch.Tensor               # [N] last measured error
+    smooth: torch.Tensor            # [N] smoothed error
+    best_smooth: torch.Tensor       # [N] lowest smoothed error so far
+    best_err: torch.Tensor          # [N] lowest measured error so far ...
+    best_z: torch.Tensor            # [N, d] ... and the vectors where it was measured
+    best_c: torch.Tensor            # [N, k] ... and the conditions measured there
+    stale: torch.Tensor             # [N] steps since the smoothed error last improved
+    steps: torch.Tensor             # [N] steps taken
+    active: torch.Tensor            # [N] bool, still running
+    status: list[str]
+    tolerance: float
+    snapshots: list[torch.Tensor] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, z: torch.Tensor, c0: torch.Tensor, err: torch.Tensor, tolerance: float,
+              measured: bool) -> StopState:
+        n = len(z)
+        err = err.cpu()
+        state = cls(z.clone(), c0.clone(), err.clone(), err.clone(), err.clone(), err.clone(), z.clone(), c0.clone(),
+                    torch.zeros(n, dtype=torch.long), torch.zeros(n, dtype=torch.long),
+                    torch.ones(n, dtype=torch.bool), ["max_steps" if measured else "done"] * n, tolerance)
+        state.snapshots.append(z.clone())
+        if measured:
+            for i in (err <= tolerance).nonzero().flatten().tolist():
+                state.status[i], state.active[i] = "converged", False
+        return state
+
+    def stop(self, i: int, status: str) -> None:
+        """End sample i; without convergence it returns to its best measured step."""
+        self.status[i], self.active[i] = status, False
+        if status != "converged" and (self.best_err[i] < self.err[i] or not torch.isfinite(self.z[i]).all()):
+            self.z[i], self.c[i], self.err[i] = self.best_z[i], self.best_c[i], self.best_err[i]
+
+    def update(self, idx: torch.Tensor, measured: torch.Tensor, error: torch.Tensor, smoothing: float,
+               patience: int) -> None:
+        """Record the readings ``measured`` [B, k] / ``error`` [B] of the running samples ``idx`` and stop some."""
+        for j, i in enumerate(idx.tolist()):
+            if not bool(torch.isfinite(measured[j]).all()):
+                self.stop(i, "non-finite")
+                continue
+            e = float(error[j])
+            self.c[i], self.err[i] = measured[j], e
+            self.smooth[i] = smoothing * self.smooth[i] + (1 - smoothing) * e
+            if e < self.best_err[i]:
+                self.best_err[i], self.best_z[i], self.best_c[i] = e, self.z[i], measured[j]
+            if self.smooth[i] < self.best_smooth[i]:
+                self.best_smooth[i], self.stale[i] = self.smooth[i], 0
+            else:
+                self.stale[i] += 1
+            if e <= self.tolerance:
+                self.stop(i, "converged")
+            elif self.stale[i] >= patience:
+                self.stop(i, "diverging")
+
+    def finish(self) -> None:
+        """Samples that ran out of steps also return to their best measured step."""
+        for i in self.active.nonzero().flatten().tolist():
+            self.stop(i, "max_steps")
