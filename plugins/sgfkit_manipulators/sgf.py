@@ -36,6 +36,8 @@ from sgfkit_manipulators.step_fidelity import linear_step, step_fidelity
 MIN_COND_STD = 1e-3
 #: share of the dataset held out for the fit report
 HOLDOUT = 0.1
+#: largest step calibration factor (a step that barely moves c stays honest about it)
+MAX_STEP_SCALE = 10.0
 
 
 class SGF(Manipulator):
@@ -65,6 +67,8 @@ class SGF(Manipulator):
                       "1/eta steps; exact: dense Jacobian + solve (small batches)",
                       choices=("adaptive", "fast", "exact")),
         "seed": Param(int, 0, "seed of F's initialisation and batches"),
+        "calibrate_step": Param(bool, True, "scale SGF's step so that one step realises the asked condition change "
+                                "on average (gain measured on held-out samples other than the reported ones)"),
         "fidelity_samples": Param(int, 128, "held-out samples for the step-fidelity check in the fit report "
                                   "(0 skips it)", min=0),
     }
@@ -107,19 +111,42 @@ class SGF(Manipulator):
                        "train_samples": len(train), "heldout_samples": n_hold,
                        "final_train_loss": result.losses[-1], "loss_curve": result.losses[:: max(1, len(result.losses) // 50)],
                        "condition_names": list(dataset.condition_names)})
-        if self.params["fidelity_samples"]:
-            report["step_fidelity"] = self._step_fidelity(dataset, generator, encoder, train, hold)
+        n_fid = self.params["fidelity_samples"]
+        self.norm["step_scale"] = torch.ones(1)
+        if self.params["calibrate_step"]:
+            # calibrate on held-out samples the fidelity report does not use (when there are enough)
+            n_cal = max(n_fid, 32)
+            separate = len(hold) >= n_fid + n_cal
+            calib = hold[n_fid: n_fid + n_cal] if separate else hold[:n_cal]
+            report["step_scale"] = self._calibrate(dataset, generator, encoder, calib)
+            report["step_scale_samples"] = {"samples": len(calib), "separate_from_fidelity": separate}
+        if n_fid:
+            report["step_fidelity"] = self._step_fidelity(dataset, generator, encoder, train, hold[:n_fid])
         for message in report["warnings"]:
             warnings.warn(f"SGF: {message}", stacklevel=2)
         self.report = report
         return report
+
+    def _calibrate(self, dataset: LatentDataset, generator: Generator, encoder: ConditionEncoder,
+                   idx: torch.Tensor) -> float:
+        """Set the step scale to 1 / (median realised gain of one step), within [1, MAX_STEP_SCALE].
+
+        Why: F's fixed point follows the conditional mean of z given c, whose slope is attenuated
+        (regression towards the mean), and an order-m Neumann series shortens the step by
+        (1 - kappa^(m+1)) more; so one raw step realises only part of dc.
+        """
+        lat, c = dataset.latents[idx].float(), dataset.conditions[idx].float()
+        gain = step_fidelity({"SGF": lambda z, cc, dc: self.direction(z, cc, dc)}, generator, encoder, lat,
+                             dataset.space, c, self.params["step_size"], seed=self.params["seed"] + 1)["SGF"]["gain"]
+        scale = min(max(1.0 / max(gain or 0.0, 1e-6), 1.0), MAX_STEP_SCALE)
+        self.norm["step_scale"] = torch.tensor([scale])
+        return scale
 
     def _step_fidelity(self, dataset: LatentDataset, generator: Generator, encoder: ConditionEncoder,
                        train: torch.Tensor, hold: torch.Tensor) -> dict[str, Any]:
         """One SGF step vs one InterFaceGAN step on held-out samples (see step_fidelity)."""
         from sgfkit_manipulators.interfacegan import InterFaceGAN
 
-        hold = hold[: self.params["fidelity_samples"]]
         lat, c = dataset.latents[hold].float(), dataset.conditions[hold].float()
         steps = {"SGF": lambda z, cc, dc: self.direction(z, cc, dc)}
         if encoder.condition_kind in InterFaceGAN.condition_kinds:
@@ -156,7 +183,8 @@ class SGF(Manipulator):
         u, cn = self._norm_u(latents.float()), self._norm_c(conditions.float())
         dcn = dc.float() / self.norm["c_std"].to(dc)
         du = exact_direction(F, u, cn, dcn) if exact else neumann_direction(F, u, cn, dcn, self.params["neumann_order"])
-        return du * self.norm["lat_scale"].to(du)
+        scale = self.norm.get("step_scale", torch.ones(1))   # states saved before calibration: 1
+        return du * (self.norm["lat_scale"] * scale.to(self.norm["lat_scale"])).to(du)
 
     # -- editing --------------------------------------------------------------------------------
     @property
