@@ -63,6 +63,9 @@ class SGF(Manipulator):
                            "moving average of the measured error; 0 = no smoothing)", min=0.0, max=0.95),
         "patience": Param(int, 4, "stopping rule: steps without a new best smoothed error before a sample stops "
                           "as diverging (it then returns to its best step)", min=1),
+        "reaim": Param(bool, False, "adaptive / exact modes: each step aims at the remaining change, "
+                       "dc = eta * (c1 - c) on the targeted dims from the last measurement (Algorithm 1 keeps "
+                       "the first dc for the whole path)"),
         "mode": Param(str, "adaptive", "adaptive: Algorithm 1; fast: c <- c + dc without re-measuring, "
                       "1/eta steps; exact: dense Jacobian + solve (small batches)",
                       choices=("adaptive", "fast", "exact")),
@@ -83,7 +86,7 @@ class SGF(Manipulator):
     def fit_params(self) -> dict[str, Any]:
         return {k: v for k, v in self.params.items()
                 if k not in ("label", "strengths", "neumann_order", "max_steps", "tolerance", "mode",
-                             "smoothing", "patience")}
+                             "smoothing", "patience", "reaim")}
 
     def fit(self, dataset: LatentDataset, generator: Generator, encoder: ConditionEncoder) -> dict[str, Any]:
         """Train F on (dataset.latents, dataset.conditions); return the report (see sgf_training.diagnose)."""
@@ -242,11 +245,17 @@ class SGF(Manipulator):
         state = StopState.start(start, c0, encoder.distance(c0, c1, request.target_dims).float(),
                                 self.params["tolerance"], measured=mode != "fast")
         dc = self.params["step_size"] * (c1 - c0)
+        reaim = self.params["reaim"] and mode != "fast"
+        if reaim:   # re-aimed on the targeted dims only: the other dims keep dc = 0 (held where they are)
+            mask = torch.zeros_like(c1[:1])
+            mask[:, list(request.target_dims) or slice(None)] = 1.0
         for t in range(1, max_steps + 1):
             idx = state.active.nonzero().flatten()
             if len(idx) == 0:
                 state.snapshots.extend(state.z.clone() for _ in range(max_steps - t + 1))
                 break
+            if reaim and t > 1:
+                dc[idx] = self.params["step_size"] * (c1[idx] - state.c[idx].to(c1)) * mask
             with torch.enable_grad():
                 step = self.direction(state.z[idx], state.c[idx], dc[idx], exact=mode == "exact").detach()
             new = state.z[idx] + step

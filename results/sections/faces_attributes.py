@@ -14,6 +14,8 @@ ROWS = {"SGF": "SGF", "SGF-m0": "SGF (m = 0)", "SGF-fast": "SGF (fast)", "InterF
 
 
 def run(work_dir: Path) -> dict[str, Any]:
+    import shutil
+
     import sgfkit
 
     out: dict[str, Any] = {}
@@ -30,6 +32,12 @@ def run(work_dir: Path) -> dict[str, Any]:
                                             "spectral_radius_median", "spectral_radius_max", "step_fidelity")},
             "timings_s": result.timings,
         }
+        mdc = result.run_dir / "mds_mdc.png"
+        if mdc.is_file():
+            image = Path("docs/images") / f"faces_attributes_mdc_{space.lower()}.png"
+            (ROOT / image).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(mdc, ROOT / image)
+            out[space]["figure"] = str(image)
     return out
 
 
@@ -50,6 +58,9 @@ def render(data: dict[str, Any]) -> str:
             lines.append(f"| {ROWS.get(method, method)} | " + " | ".join(_num(row[a]) for a in attrs)
                          + f" | {overall} |")
         lines.append("")
+    figures = [f"![MDC, {space} space]({block['figure']})" for space, block in data.items() if block.get("figure")]
+    if figures:
+        lines += [" ".join(figures), ""]
     lines += ["SGF's fit report (held-out samples; step fidelity = one step towards a random small change "
               "of two attributes, medians; goals cosine >= 0.8, leak <= 0.3):", "",
               "| space | F | R^2 | condition dependence | rho(dF/dz) median / max "
