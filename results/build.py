@@ -71,7 +71,7 @@ def run_sections(names: list[str]) -> None:
         record = {"section": name, "command": module.COMMAND,
                   "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                   "versions": versions(), "data": data}
-        (DATA_DIR / f"{name}.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        (DATA_DIR / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
 
 
 def rendered_block(name: str) -> str:

@@ -253,3 +253,23 @@ def test_a_sample_that_keeps_getting_worse_stops_and_rolls_back_to_its_best_step
 def test_out_of_steps_also_returns_to_the_best_step():
     state = _feed([0.5, 0.2, 0.3, 0.25])
     assert state.status == ["max_steps"] and float(state.z[0, 0]) == 1.0
+
+
+def test_reaim_steps_at_the_remaining_change_on_targeted_dims_only(world, monkeypatch):
+    g, e, sgf, _, _ = world
+    req = smile_request(g, e, n=16, seed=5)
+    seen = []
+    original = SGF.direction
+
+    def spy(self, latents, conditions, dc, exact=False):
+        seen.append(dc.clone())
+        return original(self, latents, conditions, dc, exact)
+
+    monkeypatch.setattr(SGF, "direction", spy)
+    reaim = SGF(layers_F=4, max_steps=30, reaim=True)
+    reaim.load_state(sgf.state_tensors(), sgf.state_meta())
+    res = reaim.edit(req, g, e)
+    assert len(seen) > 1 and torch.count_nonzero(torch.cat(seen)[:, 1:]) == 0   # only the smile dim moves
+    assert not torch.allclose(seen[1][0, 0], seen[0][0, 0])                    # re-aimed after step 1
+    after = ToyAttributes().measure(g, res.latents)
+    assert float((req.c1[:, 0] - after[:, 0]).abs().mean()) < 0.3 * float((req.c1[:, 0] - req.c0[:, 0]).abs().mean())

@@ -52,7 +52,8 @@ def render(data: dict[str, Any]) -> str:
         lines += [f"| MDS, {space} space | " + " | ".join(attrs) + " | overall |",
                   "|---" * (len(attrs) + 2) + "|"]
         best = max(v["overall"] for v in block["mds"].values())
-        for method, row in block["mds"].items():
+        order = list(ROWS)
+        for method, row in sorted(block["mds"].items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99):
             overall = _num(row["overall"])
             overall = f"**{overall}**" if row["overall"] == best else overall
             lines.append(f"| {ROWS.get(method, method)} | " + " | ".join(_num(row[a]) for a in attrs)
