@@ -273,3 +273,9 @@ def test_reaim_steps_at_the_remaining_change_on_targeted_dims_only(world, monkey
     assert not torch.allclose(seen[1][0, 0], seen[0][0, 0])                    # re-aimed after step 1
     after = ToyAttributes().measure(g, res.latents)
     assert float((req.c1[:, 0] - after[:, 0]).abs().mean()) < 0.3 * float((req.c1[:, 0] - req.c0[:, 0]).abs().mean())
+
+
+def test_a_plateau_of_identical_readings_is_not_divergence():
+    # a captioner repeats its caption (same error) until the image has changed enough
+    state = _feed([0.5] + [0.4] * 10 + [0.3, 0.04])
+    assert state.status == ["converged"] and int(state.steps[0]) == 12

@@ -3,7 +3,7 @@
 Each Euler step adds ``(I - dF/dz)^-1 dF/dc dc`` with ``dc = step_size * (c1 - c0)`` computed once
 (order-m Neumann series by batched forward-mode JVPs), then re-measures ``c = C(G(z))`` for the
 samples still running. A sample stops on its own when its targeted dims are within ``tolerance``
-(``encoder.distance``), when its smoothed error has not improved for ``patience`` steps, when its
+(``encoder.distance``), when its smoothed error has stayed above its best for ``patience`` steps, when its
 latent becomes non-finite, or at ``max_steps``; unless it converged it returns to the step with its
 lowest measured error (see :class:`StopState`).
 
@@ -36,6 +36,8 @@ from sgfkit_manipulators.step_fidelity import linear_step, step_fidelity
 MIN_COND_STD = 1e-3
 #: share of the dataset held out for the fit report
 HOLDOUT = 0.1
+#: smoothed-error changes below this count as a plateau, neither progress nor divergence
+PLATEAU = 1e-6
 #: largest step calibration factor (a step that barely moves c stays honest about it)
 MAX_STEP_SCALE = 10.0
 
@@ -310,7 +312,8 @@ class StopState:
     Readings of real encoders are noisy (a keypoint detector jitters by a pixel), so one bad
     reading must not end a sample. The rule: ``converged`` when the measured error <= tolerance;
     otherwise the error is smoothed (exponential moving average), and a sample whose smoothed error
-    has not improved on its best for ``patience`` steps stops as ``diverging``. Whenever a sample
+    has been above its best for ``patience`` steps stops as ``diverging`` (flat readings, as from a
+    captioner that repeats its caption, do not count). Whenever a sample
     stops without converging (diverging, non-finite, max_steps) it rolls back to the step with its
     lowest measured error, so a run never returns something worse than it already had.
     """
@@ -364,8 +367,9 @@ class StopState:
                 self.best_err[i], self.best_z[i], self.best_c[i] = e, self.z[i], measured[j]
             if self.smooth[i] < self.best_smooth[i]:
                 self.best_smooth[i], self.stale[i] = self.smooth[i], 0
-            else:
+            elif self.smooth[i] > self.best_smooth[i] + PLATEAU:
                 self.stale[i] += 1
+            # else: a plateau (a captioner repeats its caption until the image changes enough) is not divergence
             if e <= self.tolerance:
                 self.stop(i, "converged")
             elif self.stale[i] >= patience:
