@@ -10,6 +10,8 @@ TORCH_VERSION := 2.13.0
 RECIPE ?= recipes/flowers_caption.yaml
 RUN_ARGS ?=
 PYTEST_ARGS ?=
+# results sections to regenerate (all when empty), e.g. make results SECTIONS="faces_attributes"
+SECTIONS ?=
 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sgfkit-installed
@@ -18,7 +20,7 @@ STAMP := $(VENV)/.sgfkit-installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run test test-fast clean
+.PHONY: setup run test test-fast results clean
 
 setup: $(STAMP)
 
@@ -38,6 +40,11 @@ test: $(STAMP)
 # skip tests marked slow (quick local loop)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+# rerun the recipes behind the README's generated blocks, then rewrite those blocks
+results: $(STAMP)
+	$(BIN)/python results/build.py run $(SECTIONS)
+	$(BIN)/python results/build.py render
 
 clean:
 	rm -rf build dist .pytest_cache .sgfkit-cache

@@ -3,7 +3,8 @@
 1. One SGF step (order m = 1) for a batch of 64 latents in W (512-d, F with L = 15):
    batched forward-mode JVP  vs  a per-sample loop of the same JVPs  vs  dense Jacobian + solve.
    Targets: >= 10x over the per-sample loop, >= 20x over the dense Jacobian.
-2. Edits per second of SGF (Algorithm 1) and its fast version on synth-faces, batch sizes 1..256
+2. Paper F (AdaIN blocks) vs contractive F: training steps per second and one SGF step, same sizes.
+3. Edits per second of SGF (Algorithm 1) and its fast version on synth-faces, batch sizes 1..256
    (truth encoder as C, so the numbers show the manipulator's own cost plus the world's measuring).
 
 Usage: .venv/bin/python benchmarks/bench_sgf.py [--threads 2] [--device cpu|cuda] [--quick]
@@ -19,6 +20,7 @@ import torch
 from sgfkit.components import EditRequest
 from sgfkit.dataset import LatentDataset
 from sgfkit_manipulators.aux_mapping import AuxMapping
+from sgfkit_manipulators.contractive_mapping import ContractiveMapping
 from sgfkit_manipulators.sgf import SGF
 from sgfkit_manipulators.sgf_solver import exact_direction, neumann_direction, per_sample_direction
 
@@ -56,6 +58,37 @@ def bench_step(device: torch.device, repeats: int, batch: int = 64, dim: int = 5
     for name, t in [("batched JVP (torch.func.jvp)", t_batched), ("per-sample JVP loop", t_loop),
                     ("dense Jacobian + solve", t_dense)]:
         print(f"| {name} | {t:.4f} | {t / t_batched:.1f}x |")
+
+
+def bench_mappings(device: torch.device, repeats: int, steps: int = 30, batch: int = 256, dim: int = 128,
+                   cond: int = 15, layers: int = 15) -> None:
+    """Before (paper F) / after (contractive F): Adam steps per second and one batched SGF step."""
+    torch.manual_seed(0)
+    u = torch.randn(4096, dim, device=device)
+    c = torch.randn(4096, cond, device=device)
+    rows = []
+    for name, model in [("paper F (AdaIN)", AuxMapping(dim, cond, layers, dim)),
+                        ("contractive F", ContractiveMapping(dim, cond, layers, dim, 0.5))]:
+        model = model.to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+        def train(model=model, opt=opt):
+            for _ in range(steps):
+                idx = torch.randint(0, len(u), (batch,), device=device)
+                loss = torch.nn.functional.mse_loss(model(u[idx], c[idx]), u[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+        t_train = timed(train, device, repeats)
+        frozen = model.frozen().to(device)
+        t_step = timed(lambda: neumann_direction(frozen, u[:64], c[:64], 0.2 * c[:64], 1), device, repeats)
+        rows.append((name, steps / t_train, t_step))
+    print(f"\n## Auxiliary mapping F, before / after (W {dim}-d, L = {layers}, k = {cond}, batch {batch}; {device})\n")
+    print("| F | training steps/s | SGF step, batch 64 (s) |")
+    print("|---|---|---|")
+    for name, rate, t in rows:
+        print(f"| {name} | {rate:.1f} | {t:.4f} |")
+    print(f"\ncontractive / paper: training {rows[1][1] / rows[0][1]:.2f}x, step {rows[0][2] / rows[1][2]:.2f}x")
 
 
 def bench_edits(device: torch.device, sizes: list[int], train_steps: int, max_steps: int) -> None:
@@ -102,6 +135,7 @@ def main() -> None:
     device = torch.device(args.device)
     print(f"torch {torch.__version__}, device {device}, threads {args.threads}")
     bench_step(device, repeats=3 if args.quick else 7)
+    bench_mappings(device, repeats=2 if args.quick else 5)
     sizes = [1, 16, 64] if args.quick else [1, 4, 16, 64, 256]
     bench_edits(device, sizes, args.train_steps, args.max_steps)
 

@@ -3,8 +3,9 @@
 Each Euler step adds ``(I - dF/dz)^-1 dF/dc dc`` with ``dc = step_size * (c1 - c0)`` computed once
 (order-m Neumann series by batched forward-mode JVPs), then re-measures ``c = C(G(z))`` for the
 samples still running. A sample stops on its own when its targeted dims are within ``tolerance``
-(``encoder.distance``), when its error rises for 2 steps in a row (it goes back to its best step),
-when its latent becomes non-finite (it keeps its last finite value), or at ``max_steps``.
+(``encoder.distance``), when its smoothed error has stayed above its best for ``patience`` steps, when its
+latent becomes non-finite, or at ``max_steps``; unless it converged it returns to the step with its
+lowest measured error (see :class:`StopState`).
 
 Strength (for sweeps) = the maximum number of steps T. F works in normalised units: latents
 ``(z - mean) / scale`` with one scalar scale (keeps the geometry), conditions standardised per dim
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
@@ -24,20 +26,31 @@ from sgfkit.errors import ComponentError
 from sgfkit.latents import Latents
 from sgfkit.params import Param
 from sgfkit_manipulators.aux_mapping import FrozenAuxMapping
+from sgfkit_manipulators.contractive_mapping import FrozenContractiveMapping
 from sgfkit_manipulators.latent_edit import apply_offset, check_dim, working_vector
 from sgfkit_manipulators.sgf_solver import exact_direction, neumann_direction, spectral_radius
 from sgfkit_manipulators.sgf_training import diagnose, train_aux_mapping
+from sgfkit_manipulators.step_fidelity import linear_step, step_fidelity
 
 #: smallest per-dim condition std used for standardising (constant dims would explode)
 MIN_COND_STD = 1e-3
 #: share of the dataset held out for the fit report
 HOLDOUT = 0.1
+#: smoothed-error changes below this count as a plateau, neither progress nor divergence
+PLATEAU = 1e-6
+#: largest step calibration factor (a step that barely moves c stays honest about it)
+MAX_STEP_SCALE = 10.0
 
 
 class SGF(Manipulator):
     """Surrogate Gradient Field editing for any condition kind the encoder offers."""
 
     params: ClassVar[dict[str, Param]] = {
+        "F": Param(str, "contractive", "auxiliary mapping: contractive (||dF/dz|| <= contraction for every input, "
+                   "so the Neumann series converges) or paper (AdaIN blocks, no such guarantee)",
+                   choices=("contractive", "paper")),
+        "contraction": Param(float, 0.5, "contractive F: bound kappa on ||dF/dz|| (and so on its spectral radius)",
+                             min=0.05, max=0.99),
         "layers_F": Param(int, None, "conditional linear blocks of F (default: 6 in z space, 15 in w / w+)",
                           nullable=True, min=1),
         "width": Param(int, None, "hidden width of F (default: the latent size)", nullable=True, min=4),
@@ -48,22 +61,34 @@ class SGF(Manipulator):
         "neumann_order": Param(int, 1, "order m of the Neumann series of (I - dF/dz)^-1", min=0, max=64),
         "max_steps": Param(int, 60, "maximum Euler steps T (adaptive / exact modes)", min=1),
         "tolerance": Param(float, 0.05, "stop when encoder.distance(c, c1, target dims) <= tolerance", min=0.0),
+        "smoothing": Param(float, 0.5, "stopping rule: weight of the previous smoothed error (exponential "
+                           "moving average of the measured error; 0 = no smoothing)", min=0.0, max=0.95),
+        "patience": Param(int, 4, "stopping rule: steps without a new best smoothed error before a sample stops "
+                          "as diverging (it then returns to its best step)", min=1),
+        "reaim": Param(bool, False, "adaptive / exact modes: each step aims at the remaining change, "
+                       "dc = eta * (c1 - c) on the targeted dims from the last measurement (Algorithm 1 keeps "
+                       "the first dc for the whole path)"),
         "mode": Param(str, "adaptive", "adaptive: Algorithm 1; fast: c <- c + dc without re-measuring, "
                       "1/eta steps; exact: dense Jacobian + solve (small batches)",
                       choices=("adaptive", "fast", "exact")),
         "seed": Param(int, 0, "seed of F's initialisation and batches"),
+        "calibrate_step": Param(bool, True, "scale SGF's step so that one step realises the asked condition change "
+                                "on average (gain measured on held-out samples other than the reported ones)"),
+        "fidelity_samples": Param(int, 128, "held-out samples for the step-fidelity check in the fit report "
+                                  "(0 skips it)", min=0),
     }
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.F: FrozenAuxMapping | None = None
+        self.F: FrozenAuxMapping | FrozenContractiveMapping | None = None
         self.norm: dict[str, torch.Tensor] = {}
         self.report: dict[str, Any] = {}
 
     # -- fitting ------------------------------------------------------------------------------
     def fit_params(self) -> dict[str, Any]:
         return {k: v for k, v in self.params.items()
-                if k not in ("label", "strengths", "step_size", "neumann_order", "max_steps", "tolerance", "mode")}
+                if k not in ("label", "strengths", "neumann_order", "max_steps", "tolerance", "mode",
+                             "smoothing", "patience", "reaim")}
 
     def fit(self, dataset: LatentDataset, generator: Generator, encoder: ConditionEncoder) -> dict[str, Any]:
         """Train F on (dataset.latents, dataset.conditions); return the report (see sgf_training.diagnose)."""
@@ -83,17 +108,61 @@ class SGF(Manipulator):
         layers = self.params["layers_F"] or (6 if dataset.space == "z" else 15)
         width = self.params["width"] or u.shape[1]
         result = train_aux_mapping(u[train], cn[train], layers, width, self.params["train_steps"],
-                                   self.params["batch_size"], self.params["lr"], self.params["seed"])
+                                   self.params["batch_size"], self.params["lr"], self.params["seed"],
+                                   kind=self.params["F"], kappa=self.params["contraction"])
         self.F = result.mapping
         report = diagnose(self.F, u[hold], cn[hold], seed=self.params["seed"])
-        report.update({"layers_F": layers, "width": width, "space": dataset.space,
+        report.update({"F": self.params["F"], "layers_F": layers, "width": width, "space": dataset.space,
                        "train_samples": len(train), "heldout_samples": n_hold,
                        "final_train_loss": result.losses[-1], "loss_curve": result.losses[:: max(1, len(result.losses) // 50)],
                        "condition_names": list(dataset.condition_names)})
+        n_fid = self.params["fidelity_samples"]
+        self.norm["step_scale"] = torch.ones(1)
+        if self.params["calibrate_step"]:
+            # calibrate on held-out samples the fidelity report does not use (when there are enough)
+            n_cal = max(n_fid, 32)
+            separate = len(hold) >= n_fid + n_cal
+            calib = hold[n_fid: n_fid + n_cal] if separate else hold[:n_cal]
+            report["step_scale"] = self._calibrate(dataset, generator, encoder, calib)
+            report["step_scale_samples"] = {"samples": len(calib), "separate_from_fidelity": separate}
+        if n_fid:
+            report["step_fidelity"] = self._step_fidelity(dataset, generator, encoder, train, hold[:n_fid])
         for message in report["warnings"]:
             warnings.warn(f"SGF: {message}", stacklevel=2)
         self.report = report
         return report
+
+    def _calibrate(self, dataset: LatentDataset, generator: Generator, encoder: ConditionEncoder,
+                   idx: torch.Tensor) -> float:
+        """Set the step scale to 1 / (median realised gain of one step), within [1, MAX_STEP_SCALE].
+
+        Why: F's fixed point follows the conditional mean of z given c, whose slope is attenuated
+        (regression towards the mean), and an order-m Neumann series shortens the step by
+        (1 - kappa^(m+1)) more; so one raw step realises only part of dc.
+        """
+        lat, c = dataset.latents[idx].float(), dataset.conditions[idx].float()
+        gain = step_fidelity({"SGF": lambda z, cc, dc: self.direction(z, cc, dc)}, generator, encoder, lat,
+                             dataset.space, c, self.params["step_size"], seed=self.params["seed"] + 1)["SGF"]["gain"]
+        scale = min(max(1.0 / max(gain or 0.0, 1e-6), 1.0), MAX_STEP_SCALE)
+        self.norm["step_scale"] = torch.tensor([scale])
+        return scale
+
+    def _step_fidelity(self, dataset: LatentDataset, generator: Generator, encoder: ConditionEncoder,
+                       train: torch.Tensor, hold: torch.Tensor) -> dict[str, Any]:
+        """One SGF step vs one InterFaceGAN step on held-out samples (see step_fidelity)."""
+        from sgfkit_manipulators.interfacegan import InterFaceGAN
+
+        lat, c = dataset.latents[hold].float(), dataset.conditions[hold].float()
+        steps = {"SGF": lambda z, cc, dc: self.direction(z, cc, dc)}
+        if encoder.condition_kind in InterFaceGAN.condition_kinds:
+            sub = LatentDataset(dataset.z[train], dataset.latents[train], dataset.conditions[train],
+                                list(dataset.condition_names), dataset.space)
+            ifg = InterFaceGAN(seed=self.params["seed"])
+            ifg.fit(sub, generator, encoder)
+            steps["InterFaceGAN"] = linear_step(ifg.normals, sub.latents.float(), sub.conditions.float())
+        results = step_fidelity(steps, generator, encoder, lat, dataset.space, c, self.params["step_size"],
+                                seed=self.params["seed"])
+        return {"samples": len(hold), "step_size": self.params["step_size"], "methods": results}
 
     def _norm_u(self, z: torch.Tensor) -> torch.Tensor:
         return (z - self.norm["lat_mean"].to(z)) / self.norm["lat_scale"].to(z)
@@ -101,7 +170,7 @@ class SGF(Manipulator):
     def _norm_c(self, c: torch.Tensor) -> torch.Tensor:
         return (c - self.norm["c_mean"].to(c)) / self.norm["c_std"].to(c)
 
-    def _require_fitted(self) -> FrozenAuxMapping:
+    def _require_fitted(self) -> FrozenAuxMapping | FrozenContractiveMapping:
         if self.F is None:
             raise ComponentError(f"{self.label} is not fitted: call fit(dataset, generator, encoder) or load(path) first")
         return self.F
@@ -119,7 +188,8 @@ class SGF(Manipulator):
         u, cn = self._norm_u(latents.float()), self._norm_c(conditions.float())
         dcn = dc.float() / self.norm["c_std"].to(dc)
         du = exact_direction(F, u, cn, dcn) if exact else neumann_direction(F, u, cn, dcn, self.params["neumann_order"])
-        return du * self.norm["lat_scale"].to(du)
+        scale = self.norm.get("step_scale", torch.ones(1))   # states saved before calibration: 1
+        return du * (self.norm["lat_scale"] * scale.to(self.norm["lat_scale"])).to(du)
 
     # -- editing --------------------------------------------------------------------------------
     @property
@@ -172,67 +242,44 @@ class SGF(Manipulator):
                 f"fitted on), got {list(c0.shape)} and {list(c1.shape)}; use the encoder the manipulator was fitted with")
         if not (torch.isfinite(c0).all() and torch.isfinite(c1).all()):
             raise ComponentError("SGF got NaN/inf in c0 or c1; check the encoder output and the target")
-        mode, tol, dims = self.params["mode"], self.params["tolerance"], request.target_dims
+        mode = self.params["mode"]
         start = working_vector(latents, request.layers).float()
-        z, c = start.clone(), c0.clone()
+        state = StopState.start(start, c0, encoder.distance(c0, c1, request.target_dims).float(),
+                                self.params["tolerance"], measured=mode != "fast")
         dc = self.params["step_size"] * (c1 - c0)
-        n = len(z)
-        err = encoder.distance(c0, c1, dims).float()
-        best_z, best_err = z.clone(), err.clone()
-        rises = torch.zeros(n, dtype=torch.long)
-        steps = torch.zeros(n, dtype=torch.long)
-        status = ["max_steps" if mode != "fast" else "done"] * n
-        active = torch.ones(n, dtype=torch.bool)
-        if mode != "fast":
-            for i in (err <= tol).nonzero().flatten().tolist():
-                status[i], active[i] = "converged", False
-        snapshots = [z.clone()]
+        reaim = self.params["reaim"] and mode != "fast"
+        if reaim:   # re-aimed on the targeted dims only: the other dims keep dc = 0 (held where they are)
+            mask = torch.zeros_like(c1[:1])
+            mask[:, list(request.target_dims) or slice(None)] = 1.0
         for t in range(1, max_steps + 1):
-            idx = active.nonzero().flatten()
+            idx = state.active.nonzero().flatten()
             if len(idx) == 0:
-                snapshots.extend(z.clone() for _ in range(max_steps - t + 1))
+                state.snapshots.extend(state.z.clone() for _ in range(max_steps - t + 1))
                 break
+            if reaim and t > 1:
+                dc[idx] = self.params["step_size"] * (c1[idx] - state.c[idx].to(c1)) * mask
             with torch.enable_grad():
-                step = self.direction(z[idx], c[idx], dc[idx], exact=mode == "exact").detach()
-            new = z[idx] + step
+                step = self.direction(state.z[idx], state.c[idx], dc[idx], exact=mode == "exact").detach()
+            new = state.z[idx] + step
             finite = torch.isfinite(new).all(dim=1)
             for i in idx[~finite].tolist():
-                status[i], active[i] = "non-finite", False
+                state.stop(i, "non-finite")
             good = idx[finite]
-            z[good], steps[good] = new[finite], t
+            state.z[good], state.steps[good] = new[finite], t
             if mode == "fast":
-                c[good] = c[good] + dc[good]
+                state.c[good] = state.c[good] + dc[good]
             elif len(good):
-                self._measure_and_stop(request, generator, encoder, start, z, c, good, err, best_z, best_err,
-                                       rises, status, active)
-            snapshots.append(z.clone())
-        return {"start": start, "snapshots": snapshots, "steps": steps, "status": status,
-                "conditions": c, "error": err}
-
-    def _measure_and_stop(self, request, generator, encoder, start, z, c, good, err, best_z, best_err,
-                          rises, status, active) -> None:
-        """Re-measure c for the running samples ``good`` only and apply the stopping rules in place."""
-        part = EditRequest(request.latents.index(good), request.c0[good], request.c1[good],
-                           request.target_dims, request.layers)
-        measured = encoder.measure(generator, self._compose(part, start[good], z[good])).float().to(c)
-        bad = ~torch.isfinite(measured).all(dim=1)
-        e = encoder.distance(measured, request.c1[good].float(), request.target_dims).float()
-        for j, i in enumerate(good.tolist()):
-            if bool(bad[j]):
-                status[i], active[i] = "non-finite", False
-                z[i] = best_z[i]
-                continue
-            c[i] = measured[j]
-            rises[i] = rises[i] + 1 if e[j] > err[i] else 0
-            err[i] = e[j]
-            if e[j] < best_err[i]:
-                best_err[i], best_z[i] = e[j], z[i]
-            if e[j] <= self.params["tolerance"]:
-                status[i], active[i] = "converged", False
-            elif rises[i] >= 2:
-                status[i], active[i] = "diverging", False
-                z[i], err[i] = best_z[i], best_err[i]
-
+                part = EditRequest(latents.index(good), request.c0[good], request.c1[good], request.target_dims,
+                                   request.layers)
+                measured = encoder.measure(generator, self._compose(part, start[good], state.z[good])).float()
+                error = encoder.distance(measured, c1[good].to(measured), request.target_dims).float()
+                state.update(good, measured.to(state.c), error.cpu(), self.params["smoothing"], self.params["patience"])
+            state.snapshots.append(state.z.clone())
+        if mode != "fast":
+            state.finish()
+            state.snapshots[-1] = state.z.clone()
+        return {"start": start, "snapshots": state.snapshots, "steps": state.steps, "status": state.status,
+                "conditions": state.c, "error": state.err}
     # -- state ----------------------------------------------------------------------------------
     def to(self, device: torch.device | str) -> SGF:
         super().to(device)
@@ -247,9 +294,88 @@ class SGF(Manipulator):
 
     def state_meta(self) -> dict[str, Any]:
         F = self._require_fitted()
-        return {"num_layers": F.num_layers, "report": self.report}
+        kind = "contractive" if isinstance(F, FrozenContractiveMapping) else "paper"
+        return {"num_layers": F.num_layers, "F": kind, "report": self.report}
 
     def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-        self.F = FrozenAuxMapping({k[2:]: v for k, v in tensors.items() if k.startswith("F.")}, int(meta["num_layers"]))
+        # states saved before the contractive F existed carry no "F" key: they hold the paper's F
+        frozen = FrozenContractiveMapping if meta.get("F", "paper") == "contractive" else FrozenAuxMapping
+        self.F = frozen({k[2:]: v for k, v in tensors.items() if k.startswith("F.")}, int(meta["num_layers"]))
         self.norm = {k[5:]: v for k, v in tensors.items() if k.startswith("norm.")}
         self.report = meta.get("report", {})
+
+
+@dataclass
+class StopState:
+    """Per-sample bookkeeping of an adaptive SGF run and its stopping rule.
+
+    Readings of real encoders are noisy (a keypoint detector jitters by a pixel), so one bad
+    reading must not end a sample. The rule: ``converged`` when the measured error <= tolerance;
+    otherwise the error is smoothed (exponential moving average), and a sample whose smoothed error
+    has been above its best for ``patience`` steps stops as ``diverging`` (flat readings, as from a
+    captioner that repeats its caption, do not count). Whenever a sample
+    stops without converging (diverging, non-finite, max_steps) it rolls back to the step with its
+    lowest measured error, so a run never returns something worse than it already had.
+    """
+
+    z: torch.Tensor                 # [N, d] current vectors
+    c: torch.Tensor                 # [N, k] last measured (or, in fast mode, integrated) conditions
+    err: torch.Tensor               # [N] last measured error
+    smooth: torch.Tensor            # [N] smoothed error
+    best_smooth: torch.Tensor       # [N] lowest smoothed error so far
+    best_err: torch.Tensor          # [N] lowest measured error so far ...
+    best_z: torch.Tensor            # [N, d] ... and the vectors where it was measured
+    best_c: torch.Tensor            # [N, k] ... and the conditions measured there
+    stale: torch.Tensor             # [N] steps since the smoothed error last improved
+    steps: torch.Tensor             # [N] steps taken
+    active: torch.Tensor            # [N] bool, still running
+    status: list[str]
+    tolerance: float
+    snapshots: list[torch.Tensor] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, z: torch.Tensor, c0: torch.Tensor, err: torch.Tensor, tolerance: float,
+              measured: bool) -> StopState:
+        n = len(z)
+        err = err.cpu()
+        state = cls(z.clone(), c0.clone(), err.clone(), err.clone(), err.clone(), err.clone(), z.clone(), c0.clone(),
+                    torch.zeros(n, dtype=torch.long), torch.zeros(n, dtype=torch.long),
+                    torch.ones(n, dtype=torch.bool), ["max_steps" if measured else "done"] * n, tolerance)
+        state.snapshots.append(z.clone())
+        if measured:
+            for i in (err <= tolerance).nonzero().flatten().tolist():
+                state.status[i], state.active[i] = "converged", False
+        return state
+
+    def stop(self, i: int, status: str) -> None:
+        """End sample i; without convergence it returns to its best measured step."""
+        self.status[i], self.active[i] = status, False
+        if status != "converged" and (self.best_err[i] < self.err[i] or not torch.isfinite(self.z[i]).all()):
+            self.z[i], self.c[i], self.err[i] = self.best_z[i], self.best_c[i], self.best_err[i]
+
+    def update(self, idx: torch.Tensor, measured: torch.Tensor, error: torch.Tensor, smoothing: float,
+               patience: int) -> None:
+        """Record the readings ``measured`` [B, k] / ``error`` [B] of the running samples ``idx`` and stop some."""
+        for j, i in enumerate(idx.tolist()):
+            if not bool(torch.isfinite(measured[j]).all()):
+                self.stop(i, "non-finite")
+                continue
+            e = float(error[j])
+            self.c[i], self.err[i] = measured[j], e
+            self.smooth[i] = smoothing * self.smooth[i] + (1 - smoothing) * e
+            if e < self.best_err[i]:
+                self.best_err[i], self.best_z[i], self.best_c[i] = e, self.z[i], measured[j]
+            if self.smooth[i] < self.best_smooth[i]:
+                self.best_smooth[i], self.stale[i] = self.smooth[i], 0
+            elif self.smooth[i] > self.best_smooth[i] + PLATEAU:
+                self.stale[i] += 1
+            # else: a plateau (a captioner repeats its caption until the image changes enough) is not divergence
+            if e <= self.tolerance:
+                self.stop(i, "converged")
+            elif self.stale[i] >= patience:
+                self.stop(i, "diverging")
+
+    def finish(self) -> None:
+        """Samples that ran out of steps also return to their best measured step."""
+        for i in self.active.nonzero().flatten().tolist():
+            self.stop(i, "max_steps")

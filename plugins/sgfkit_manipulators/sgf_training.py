@@ -7,6 +7,7 @@ import torch
 
 from sgfkit.progress import progress_task
 from sgfkit_manipulators.aux_mapping import AuxMapping, FrozenAuxMapping
+from sgfkit_manipulators.contractive_mapping import ContractiveMapping, FrozenContractiveMapping
 from sgfkit_manipulators.sgf_solver import spectral_radius
 
 #: below this relative condition dependence, F is reported as ignoring c (degenerate)
@@ -15,18 +16,24 @@ DEGENERATE_DEPENDENCE = 0.05
 
 @dataclass
 class TrainingResult:
-    mapping: FrozenAuxMapping
+    mapping: FrozenAuxMapping | FrozenContractiveMapping
     losses: list[float]
 
 
 def train_aux_mapping(u: torch.Tensor, c: torch.Tensor, num_layers: int, width: int, steps: int,
-                      batch_size: int, lr: float, seed: int) -> TrainingResult:
+                      batch_size: int, lr: float, seed: int, kind: str = "contractive",
+                      kappa: float = 0.5) -> TrainingResult:
     """Fit F on normalised latents u [N, d] and conditions c [N, k] with Adam and an MSE loss.
 
+    ``kind``: "contractive" (:mod:`contractive_mapping`, ||dF/du|| <= kappa) or "paper" (AdaIN blocks).
     Returns the frozen mapping and the loss every 10 steps (progress shows the running loss).
     """
     torch.manual_seed(seed)
-    model = AuxMapping(u.shape[1], c.shape[1], num_layers, width).to(u.device)
+    if kind == "contractive":
+        model: torch.nn.Module = ContractiveMapping(u.shape[1], c.shape[1], num_layers, width, kappa)
+    else:
+        model = AuxMapping(u.shape[1], c.shape[1], num_layers, width)
+    model = model.to(u.device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
     losses: list[float] = []
@@ -46,7 +53,7 @@ def train_aux_mapping(u: torch.Tensor, c: torch.Tensor, num_layers: int, width: 
 
 
 @torch.no_grad()
-def diagnose(F: FrozenAuxMapping, u: torch.Tensor, c: torch.Tensor, seed: int = 0) -> dict:
+def diagnose(F: FrozenAuxMapping | FrozenContractiveMapping, u: torch.Tensor, c: torch.Tensor, seed: int = 0) -> dict:
     """Reconstruction error, dependence on c and spectral radius of dF/du on held-out samples.
 
     Args:
@@ -64,7 +71,7 @@ def diagnose(F: FrozenAuxMapping, u: torch.Tensor, c: torch.Tensor, seed: int = 
     spread = (u - u.mean(0)).norm(dim=1).mean().clamp_min(1e-12)
     dependence = float(moved / spread)
     with torch.enable_grad():
-        radius = spectral_radius(F, u[:256], c[:256], seed=seed)
+        radius = spectral_radius(F, u, c, seed=seed)
     report = {
         "reconstruction_mse": mse,
         "reconstruction_r2": 1.0 - mse / max(variance, 1e-12),
@@ -72,8 +79,11 @@ def diagnose(F: FrozenAuxMapping, u: torch.Tensor, c: torch.Tensor, seed: int = 
         "spectral_radius_median": float(radius.median()),
         "spectral_radius_max": float(radius.max()),
         "spectral_radius_share_ge_1": float((radius >= 1).float().mean()),
+        "spectral_radius_samples": len(radius),
         "warnings": [],
     }
+    if hasattr(F, "lipschitz_bound"):
+        report["lipschitz_bound"] = F.lipschitz_bound()
     if dependence < DEGENERATE_DEPENDENCE:
         report["warnings"].append(
             f"F nearly ignores the conditions (shuffling c moves F by {dependence:.3f} of the latent spread, "

@@ -1,0 +1,80 @@
+"""MDS of SGF vs InterFaceGAN vs GANSpace on synth-faces, W and Z space, plus SGF's fit report."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+TITLE = "SGF vs InterFaceGAN vs GANSpace on synth-faces (MDS, W and Z space) and SGF's step fidelity"
+COMMAND = "make results SECTIONS=faces_attributes"
+ROOT = Path(__file__).resolve().parents[2]
+RECIPES = {"W": "recipes/faces_attributes.yaml", "Z": "recipes/faces_attributes_z.yaml"}
+#: method label in the recipe -> row name in the table
+ROWS = {"SGF": "SGF", "SGF-m0": "SGF (m = 0)", "SGF-fast": "SGF (fast)", "InterFaceGAN": "InterFaceGAN",
+        "GANSpace": "GANSpace"}
+
+
+def run(work_dir: Path) -> dict[str, Any]:
+    import shutil
+
+    import sgfkit
+
+    out: dict[str, Any] = {}
+    for space, recipe in RECIPES.items():
+        result = sgfkit.run(ROOT / recipe, out_dir=work_dir)
+        values = result.metrics["metrics"]["mds"]
+        attributes = list(values["settings"]["strengths"][next(iter(values["settings"]["strengths"]))])
+        fit = result.metrics["fit"]["SGF"]
+        out[space] = {
+            "recipe": recipe, "attributes": attributes,
+            "mds": {m: {a: v[a]["mds"] for a in attributes} | {"overall": v["overall"]}
+                    for m, v in values.items() if m != "settings"},
+            "fit": {k: fit.get(k) for k in ("F", "layers_F", "reconstruction_r2", "condition_dependence",
+                                            "spectral_radius_median", "spectral_radius_max", "step_fidelity")},
+            "timings_s": result.timings,
+        }
+        mdc = result.run_dir / "mds_mdc.png"
+        if mdc.is_file():
+            image = Path("docs/images") / f"faces_attributes_mdc_{space.lower()}.png"
+            (ROOT / image).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(mdc, ROOT / image)
+            out[space]["figure"] = str(image)
+    return out
+
+
+def _num(x: Any) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def render(data: dict[str, Any]) -> str:
+    lines: list[str] = []
+    for space, block in data.items():
+        attrs = block["attributes"]
+        lines += [f"| MDS, {space} space | " + " | ".join(attrs) + " | overall |",
+                  "|---" * (len(attrs) + 2) + "|"]
+        best = max(v["overall"] for v in block["mds"].values())
+        order = list(ROWS)
+        for method, row in sorted(block["mds"].items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99):
+            overall = _num(row["overall"])
+            overall = f"**{overall}**" if row["overall"] == best else overall
+            lines.append(f"| {ROWS.get(method, method)} | " + " | ".join(_num(row[a]) for a in attrs)
+                         + f" | {overall} |")
+        lines.append("")
+    figures = [f"![MDC, {space} space]({block['figure']})" for space, block in data.items() if block.get("figure")]
+    if figures:
+        lines += [" ".join(figures), ""]
+    lines += ["SGF's fit report (held-out samples; step fidelity = one step towards a random small change "
+              "of two attributes, medians; goals cosine >= 0.8, leak <= 0.3):", "",
+              "| space | F | R^2 | condition dependence | rho(dF/dz) median / max "
+              "| SGF cosine / gain / leak | InterFaceGAN cosine / gain / leak |",
+              "|---|---|---|---|---|---|---|"]
+    for space, block in data.items():
+        fit = block["fit"]
+        fid = (fit.get("step_fidelity") or {}).get("methods", {})
+
+        def trio(name: str) -> str:
+            m = fid.get(name)
+            return "-" if m is None else f"{_num(m['cosine'])} / {_num(m['gain'])} / {_num(m['leak'])}"
+        lines.append(f"| {space} | {fit['F']} ({fit['layers_F']} blocks) | {_num(fit['reconstruction_r2'])} | "
+                     f"{_num(fit['condition_dependence'])} | {_num(fit['spectral_radius_median'])} / "
+                     f"{_num(fit['spectral_radius_max'])} | {trio('SGF')} | {trio('InterFaceGAN')} |")
+    return "\n".join(lines) + "\n"
