@@ -240,3 +240,19 @@ def test_parse_target() -> None:
     assert parse_target("caption=a red flower") == {"caption": "a red flower"}
     with pytest.raises(SgfkitError, match="NAME=VALUE"):
         parse_target("smile")
+
+
+def test_stylegan2_noise_maps_take_part_and_are_restored() -> None:
+    from sgfkit_stylegan2.generator import StyleGAN2Generator
+
+    fixture = Path(__file__).parent / "fixtures" / "stylegan2" / "G_ema_state_dict.npz"
+    gen = StyleGAN2Generator(checkpoint=fixture.name, base_dir=fixture.parent)
+    maps = gen.noise_buffers()
+    assert maps and all(m.dim() == 2 for m in maps)
+    before = [m.clone() for m in maps]
+    target = gen.synthesize(gen.to_latents(gen.z_from_seeds([3]), "w"))
+    result = sgfkit.get_projector("optimize", space="w", steps=4, stats_samples=64, init_candidates=4,
+                                  feature_weight=0.0).project(target, gen)
+    assert result.info["noise_maps"] == len(maps)
+    assert all(torch.equal(m, b) and not m.requires_grad for m, b in zip(gen.noise_buffers(), before))
+    assert StyleGAN2Generator(checkpoint=fixture.name, base_dir=fixture.parent, noise_mode="none").noise_buffers() == []
