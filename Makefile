@@ -29,6 +29,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install "torch==$(TORCH_VERSION)"
 	$(BIN)/python -m pip install -e ".[dev]"
+	# test-only: LPIPS reference; its torchvision dependency has no build for this torch (tests stub it)
+	$(BIN)/python -m pip install --no-deps "lpips==0.1.4"
 	touch $(STAMP)
 
 run: $(STAMP)

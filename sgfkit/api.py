@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sgfkit.plugins import get_plugin_set
-from sgfkit.registry import get_registry, normalize_kind
+from sgfkit.registry import KINDS, get_registry, normalize_kind
 
 if TYPE_CHECKING:
     from sgfkit.pipeline import RunResult
@@ -46,8 +46,7 @@ def find_component(name: str) -> tuple[str, type]:
     from sgfkit.errors import UnknownComponentError, did_you_mean
 
     registry = get_registry()
-    hits = [kind for kind in ("generator", "condition-encoder", "manipulator", "metric")
-            if name in registry.specs[kind]]
+    hits = [kind for kind in KINDS if name in registry.specs[kind]]
     if not hits:
         every = sorted({n for table in registry.specs.values() for n in table})
         raise UnknownComponentError(f"no component named {name!r}.{did_you_mean(name, every)} "
@@ -77,6 +76,11 @@ def get_manipulator(name: str, **params: Any) -> Any:
 def get_metric(name: str, **params: Any) -> Any:
     """Build the metric registered as ``name``."""
     return _build("metric", name, params)
+
+
+def get_projector(name: str, **params: Any) -> Any:
+    """Build the projector registered as ``name``."""
+    return _build("projector", name, params)
 
 
 def load_recipe(source: str | Path | dict[str, Any], overrides: Sequence[str] = ()) -> Recipe:

@@ -116,7 +116,7 @@ def cli() -> None:
 def list_cmd(kind: str | None, show_plugins: bool, as_json: bool) -> None:
     """List registered components (or plugins with --plugins).
 
-    KIND is one of generators, encoders, manipulators, metrics (singular forms work too).
+    KIND is one of generators, encoders, manipulators, metrics, projectors (singular forms work too).
     """
     from sgfkit import api
 
@@ -154,7 +154,9 @@ def _print_components(components: list[dict[str, Any]]) -> None:
     console = _console()
     if not components:
         console.print("No components registered. Check 'sgfkit list --plugins'.")
-    for kind in ("generator", "condition-encoder", "manipulator", "metric"):
+    from sgfkit.registry import KINDS
+
+    for kind in KINDS:
         rows = [c for c in components if c["kind"] == kind]
         if not rows:
             continue
@@ -350,6 +352,67 @@ def serve_cmd(run_dir: Path, port: int, host: str, allow_remote: bool, cache_dir
         click.echo("stopped")
     finally:
         server.server_close()
+
+
+@cli.command("project")
+@click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--recipe", "recipe", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Recipe whose generator (and projector: section) to use.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Parent folder of the run folder (default: the recipe's output.dir).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Override a recipe value, e.g. projector.steps=500.")
+@click.option("--device", default=None, help="cpu, cuda, cuda:N or auto.")
+def project_cmd(images: tuple[Path, ...], recipe: Path, out_dir: Path | None, sets: tuple[str, ...],
+                device: str | None) -> None:
+    """Project photos into the recipe's generator: latents.npz, projection.png, projection.json.
+
+    Images of any size and mode are centre-cropped to a square and resized to the generator's
+    resolution (EXIF orientation applied, transparency on white).
+
+    \b
+    Examples:
+      sgfkit project face.png --recipe recipes/faces_attributes.yaml
+      sgfkit project *.png --recipe R --set projector.space=w --set projector.steps=1000
+    """
+    from sgfkit.projection import project
+
+    result = project(images, recipe, out_dir=out_dir, overrides=_overrides(sets, None, device))
+    click.echo(f"run folder: {result.run_dir}")
+    mean = result.projection.report()["mean"]
+    click.echo("mean " + ", ".join(f"{k} {v:.3f}" for k, v in mean.items()) + f" ({len(images)} image(s))")
+
+
+@cli.command("edit")
+@click.argument("images", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--recipe", "recipe", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Recipe whose generator, manipulators and edits to use.")
+@click.option("--target", "targets", multiple=True, metavar="NAME=V[,NAME=V][ > NAME=V]",
+              help="Edit target instead of the recipe's; '>' chains targets (smile=1 > bald=1).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Parent folder of the run folder (default: the recipe's output.dir).")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a recipe value.")
+@click.option("--device", default=None, help="cpu, cuda, cuda:N or auto.")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+def edit_cmd(images: tuple[Path, ...], recipe: Path, targets: tuple[str, ...], out_dir: Path | None,
+             sets: tuple[str, ...], device: str | None, no_progress: bool) -> None:
+    """Edit photos: project them, fit (or load cached) manipulators, apply the edits, write the grid.
+
+    \b
+    Examples:
+      sgfkit edit face.png --recipe recipes/faces_attributes.yaml
+      sgfkit edit face.png --recipe recipes/faces_attributes.yaml --target 'smile=1 > bald=1 > glasses=1'
+    """
+    from sgfkit.projection import edit
+    from sgfkit.rich_progress import progress_for_cli
+
+    _warn_plugin_problems()
+    with progress_for_cli(not no_progress):
+        result = edit(images, recipe, targets=targets, out_dir=out_dir, overrides=_overrides(sets, None, device))
+    click.echo(f"run folder: {result.run_dir}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"edits: {result.run_dir / 'edits.png'}, projection: {result.run_dir / 'projection.png'}")
 
 
 # -- generator samples and encoder training ---------------------------------------------------

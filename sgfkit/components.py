@@ -1,4 +1,4 @@
-"""Base classes of the four component kinds and the tensor contracts they share.
+"""Base classes of the five component kinds and the tensor contracts they share.
 
 Images are float tensors [N, 3, H, W], RGB, in [-1, 1]. Latents are :class:`sgfkit.latents.Latents`.
 Each class declares its parameters in ``params`` (merged along the class hierarchy) and is built
@@ -515,9 +515,81 @@ class Metric(Component):
         """
 
 
+# --------------------------------------------------------------------------------------------
+# Projectors
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Projection:
+    """What a projector produced for N images.
+
+    Attributes:
+        latents: the projections, ``w`` [N, w_dim] or ``w+`` [N, num_ws, w_dim].
+        reconstructions: [N, 3, R, R] in [-1, 1], the generator's rendering of ``latents``.
+        losses: the loss curve, one mean loss per optimisation step (empty for one-shot encoders).
+        scores: per-image reconstruction scores, name -> [N] list (``psnr`` in dB at least).
+        info: anything else worth reporting (the distance used, steps, timings).
+    """
+
+    latents: Latents
+    reconstructions: torch.Tensor
+    losses: list[float]
+    scores: dict[str, list[float]]
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def report(self) -> dict[str, Any]:
+        """JSON-able summary: scores (per image and mean), loss curve, info."""
+        means = {k: float(np.mean(v)) for k, v in self.scores.items() if len(v)}
+        return {"space": self.latents.space, "images": len(self.latents), "scores": self.scores,
+                "mean": means, "losses": self.losses, **self.info}
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Peak signal-to-noise ratio [N] in dB of images [N, 3, H, W] in [-1, 1] (peak-to-peak 2)."""
+    mse = ((a.float() - b.float()) ** 2).flatten(1).mean(dim=1).clamp_min(1e-12)
+    return 10.0 * torch.log10(4.0 / mse)
+
+
+class Projector(Component):
+    """Finds latents whose rendering reproduces given images (GAN inversion).
+
+    ``project(images [N, 3, H, W] in [-1, 1] at the generator's resolution, generator)`` returns a
+    :class:`Projection` in ``w`` or ``w+`` (the ``space`` parameter). Optimisers and encoder-based
+    inverters (e4e-like) alike are projectors.
+    """
+
+    kind: ClassVar[str] = "projector"
+    params: ClassVar[dict[str, Param]] = {
+        "space": Param(str, "w+", "latent space of the projections (w+ reconstructs better, w edits better)",
+                       choices=("w", "w+")),
+    }
+
+    @property
+    def space(self) -> str:
+        return self.params["space"]
+
+    @abstractmethod
+    def project(self, images: torch.Tensor, generator: Generator) -> Projection:
+        """images [N, 3, R, R] in [-1, 1] -> :class:`Projection` in ``self.space``."""
+
+    def check_inputs(self, images: torch.Tensor, generator: Generator) -> None:
+        """Raise :class:`ComponentError` for images the generator cannot reproduce as given."""
+        if "w" not in generator.spaces:
+            raise ComponentError(f"{type(generator).__name__} has no W space (spaces: "
+                                 f"{', '.join(generator.spaces)}); projection needs a style-based generator")
+        r = generator.resolution
+        if images.dim() != 4 or images.shape[1] != 3 or images.shape[2:] != (r, r):
+            raise ComponentError(f"projection expects images [N, 3, {r}, {r}] (the generator's resolution), "
+                                 f"got {list(images.shape)}; load them with sgfkit.load_images(paths, {r})")
+        if not torch.isfinite(images).all():
+            raise ComponentError("projection got images with NaN or infinite values")
+
+
 KINDS: dict[str, type[Component]] = {
     "generator": Generator,
     "condition-encoder": ConditionEncoder,
     "manipulator": Manipulator,
     "metric": Metric,
+    "projector": Projector,
 }

@@ -3,6 +3,11 @@
 For every (manipulator, target): sources = ``to_latents(z_from_seeds(seeds))``, c0 = encoder.measure,
 c1 = encoder.target(spec, c0), then ``manipulator.edit``. The evaluator scores sources and results
 (:class:`EditOutcome`); the grid shows source | path | result labelled by ``encoder.describe``.
+Sources may instead be given latents (projected photos, ``sgfkit edit``), named for the grid.
+
+A chain target (a list of targets) edits in order, each stage starting from the previous stage's
+result and measuring its own c0: one scored outcome per stage (label ``"<chain> [k/K]"``, scored
+against the stage's own start), one grid block per chain (source | stage 1 | ... | stage K).
 """
 from __future__ import annotations
 
@@ -27,12 +32,19 @@ class EditRecord:
     sources: np.ndarray   # [N, ...] source latents
     results: np.ndarray   # [N, ...] result latents
     path: np.ndarray      # [T, N, ...] the whole edit path (path[0] = sources)
-    block: GridBlock
+    block: GridBlock | None  # None for the inner stages of a chain (its last stage holds the block)
+
+
+def stages(target: dict[str, Any] | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A recipe target's stages: ``[target]``, or the chain's targets in order."""
+    return list(target) if isinstance(target, list) else [target]
 
 
 def target_label(target: dict[str, Any]) -> str:
-    """The label a recipe target shows under (its ``label`` or its compact spec)."""
-    return target.get("label") or json.dumps(target["target"], separators=(",", ":"))
+    """The label a recipe target shows under (its ``label`` or its compact spec; chains joined by ' > ')."""
+    if target.get("label"):
+        return target["label"]
+    return " > ".join(json.dumps(t, separators=(",", ":")) for t in stages(target["target"]))
 
 
 def _path_picks(length: int, steps: int) -> list[int]:
@@ -59,12 +71,12 @@ class EditSources:
     """The example-edit sources shared by every (manipulator, target): latents, readings, images.
 
     Attributes:
-        seeds: one seed per source; sources: their latents (the generator's space).
+        seeds: one name per source ("seed 3", or a photo's file name); sources: their latents (the generator's space).
         c0: [N, k] encoder readings; before: [N, K] evaluator readings; facts_before: evaluator facts or None.
         images: [N, H, W, 3] uint8 renders of the sources.
     """
 
-    seeds: list[int]
+    seeds: list[str]
     sources: Latents
     c0: torch.Tensor
     before: torch.Tensor
@@ -72,42 +84,77 @@ class EditSources:
     images: np.ndarray
 
 
-def prepare_sources(generator: Any, encoder: Any, evaluator: Any, config: dict[str, Any]) -> EditSources:
-    """Latents, readings and renders of the recipe's edit seeds."""
-    seeds = list(config["seeds"])
-    sources = generator.to_latents(generator.z_from_seeds(seeds))
+def prepare_sources(generator: Any, encoder: Any, evaluator: Any, config: dict[str, Any],
+                    sources: Latents | None = None, names: list[str] | None = None) -> EditSources:
+    """Latents, readings and renders of the recipe's edit seeds (or of given ``sources``, named ``names``)."""
+    if sources is None:
+        sources = generator.to_latents(generator.z_from_seeds(list(config["seeds"])))
+        names = [f"seed {s}" for s in config["seeds"]]
+    seeds = list(names or [f"#{i}" for i in range(len(sources))])
     return EditSources(seeds, sources, encoder.measure(generator, sources), evaluator.measure(generator, sources),
                        _facts(evaluator, generator, sources), to_uint8(generator.synthesize(sources)))
 
 
 def run_one_edit(generator: Any, encoder: Any, evaluator: Any, manipulator: Any, target: dict[str, Any],
-                 config: dict[str, Any], prepared: EditSources) -> EditRecord | str:
-    """One manipulator on one recipe target: its record, or a note saying why it was skipped."""
+                 config: dict[str, Any], prepared: EditSources) -> list[EditRecord] | str:
+    """One manipulator on one recipe target: its records (one per chain stage), or a note saying why it was skipped."""
     label = target_label(target)
     try:
         manipulator.check_target(encoder)
     except ComponentError as err:
         return f"{manipulator.label} skipped for edit '{label}': {err}"
     sources, c0 = prepared.sources, prepared.c0
-    c1 = encoder.target(target["target"], c0)
-    dims = encoder.target_dims(target["target"])
     layers = generator.resolve_layers(target["layers"]) if sources.space == "w+" else None
-    result = manipulator.edit(EditRequest(sources, c0, c1, dims, layers), generator, encoder)
-    result.latents.check_finite(f"{manipulator.label} results for '{label}'")
-    after = evaluator.measure(generator, result.latents)
-    outcome = EditOutcome(
-        method=manipulator.label, target=dict(target["target"]), label=label,
-        names=list(evaluator.names), before=prepared.before.cpu().numpy(), after=after.cpu().numpy(),
-        steps=torch.as_tensor(result.steps).cpu().numpy(), status=list(result.status),
-        facts_before=prepared.facts_before, facts_after=_facts(evaluator, generator, result.latents))
-    block = _grid_block(generator, encoder, manipulator.label, label, prepared.seeds, c0, result,
-                        dims, config["path_steps"], prepared.images)
-    path = np.stack([p.tensor.detach().cpu().numpy() for p in result.path]) if result.path else \
-        np.zeros((0,) + tuple(sources.tensor.shape), np.float32)
-    return EditRecord(outcome, sources.tensor.cpu().numpy(), result.latents.tensor.detach().cpu().numpy(), path, block)
+    chain = stages(target["target"])
+    start, c_start, b_start, f_start = sources, c0, prepared.before, prepared.facts_before
+    finals: list[tuple[Latents, str]] = []
+    records: list[EditRecord] = []
+    for k, spec in enumerate(chain):
+        stage_label = label if len(chain) == 1 else f"{label} [{k + 1}/{len(chain)}]"
+        if k:
+            c_start = encoder.measure(generator, start)
+        c1 = encoder.target(spec, c_start)
+        dims = encoder.target_dims(spec)
+        result = manipulator.edit(EditRequest(start, c_start, c1, dims, layers), generator, encoder)
+        result.latents.check_finite(f"{manipulator.label} results for '{stage_label}'")
+        after = evaluator.measure(generator, result.latents)
+        f_after = _facts(evaluator, generator, result.latents)
+        outcome = EditOutcome(
+            method=manipulator.label, target=dict(spec), label=stage_label,
+            names=list(evaluator.names), before=b_start.cpu().numpy(), after=after.cpu().numpy(),
+            steps=torch.as_tensor(result.steps).cpu().numpy(), status=list(result.status),
+            facts_before=f_start, facts_after=f_after)
+        block = None
+        if len(chain) == 1:
+            block = _grid_block(generator, encoder, manipulator.label, label, prepared.seeds, c0, result,
+                                dims, config["path_steps"], prepared.images)
+        else:
+            finals.append((result.latents, json.dumps(spec, separators=(",", ":"))))
+            if k == len(chain) - 1:
+                every = sorted({d for st in chain for d in encoder.target_dims(st)})
+                block = _chain_block(generator, encoder, manipulator.label, label, prepared.seeds, c0,
+                                     finals, every, prepared.images)
+        path = np.stack([p.tensor.detach().cpu().numpy() for p in result.path]) if result.path else \
+            np.zeros((0,) + tuple(sources.tensor.shape), np.float32)
+        records.append(EditRecord(outcome, start.tensor.cpu().numpy(),
+                                  result.latents.tensor.detach().cpu().numpy(), path, block))
+        start, b_start, f_start = result.latents, after, f_after
+    return records
 
 
-def _grid_block(generator: Any, encoder: Any, method: str, label: str, seeds: list[int], c0: torch.Tensor,
+def _chain_block(generator: Any, encoder: Any, method: str, label: str, seeds: list[str], c0: torch.Tensor,
+                 finals: list[tuple[Latents, str]], dims: list[int], src_images: np.ndarray) -> GridBlock:
+    """Rows (one per source) of source | stage 1 result | ... | stage K result, labelled by ``encoder.describe``."""
+    columns = [(src_images, [f"source: {t}" for t in encoder.describe(c0, dims)])]
+    for k, (latents, spec) in enumerate(finals):
+        images, labels = _render(generator, encoder, latents, dims)
+        columns.append((images, [f"{k + 1}. {spec}: {t}" for t in labels]))
+    rows = [[(col_images[i], f"{seeds[i]} {col_labels[i]}" if c == 0 else col_labels[i])
+             for c, (col_images, col_labels) in enumerate(columns)] for i in range(len(seeds))]
+    return GridBlock(f"{method} -> {label}", rows)
+
+
+def _grid_block(generator: Any, encoder: Any, method: str, label: str, seeds: list[str], c0: torch.Tensor,
                 result: Any, dims: list[int], path_steps: int, src_images: np.ndarray) -> GridBlock:
     """Rows (one per seed) of source | picked path points | result, each labelled by ``encoder.describe``."""
     src_labels = encoder.describe(c0, dims)
@@ -117,6 +164,6 @@ def _grid_block(generator: Any, encoder: Any, method: str, label: str, seeds: li
         columns.append((images, [f"step {index}: {t}" for t in labels]))
     images, labels = _render(generator, encoder, result.latents, dims)
     columns.append((images, [f"result ({s}): {t}" for s, t in zip(result.status, labels)]))
-    rows = [[(col_images[i], f"seed {seeds[i]} {col_labels[i]}" if c == 0 else col_labels[i])
+    rows = [[(col_images[i], f"{seeds[i]} {col_labels[i]}" if c == 0 else col_labels[i])
              for c, (col_images, col_labels) in enumerate(columns)] for i in range(len(seeds))]
     return GridBlock(f"{method} -> {label}", rows)

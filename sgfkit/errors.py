@@ -51,3 +51,7 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ``" did you mean 'x'?"`` for the closest choice, or ``""`` if none is close."""
     matches = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
     return f" did you mean '{matches[0]}'?" if matches else ""
+
+
+class ImageError(SgfkitError):
+    """An input image is missing, empty, unreadable or not an image."""

@@ -1,4 +1,4 @@
-"""The hooks a plugin implements. One per component kind, plus one for CLI commands.
+"""The hooks a plugin implements. One per component kind (five), plus one for CLI commands.
 
 Each registration hook receives a ``register`` callback::
 
@@ -50,6 +50,11 @@ def sgfkit_register_metrics(register: Register) -> None:
 
 
 @hookspec
+def sgfkit_register_projectors(register: Register) -> None:
+    """Register projectors (subclasses of :class:`sgfkit.Projector`): images -> latents."""
+
+
+@hookspec
 def sgfkit_register_commands(cli: click.Group) -> None:
     """Add subcommands to the ``sgfkit`` CLI (import heavy modules inside the command)."""
 
@@ -60,6 +65,7 @@ KIND_OF_HOOK: dict[str, str] = {
     "sgfkit_register_condition_encoders": "condition-encoder",
     "sgfkit_register_manipulators": "manipulator",
     "sgfkit_register_metrics": "metric",
+    "sgfkit_register_projectors": "projector",
 }
 
 

@@ -101,8 +101,28 @@ def build_components(recipe: Recipe, device: str) -> Components:
     return Components(generator, encoder, evaluator, manipulators, metrics)
 
 
+def build_projector(recipe: Recipe, device: str, space: str | None = None) -> Any:
+    """The recipe's projector (``{type: optimize}`` when it names none), optionally forced to ``space``."""
+    section = dict(recipe.data.get("projector") or {"type": "optimize"})
+    cls = recipe.classes.get("projector") or get_registry().resolve("projector", section["type"])
+    if space is not None:
+        section["space"] = space
+    return cls(**{k: v for k, v in section.items() if k != "type"}).to(device)
+
+
+def build_generator(recipe: Recipe, device: str) -> Any:
+    """Only the generator of a recipe."""
+    params = {k: v for k, v in recipe.data["generator"].items() if k != "type"}
+    cls = recipe.classes["generator"]
+    if "base_dir" in inspect.signature(cls).parameters:
+        params["base_dir"] = recipe.base_dir
+    return cls(**params).to(device)
+
+
 def preflight(recipe: Recipe, comps: Components) -> list[str]:
     """Check what needs built components (target and attribute names) before the expensive stages."""
+    from sgfkit.edits import stages
+
     problems: list[Problem] = []
     notes: list[str] = []
     edits, evaluation = recipe.data.get("edits"), recipe.data.get("evaluation")
@@ -111,8 +131,9 @@ def preflight(recipe: Recipe, comps: Components) -> list[str]:
         for i, target in enumerate(edits["targets"]):
             path = ("edits", "targets", i)
             try:
-                comps.encoder.target_dims(target["target"])
-                comps.encoder.target(target["target"], probe)
+                for stage in stages(target["target"]):
+                    comps.encoder.target_dims(stage)
+                    comps.encoder.target(stage, probe)
             except (ComponentError, KeyError, TypeError, ValueError) as err:
                 problems.append(Problem((*path, "target"), None, f"{type(err).__name__}: {err}"))
             if target["layers"] is not None:
@@ -183,18 +204,23 @@ def fit_manipulators(comps: Components, dataset: LatentDataset, data_key: str, c
     return reports, hits
 
 
-def run_recipe(recipe: Recipe, out_dir: str | Path | None = None) -> RunResult:
-    """Run every stage of a validated recipe and write its run folder."""
+def run_recipe(recipe: Recipe, out_dir: str | Path | None = None, photos: Any = None) -> RunResult:
+    """Run every stage of a validated recipe and write its run folder.
+
+    ``photos`` (image files): project them with the recipe's projector, in the generator's space, and
+    edit the projections instead of the seeds' samples (``sgfkit edit``); the run folder also gets
+    ``projection.png`` / ``projection.json``.
+    """
     from sgfkit.executors import make_executor
 
     executor = make_executor(recipe.data.get("executor"))
     try:
-        return _run_stages(recipe, executor, out_dir)
+        return _run_stages(recipe, executor, out_dir, photos)
     finally:
         executor.close()
 
 
-def _run_stages(recipe: Recipe, executor: Any, out_dir: str | Path | None) -> RunResult:
+def _run_stages(recipe: Recipe, executor: Any, out_dir: str | Path | None, photos: Any = None) -> RunResult:
     from sgfkit.run_outputs import write_run_outputs
     from sgfkit.shards import make_payload, sharded_dataset, sharded_edits, sharded_evaluation
 
@@ -230,10 +256,18 @@ def _run_stages(recipe: Recipe, executor: Any, out_dir: str | Path | None) -> Ru
             payload_cache.append(make_payload(recipe, comps, fitted=True))
         return payload_cache[0]
 
+    projected = None
+    if photos is not None:
+        from sgfkit.projection import project_photos
+
+        with timer.stage("projection"):
+            projected = project_photos(recipe, comps.generator, photos, device)
     records = []
     if data.get("edits") and comps.manipulators:
         with timer.stage("edits"):
-            records, edit_notes = sharded_edits(executor, comps, data["edits"], seed, fitted_payload)
+            records, edit_notes = sharded_edits(
+                executor, comps, data["edits"], seed, fitted_payload,
+                *((projected.projection.latents, projected.names) if projected else ()))
             notes += edit_notes
     evaluations = []
     if data.get("evaluation") and comps.manipulators:
@@ -251,6 +285,8 @@ def _run_stages(recipe: Recipe, executor: Any, out_dir: str | Path | None) -> Ru
     try:
         run_dir, metrics = write_run_outputs(parent, recipe, comps, device, records, results, fit_reports,
                                              hits, notes, timer)
+        if projected is not None:
+            projected.write(run_dir)
     except OSError as exc:
         raise SgfkitError(f"cannot write the run outputs under {parent}: {exc.strerror or exc} "
                           f"({exc.filename or parent}). Choose a writable folder with --out or output.dir") from None

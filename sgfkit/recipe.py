@@ -23,7 +23,8 @@ from sgfkit.params import Param, check_value, validate_params
 KeyPath = tuple[str | int, ...]
 
 #: top-level sections that hold one component, and the registry kind of their ``type``
-COMPONENT_SECTIONS = {"generator": "generator", "encoder": "condition-encoder", "evaluator": "condition-encoder"}
+COMPONENT_SECTIONS = {"generator": "generator", "encoder": "condition-encoder", "evaluator": "condition-encoder",
+                      "projector": "projector"}
 #: top-level sections that hold a list of components
 COMPONENT_LISTS = {"manipulators": "manipulator", "metrics": "metric"}
 
@@ -44,6 +45,8 @@ TOP_LEVEL: dict[str, Param] = {
     "output": Param(dict, {}, "where runs and caches go: {dir, cache_dir}"),
     "executor": Param(dict, {}, "where sampling, edits and evaluation run: {type: local | ray, address, shard_size, "
                                 "num_cpus_per_task, num_gpus_per_task, max_retries, runtime_env}"),
+    "projector": Param(dict, None, "how 'sgfkit project' / 'sgfkit edit' find latents of photos "
+                       "(default: {type: optimize})", nullable=True),
 }
 DATASET: dict[str, Param] = {
     "samples": Param(int, 1000, "number of (z, w, c) samples to fit manipulators on", min=1),
@@ -55,7 +58,8 @@ EDITS: dict[str, Param] = {
     "targets": Param(list, help="[{target: {...}, label: str, layers: spec}]"),
 }
 TARGET: dict[str, Param] = {
-    "target": Param(dict, help="the target conditions, e.g. {smile: 1.0} or {caption: '...'}"),
+    "target": Param((dict, list), help="the target conditions, e.g. {smile: 1.0} or {caption: '...'}; "
+                    "a list of them is a chain applied in order (sequential edits)"),
     "label": Param(str, None, "short name shown in the grid (default: the target)", nullable=True),
     "layers": Param((str, list), None, "w+ layers the edit may change: null (all), a group, [i, ...] or 'a:b'",
                     nullable=True),
@@ -339,6 +343,10 @@ def _check_targets(chk: _Checker, edits: dict[str, Any]) -> None:
         resolved = chk.mapping(item, TARGET, path)
         if resolved is None:
             continue
+        chain = resolved["target"]
+        if isinstance(chain, list) and (not chain or not all(isinstance(t, dict) for t in chain)):
+            chk.add((*path, "target"), "a chain of targets is a non-empty list of mappings, "
+                    "e.g. [{smile: 1.0}, {bald: 1.0}]")
         layers = resolved["layers"]
         if isinstance(layers, list) and not all(isinstance(v, int) and not isinstance(v, bool) for v in layers):
             chk.add((*path, "layers"), f"expected a list of layer indices (int), got {layers!r}")
@@ -375,6 +383,8 @@ def validate_recipe(data: Any, lines: dict[KeyPath, int | str], origin: str, def
     if top.get("edits"):
         _check_targets(chk, top["edits"])
 
+    if isinstance(top.get("projector"), dict) and "type" not in top["projector"]:
+        top["projector"] = {"type": "optimize", **top["projector"]}  # e.g. only --set projector.steps=...
     classes: dict[str, type] = {}
     for key, kind in COMPONENT_SECTIONS.items():
         if top.get(key) is not None:

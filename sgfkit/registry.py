@@ -16,10 +16,11 @@ from sgfkit.errors import PluginLoadError, SgfkitError, UnknownComponentError, d
 from sgfkit.plugins import PluginSet, get_plugin_set
 
 #: component kinds in display order; also accepted: the plural forms and "encoder"
-KINDS = ("generator", "condition-encoder", "manipulator", "metric")
+KINDS = ("generator", "condition-encoder", "manipulator", "metric", "projector")
 _KIND_ALIASES = {"generators": "generator", "encoder": "condition-encoder", "encoders": "condition-encoder",
                  "condition-encoders": "condition-encoder", "condition_encoder": "condition-encoder",
-                 "manipulators": "manipulator", "metrics": "metric"}
+                 "manipulators": "manipulator", "metrics": "metric",
+                 "projectors": "projector"}
 
 
 class ComponentClashError(PluginLoadError):

@@ -73,7 +73,7 @@ def write_run_outputs(parent: Path, recipe: Any, comps: Any, device: str, record
     write_json_atomic(run_dir / "environment.json", env)
     files: dict[str, list[str]] = {"figures": [], "tables": []}
     if records:
-        write_bytes_atomic(run_dir / "edits.png", render_grid([r.block for r in records]))
+        write_bytes_atomic(run_dir / "edits.png", render_grid([r.block for r in records if r.block is not None]))
         write_npz_atomic(run_dir / "latents.npz", _latent_arrays(records))
     tables: dict[str, str] = {}
     for label, result in results.items():

@@ -133,25 +133,35 @@ class EditShard:
     target: int
     config: dict[str, Any]
     seed: int
+    #: given sources (projected photos) instead of the config's seeds: latents array, space, names
+    sources: np.ndarray | None = None
+    space: str | None = None
+    names: list[str] | None = None
 
 
 def edit_shard(comps: Any, shard: EditShard) -> Any:
     from sgfkit.edits import prepare_sources, run_one_edit
 
     _seed(shard_seed(shard.seed, "edits", "sources"))
-    prepared = prepare_sources(comps.generator, comps.encoder, comps.evaluator, shard.config)
+    given = None if shard.sources is None else \
+        Latents(torch.from_numpy(shard.sources).to(comps.generator.device), str(shard.space))
+    prepared = prepare_sources(comps.generator, comps.encoder, comps.evaluator, shard.config, given, shard.names)
     _seed(shard_seed(shard.seed, "edits", shard.manipulator, shard.target))
     return run_one_edit(comps.generator, comps.encoder, comps.evaluator, comps.manipulators[shard.manipulator],
                         shard.config["targets"][shard.target], shard.config, prepared)
 
 
 def sharded_edits(executor: Any, comps: Any, config: dict[str, Any], seed: int,
-                  payload: Callable[[], WorkerPayload]) -> tuple[list[Any], list[str]]:
-    """Every (manipulator, target) example edit; returns (records, notes on skipped pairs)."""
-    shards = [EditShard(m, t, config, seed) for m in range(len(comps.manipulators))
+                  payload: Callable[[], WorkerPayload], sources: Latents | None = None,
+                  names: list[str] | None = None) -> tuple[list[Any], list[str]]:
+    """Every (manipulator, target) example edit (on ``sources`` when given); (records, notes on skipped pairs)."""
+    given = None if sources is None else sources.tensor.detach().float().cpu().numpy()
+    space = None if sources is None else sources.space
+    shards = [EditShard(m, t, config, seed, given, space, names) for m in range(len(comps.manipulators))
               for t in range(len(config["targets"]))]
     outcomes = executor.map("Example edits", edit_shard, shards, components=comps, payload=payload)
-    return [o for o in outcomes if not isinstance(o, str)], [o for o in outcomes if isinstance(o, str)]
+    records = [r for o in outcomes if not isinstance(o, str) for r in o]  # a chain gives one record per stage
+    return records, [o for o in outcomes if isinstance(o, str)]
 
 
 # -- evaluation sweeps ----------------------------------------------------------------------------

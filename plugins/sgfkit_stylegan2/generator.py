@@ -153,6 +153,13 @@ class StyleGAN2Generator(Generator):
         img = self.net.synthesis(ws.to(self.device, torch.float32), self.params["noise_mode"], half=half)
         return img.clamp(-1.0, 1.0) if self.params["clamp"] else img
 
+    def noise_buffers(self) -> list[torch.Tensor]:
+        """The constant per-layer noise maps [R, R] that ``noise_mode: const`` renders with (a projector
+        optimises and restores them); none in the other modes."""
+        if self.params["noise_mode"] != "const":
+            return []
+        return [b for name, b in self.net.synthesis.named_buffers() if name.endswith("noise_const")]
+
     def versions(self) -> dict[str, Any]:
         cfg = self.net.cfg
         out: dict[str, Any] = {**self.info, "resolution": cfg.resolution, "z_dim": cfg.z_dim, "w_dim": cfg.w_dim,

@@ -1,0 +1,1 @@
+"""Bundled projectors: find the latents of a given image (GAN inversion)."""
