@@ -24,7 +24,7 @@ def test_list_json_has_stable_keys(tiny_plugins):
     assert result.exit_code == 0
     rows = json.loads(result.output)
     assert {r["name"] for r in rows} == {"tiny-linear", "tiny-z", "tiny-colour", "tiny-embed", "tiny-shift",
-                                         "tiny-gain"}
+                                         "tiny-gain", "tiny-project"}
     for row in rows:
         assert set(row) == {"kind", "name", "aliases", "plugin", "distribution", "version", "summary"}
     only = json.loads(invoke("list", "metrics", "--json").output)
@@ -39,7 +39,8 @@ def test_list_tables_and_plugins(tiny_plugins):
     assert plugins == [{"name": "sgfkit_tiny", "distribution": "sgfkit-tiny", "version": "0.1.0",
                         "hooks": ["sgfkit_register_commands", "sgfkit_register_condition_encoders",
                                   "sgfkit_register_generators", "sgfkit_register_manipulators",
-                                  "sgfkit_register_metrics", "sgfkit_register_weights"],
+                                  "sgfkit_register_metrics", "sgfkit_register_projectors",
+                                  "sgfkit_register_weights"],
                         "status": "loaded", "error": None}]
     table = invoke("list", "--plugins")
     assert "sgfkit_tiny" in table.output and "loaded" in table.output

@@ -28,3 +28,13 @@ def test_tiny_plugin_exercises_the_hook(hook, tiny_plugins):
     import sgfkit_tiny.plugin
 
     assert callable(getattr(sgfkit_tiny.plugin, hook, None)), f"the tiny test plugin does not implement {hook}"
+
+
+def test_tiny_projector_reproduces_a_tiny_render(tiny_plugins):
+    import sgfkit
+
+    generator = sgfkit.get_generator("tiny-linear", space="w+")
+    target = generator.to_latents(generator.sample_z(2, 5))
+    images = generator.synthesize(target)
+    projection = sgfkit.get_projector("tiny-project", steps=300).project(images, generator)
+    assert min(projection.scores["psnr"]) > 30 and projection.losses[-1] < projection.losses[0]
