@@ -274,11 +274,20 @@ def run_case(case: Case, folder: Path) -> dict[str, Any]:
             "exception": None if handled else repr(result.exception)[:500], "ran": Path(f"{path}.ran").exists()}
 
 
-def main(folder: str) -> None:
-    """Run every case (in this process) and print one JSON line each."""
-    for case in CASES:
+def all_cases() -> list[Case]:
+    """The issue-18 cases above plus the attack matrix of :mod:`hostile_attacks` (every loader)."""
+    from hostile_attacks import ATTACK_CASES
+
+    return CASES + ATTACK_CASES
+
+
+def main(folder: str, only: list[str] | None = None) -> None:
+    """Run every case (or those named in ``only``) in this process and print one JSON line each."""
+    for case in all_cases():
+        if only and case.id not in only:
+            continue
         print(json.dumps(run_case(case, Path(folder) / case.id)), flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2:])

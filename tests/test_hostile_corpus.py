@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from hostile_weights import CASES
+from hostile_weights import all_cases
+
+CASES = all_cases()
 
 TESTS = Path(__file__).resolve().parent
 LIMIT_GIB = 3

@@ -78,12 +78,13 @@ def sniff_kind(path: Path) -> str:
         if names and all(n.endswith(".npy") for n in names):
             return "npz"
         raise WeightsError(f"{path}: a zip archive that is neither a torch checkpoint nor an .npz")
+    header_len = int.from_bytes(head[:8], "little")
+    # before the pickle test: a header length whose low byte is 0x80 would look like a pickle
+    if head[8:9] == b"{" and 0 < header_len < 100_000_000:
+        return "safetensors"
     if head[:1] == b"\x80":
         # torch's legacy format starts with the pickled magic number 0x1950a86a20f9469cfc6c
         return "torch-legacy" if head[2:4] == b"\x8a\x0a" else "pickle"
-    header_len = int.from_bytes(head[:8], "little")
-    if head[8:9] == b"{" and 0 < header_len < 100_000_000:
-        return "safetensors"
     raise WeightsError(f"{path}: not a checkpoint format sgfkit reads (an NVlabs .pkl, a torch .pt/.pth, "
                        f".safetensors or .npz); first bytes {head[:8]!r}")
 
@@ -184,6 +185,10 @@ def _torch_load(path: Path) -> Any:
                                  what="torch checkpoint")
 
 
+#: what np.load(allow_pickle=False) raises on a malformed archive or .npy header (object arrays: ValueError)
+NPZ_ERRORS = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, SyntaxError, MemoryError)
+
+
 def _load_tensors(path: Path, kind: str) -> dict[str, Any]:
     if kind in ("torch-zip", "torch-legacy"):
         obj = _torch_load(path)
@@ -192,14 +197,15 @@ def _load_tensors(path: Path, kind: str) -> dict[str, Any]:
         try:
             with np.load(path, allow_pickle=False) as data:
                 obj = {k: torch.from_numpy(np.array(data[k])) for k in data.files}
-        except Exception as exc:  # noqa: BLE001
+        except NPZ_ERRORS as exc:
             raise WeightsError(f"{path}: not a readable .npz ({type(exc).__name__}: {exc})") from None
     elif kind == "safetensors":
+        from safetensors import SafetensorError
         from safetensors.torch import load_file
 
         try:
             obj = load_file(str(path))
-        except Exception as exc:  # noqa: BLE001
+        except (SafetensorError, OSError, ValueError, TypeError) as exc:
             raise WeightsError(f"{path}: not a readable .safetensors file ({type(exc).__name__}: {exc})") from None
     else:
         raise WeightsError(f"{path}: a plain pickle is not a state dict; use format 'nvlabs-pkl' for "

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from sgfkit.errors import WeightsError
-from sgfkit.safe_pickle import RestrictedUnpickler, check_plain_dtype, numpy_allowlist
+from sgfkit.safe_pickle import UNPICKLING_ERRORS, RestrictedUnpickler, check_plain_dtype, numpy_allowlist
 from sgfkit.torch_files import TorchStorage, read_torch_bytes, tensor_globals
 from sgfkit_stylegan2.tf_pickle import TFNetwork
 
@@ -166,6 +166,8 @@ def read_network_pickle(path: str | Path) -> Any:
     except (pickle.UnpicklingError, EOFError) as exc:
         raise WeightsError(f"{path}: the pickle stream is incomplete or corrupt ({type(exc).__name__}: {exc}); "
                            "the download may be truncated: fetch it again") from None
-    except Exception as exc:  # noqa: BLE001 - malformed opcodes surface as many exception types
+    except RecursionError:
+        raise WeightsError(f"{path}: the pickle nests objects too deeply; the file is malformed") from None
+    except UNPICKLING_ERRORS as exc:  # what malformed opcodes raise inside pickle and the allow-listed callables
         raise WeightsError(f"{path}: not a readable network pickle ({type(exc).__name__}: {exc}); "
                            "the file may be truncated or of another format") from None
