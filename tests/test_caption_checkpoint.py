@@ -129,3 +129,6 @@ def test_word_map_format_and_errors(tmp_path):
     bad.write_text("not json")
     with pytest.raises(WeightsError, match="not a JSON word map"):
         WordMap.load(bad)
+    bad.write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(WeightsError, match="nests too deeply"):
+        WordMap.load(bad)

@@ -53,6 +53,9 @@ class WordMap:
             raise WeightsError(f"word map file not found: {path}")
         try:
             table = json.loads(path.read_text(encoding="utf-8"))
+        except RecursionError:  # json recurses once per nesting level
+            raise WeightsError(f"{path}: the JSON nests too deeply; a word map is a flat object of word -> id") \
+                from None
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise WeightsError(f"{path}: not a JSON word map ({exc})") from None
         if not isinstance(table, dict) or not all(isinstance(v, int) for v in table.values()):
