@@ -220,6 +220,24 @@ def run_recipe(recipe: Recipe, out_dir: str | Path | None = None, photos: Any = 
         executor.close()
 
 
+def _edit_sources(generator: Any, edits: dict[str, Any], projected: Any, file_sources: Any) -> tuple[Any, ...]:
+    """(latents, names) of the example-edit sources when they are not just the seeds; () otherwise.
+
+    Projected photos replace the seeds; the rows of ``edits.latents`` come after either.
+    """
+    if file_sources is None:
+        return (projected.projection.latents, projected.names) if projected else ()
+    from sgfkit.latents import Latents
+
+    if projected:
+        base, names = projected.projection.latents, list(projected.names)
+    else:
+        base = generator.to_latents(generator.z_from_seeds(list(edits["seeds"])))
+        names = [f"seed {s}" for s in edits["seeds"]]
+    names += [f"latent {i}" for i in range(len(file_sources))]
+    return (Latents.cat([base, file_sources.to(base.device)]) if len(base) else file_sources), names
+
+
 def _run_stages(recipe: Recipe, executor: Any, out_dir: str | Path | None, photos: Any = None) -> RunResult:
     from sgfkit.run_outputs import write_run_outputs
     from sgfkit.shards import make_payload, sharded_dataset, sharded_edits, sharded_evaluation
@@ -231,6 +249,11 @@ def _run_stages(recipe: Recipe, executor: Any, out_dir: str | Path | None, photo
     with timer.stage("build"):
         comps = build_components(recipe, device)
         notes = preflight(recipe, comps)
+        file_sources = None
+        if data.get("edits") and data["edits"].get("latents"):  # a bad file fails before any fitting
+            from sgfkit.latent_files import load_source_latents
+            file_sources = load_source_latents(data["edits"]["latents"], data["edits"].get("latents_key"),
+                                               comps.generator, recipe.base_dir)
     out = data["output"]
     cache_root = Path(out["cache_dir"]) if out["cache"] else None
     cache = StageCache(cache_root)
@@ -265,9 +288,8 @@ def _run_stages(recipe: Recipe, executor: Any, out_dir: str | Path | None, photo
     records = []
     if data.get("edits") and comps.manipulators:
         with timer.stage("edits"):
-            records, edit_notes = sharded_edits(
-                executor, comps, data["edits"], seed, fitted_payload,
-                *((projected.projection.latents, projected.names) if projected else ()))
+            given = _edit_sources(comps.generator, data["edits"], projected, file_sources)
+            records, edit_notes = sharded_edits(executor, comps, data["edits"], seed, fitted_payload, *given)
             notes += edit_notes
     evaluations = []
     if data.get("evaluation") and comps.manipulators:

@@ -39,7 +39,7 @@ TOP_LEVEL: dict[str, Param] = {
     "evaluator": Param(dict, None, "condition encoder that scores edits (default: the encoder)", nullable=True),
     "dataset": Param(dict, {}, "the (z, w, c) sample set: {samples, batch_size}"),
     "manipulators": Param(list, [], "manipulators to fit and compare: [{type: NAME, ...}]"),
-    "edits": Param(dict, None, "example edit grid: {seeds, path_steps, targets}", nullable=True),
+    "edits": Param(dict, None, "example edit grid: {seeds, latents, path_steps, targets}", nullable=True),
     "evaluation": Param(dict, None, "MDC sweep: {attributes, samples, seed, delta, threshold}", nullable=True),
     "metrics": Param(list, [], "metrics over the evaluation: [{type: NAME, ...}]"),
     "output": Param(dict, {}, "where runs and caches go: {dir, cache_dir}"),
@@ -54,6 +54,9 @@ DATASET: dict[str, Param] = {
 }
 EDITS: dict[str, Param] = {
     "seeds": Param(list, [0, 1, 2, 3], "one source image per seed", item_type=int),
+    "latents": Param(str, None, "file of source latents edited beside the seeds (.npz/.npy/.pt; relative to "
+                     "the recipe)", nullable=True),
+    "latents_key": Param(str, None, "array to use in a latents file holding several", nullable=True),
     "path_steps": Param(int, 3, "intermediate images shown between source and result", min=0, max=16),
     "targets": Param(list, help="[{target: {...}, label: str, layers: spec}]"),
 }
