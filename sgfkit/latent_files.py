@@ -30,64 +30,69 @@ SUFFIXES = (".npz", ".npy", ".pt", ".pth")
 MAX_SOURCES = 64
 
 
-def _pick(arrays: dict[str, Any], key: str | None, path: Path) -> Any:
+def _pick(arrays: dict[str, Any], key: str | None, path: Path, what: str, setting: str) -> Any:
     """The entry under ``key``, the only entry, or the projector's ``w``; else a clear error."""
     names = sorted(arrays)
     if key is not None:
         if key not in arrays:
-            raise ComponentError(f"latents file {str(path)!r} has no array {key!r}; it holds {', '.join(names)}."
-                                 + did_you_mean(key, names) + " Set edits.latents_key to one of them")
+            raise ComponentError(f"{what} {str(path)!r} has no array {key!r}; it holds {', '.join(names)}."
+                                 + did_you_mean(key, names) + f" Set {setting}_key to one of them")
         return arrays[key]
     if len(names) == 1:
         return arrays[names[0]]
     if "w" in arrays:
         return arrays["w"]
     shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
-    raise ComponentError(f"latents file {str(path)!r} holds {len(names)} arrays ({shown}); "
-                         "name the one to use with edits.latents_key")
+    raise ComponentError(f"{what} {str(path)!r} holds {len(names)} arrays ({shown}); "
+                         f"name the one to use with {setting}_key")
 
 
-def read_latent_array(path: str | Path, key: str | None = None) -> np.ndarray:
-    """Read a latent array (float32) from ``path``; raises ComponentError naming the problem and fix."""
+def read_latent_array(path: str | Path, key: str | None = None, what: str = "latents file",
+                      setting: str = "edits.latents") -> np.ndarray:
+    """Read one numeric array (float32) from ``path``; raises ComponentError naming the problem and the fix.
+
+    ``what`` names the file in messages; ``setting`` is the recipe key that names it (``<setting>_key`` picks
+    an array).
+    """
     path = Path(path)
     if not path.is_file():
-        raise ComponentError(f"latents file {str(path)!r} not found; set edits.latents to an .npz, .npy or .pt "
+        raise ComponentError(f"{what} {str(path)!r} not found; set {setting} to an .npz, .npy or .pt "
                              "file (a relative path is looked up beside the recipe, then in the current folder)")
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise ComponentError(f"latents file {str(path)!r} has an unknown extension; use one of {', '.join(SUFFIXES)}")
+        raise ComponentError(f"{what} {str(path)!r} has an unknown extension; use one of {', '.join(SUFFIXES)}")
     try:
         if suffix == ".npz":
             with np.load(path, allow_pickle=False) as npz:
-                value: Any = _pick({name: npz[name] for name in npz.files}, key, path)
+                value: Any = _pick({name: npz[name] for name in npz.files}, key, path, what, setting)
         elif suffix == ".npy":
             value = np.load(path, allow_pickle=False)
         else:
             value = torch.load(path, map_location="cpu", weights_only=True)
             if isinstance(value, dict):
-                value = _pick(value, key, path)
+                value = _pick(value, key, path, what, setting)
     except ComponentError:
         raise
     except ValueError as exc:
         if "pickle" in str(exc):  # e.g. ReStyle's latents.npy is a pickled dict of arrays
-            raise ComponentError(f"latents file {str(path)!r} holds Python objects (a pickled dict?), which "
+            raise ComponentError(f"{what} {str(path)!r} holds Python objects (a pickled dict?), which "
                                  "sgfkit does not unpickle; save the codes as one numeric array "
                                  "(np.save('codes.npy', np.stack(list(d.values()))))") from None
-        raise ComponentError(f"latents file {str(path)!r} cannot be read: {exc}") from None
+        raise ComponentError(f"{what} {str(path)!r} cannot be read: {exc}") from None
     except pickle.UnpicklingError:
-        raise ComponentError(f"latents file {str(path)!r} cannot be read as tensors: it is not a torch file, or it "
+        raise ComponentError(f"{what} {str(path)!r} cannot be read as tensors: it is not a torch file, or it "
                              "holds objects that torch.load(weights_only=True) refuses; save a plain tensor "
                              "(torch.save(codes, 'codes.pt'))") from None
     except (OSError, zipfile.BadZipFile, RuntimeError, EOFError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ComponentError(f"latents file {str(path)!r} cannot be read ({first}); "
+        raise ComponentError(f"{what} {str(path)!r} cannot be read ({first}); "
                              "check that it is a complete .npz/.npy/.pt file") from None
     if isinstance(value, torch.Tensor):
         value = value.detach().cpu().numpy()
     if not isinstance(value, np.ndarray) or not np.issubdtype(value.dtype, np.number) or \
             np.issubdtype(value.dtype, np.complexfloating):
-        what = f"dtype {value.dtype}" if isinstance(value, np.ndarray) else type(value).__name__
-        raise ComponentError(f"latents file {str(path)!r}: expected a numeric array, got {what}")
+        got = f"dtype {value.dtype}" if isinstance(value, np.ndarray) else type(value).__name__
+        raise ComponentError(f"{what} {str(path)!r}: expected a numeric array, got {got}")
     return value.astype(np.float32)
 
 
@@ -125,11 +130,17 @@ def latents_from_array(array: np.ndarray, generator: Any, origin: str) -> Latent
     return latents.to(generator.device)
 
 
-def load_source_latents(spec: str, key: str | None, generator: Any, base_dir: Path) -> Latents:
-    """``edits.latents`` (relative to the recipe folder, else the current one) -> checked Latents in the
-    generator's space."""
+def resolve_user_file(spec: str, base_dir: Path) -> Path:
+    """A user file named in a recipe: beside the recipe when it is there, else as given (the current folder)."""
     path = Path(spec).expanduser()
     if not path.is_absolute() and (base_dir / path).is_file():  # else the current folder (--set from a shell)
         path = base_dir / path
+    return path
+
+
+def load_source_latents(spec: str, key: str | None, generator: Any, base_dir: Path) -> Latents:
+    """``edits.latents`` (relative to the recipe folder, else the current one) -> checked Latents in the
+    generator's space."""
+    path = resolve_user_file(spec, base_dir)
     origin = f"edits.latents {spec!r}" + (f" [{key}]" if key else "")
     return latents_from_array(read_latent_array(path, key), generator, origin)

@@ -14,6 +14,7 @@ fitted dataset (no rendering). ``component`` forces one component for every edit
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -25,6 +26,7 @@ from sgfkit.errors import ComponentError
 from sgfkit.latents import Latents
 from sgfkit.params import Param
 from sgfkit.progress import progress_task
+from sgfkit_manipulators.direction_export import slug, write_ganspace_components
 from sgfkit_manipulators.latent_edit import apply_offset, check_linear_request, target_directions
 
 CHUNK = 4096
@@ -195,6 +197,13 @@ class GANSpace(Manipulator):
         out = apply_offset(latents, layers, offset)
         n = len(latents)
         return EditResult(out, [latents, out], torch.ones(n, dtype=torch.long), ["done"] * n)
+
+    def export_files(self, fmt: str, out_dir: Path) -> list[Path]:
+        """Write the components as a GANSpace component cache (``<label>_components.npz``)."""
+        if fmt != "ganspace":
+            raise ComponentError(f"{self.label} (ganspace) exports only --format ganspace, not {fmt!r}")
+        comps = self._require_fitted()
+        return [write_ganspace_components(comps, self.mean, self.stdev, out_dir / f"{slug(self.label)}_components.npz")]
 
     # -- state ----------------------------------------------------------------------------------
     def state_tensors(self) -> dict[str, torch.Tensor]:

@@ -9,6 +9,7 @@ targeted dims and ``alpha`` the strength (distance along the unit normal, in lat
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,6 +20,7 @@ from sgfkit.dataset import LatentDataset
 from sgfkit.errors import ComponentError, did_you_mean
 from sgfkit.params import Param
 from sgfkit.progress import progress_task
+from sgfkit_manipulators.direction_export import write_interfacegan_boundaries
 from sgfkit_manipulators.latent_edit import apply_offset, check_linear_request, target_directions
 
 #: strength grid in units of the typical spread of the latents along a boundary
@@ -151,6 +153,13 @@ class InterFaceGAN(Manipulator):
         out = apply_offset(latents, request.layers, offset)
         n = len(latents)
         return EditResult(out, [latents, out], torch.ones(n, dtype=torch.long), ["done"] * n)
+
+    def export_files(self, fmt: str, out_dir: Path) -> list[Path]:
+        """Write the boundaries (``project_out`` applied) as InterFaceGAN ``boundary_<name>.npy`` files."""
+        if fmt != "interfacegan":
+            raise ComponentError(f"{self.label} (interfacegan) exports only --format interfacegan, not {fmt!r}")
+        self._require_fitted()
+        return write_interfacegan_boundaries({name: self.boundary(name) for name in self.names}, out_dir)
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         return {"normals": self._require_fitted()}

@@ -12,3 +12,5 @@ def sgfkit_register_manipulators(register):
              summary="linear SVM boundary normals per attribute (Shen et al. 2020)")
     register("ganspace", "sgfkit_manipulators.ganspace:GANSpace",
              summary="principal components of w, matched to attributes (Härkönen et al. 2020)")
+    register("direction", "sgfkit_manipulators.direction:Direction",
+             summary="one direction from a file: InterFaceGAN boundary, GANSpace component, e4e .pt")
