@@ -477,6 +477,20 @@ def train_encoder_cmd(name: str, out_path: Path, sets: tuple[str, ...], no_progr
     click.echo(json.dumps(report, indent=2, default=str))
 
 
+@cli.command("export")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["interfacegan", "ganspace"]), required=True,
+              help="interfacegan: boundary_<condition>.npy files; ganspace: a component cache .npz.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the files (default: RUN_DIR/export-FORMAT).")
+def export_cmd(run_dir: Path, fmt: str, out_dir: Path | None) -> None:
+    """Write a run's fitted directions in InterFaceGAN's or GANSpace's file layout (run where the run ran)."""
+    from sgfkit.export import export_run
+
+    for path in export_run(run_dir, fmt, out_dir):
+        click.echo(f"wrote {path}")
+
+
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: Any = None, line: str | None = None) -> None:
     """Print component warnings as one plain line (no source path), like the CLI's errors."""
