@@ -57,8 +57,16 @@ EDITS: dict[str, Param] = {
     "latents": Param(str, None, "file of source latents edited beside the seeds (.npz/.npy/.pt; relative to "
                      "the recipe)", nullable=True),
     "latents_key": Param(str, None, "array to use in a latents file holding several", nullable=True),
+    "video": Param(dict, None, "edit paths as videos: {format: mp4|gif, fps, frames, sources}", nullable=True),
     "path_steps": Param(int, 3, "intermediate images shown between source and result", min=0, max=16),
     "targets": Param(list, help="[{target: {...}, label: str, layers: spec}]"),
+}
+VIDEO: dict[str, Param] = {
+    "format": Param(str, "mp4", "mp4 (ffmpeg from the imageio-ffmpeg wheel) or gif", choices=("mp4", "gif")),
+    "fps": Param(int, 12, "frames per second", min=1, max=60),
+    "frames": Param(int, 24, "frames per edit path (the path is interpolated)", min=2, max=240),
+    "sources": Param(bool, True, "also write video_sources: a loop interpolating between the sources"),
+    "batch_size": Param(int, 32, "latents rendered per batch", min=1),
 }
 TARGET: dict[str, Param] = {
     "target": Param((dict, list), help="the target conditions, e.g. {smile: 1.0} or {caption: '...'}; "
@@ -385,6 +393,8 @@ def validate_recipe(data: Any, lines: dict[KeyPath, int | str], origin: str, def
                 top.pop(key)
     if top.get("edits"):
         _check_targets(chk, top["edits"])
+        if top["edits"].get("video") is not None:
+            top["edits"]["video"] = chk.mapping(top["edits"]["video"], VIDEO, ("edits", "video"))
 
     if isinstance(top.get("projector"), dict) and "type" not in top["projector"]:
         top["projector"] = {"type": "optimize", **top["projector"]}  # e.g. only --set projector.steps=...
