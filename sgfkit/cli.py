@@ -462,15 +462,21 @@ def samples_cmd(generator: str, encoder: str | None, count: int, seed: int, sets
 @click.argument("name")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), required=True, help="Where to write the weights.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Training option (see sgfkit info NAME).")
+@click.option("--images", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Your own images (face-attributes): the folder the labels' file column is relative to.")
+@click.option("--labels", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --images: CSV 'file,<attribute>,...' with scores in [0, 1].")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
-def train_encoder_cmd(name: str, out_path: Path, sets: tuple[str, ...], no_progress: bool) -> None:
-    """Train a condition encoder's shipped weights (for encoders that support it)."""
+def train_encoder_cmd(name: str, out_path: Path, sets: tuple[str, ...], images: Path | None, labels: Path | None,
+                      no_progress: bool) -> None:
+    """Train a condition encoder's weights (shipped ones, or on your labelled images where supported)."""
     from sgfkit import api
     from sgfkit.params import validate_params
     from sgfkit.rich_progress import progress_for_cli
 
     cls = api.component_class("condition-encoder", name)
     given = _parse_sets(sets, ("train",))["train"]
+    given.update({k: str(v) for k, v in (("images", images), ("labels", labels)) if v is not None})
     options = validate_params(cls.training_params, given, component=f"training of {name!r}")
     with progress_for_cli(not no_progress):
         report = cls.train(out_path, **options)

@@ -39,6 +39,11 @@ TRAINING_PARAMS: dict[str, Param] = {
     "stem_pool": Param(bool, False, "keep the stem max-pool (false: 2x finer features for 64-px faces, ~3x compute)"),
     "threads": Param(int, 1, "CPU threads (1 is fastest on a shared 2-core machine)", min=1),
     "render_batch": Param(int, 250, "renders per generator call", min=1),
+    "images": Param(str, None, "your own images: folder the labels' file column is relative to (instead of "
+                    "synth-faces renders)", nullable=True),
+    "labels": Param(str, None, "with images: CSV 'file,<attribute>,...' with scores in [0, 1]", nullable=True),
+    "heldout_share": Param(float, 0.2, "with images: share of the labelled images held out for the report",
+                           min=0.01, max=0.9),
 }
 
 
@@ -103,14 +108,27 @@ def train_embedded(output: Path, **options: Any) -> dict[str, Any]:
     torch.set_num_threads(opts["threads"])
     try:
         t0 = time.perf_counter()
-        psis = opts["train_truncations"] or [opts["truncation"]]
-        pools = [render_pool(opts["samples"] // len(psis) + (k < opts["samples"] % len(psis)), opts["seed"] + k,
-                             opts["resolution"], psi, opts["render_batch"]) for k, psi in enumerate(psis)]
-        images, attrs, names = torch.cat([p[0] for p in pools]), torch.cat([p[1] for p in pools]), pools[0][2]
-        test_images, test_attrs, _ = render_pool(opts["heldout"], opts["heldout_seed"], opts["resolution"],
-                                                 opts["truncation"], opts["render_batch"])
-        psi1_images, psi1_attrs, _ = render_pool(opts["heldout"], opts["heldout_seed"], opts["resolution"],
-                                                 1.0, opts["render_batch"])
+        if (opts["images"] is None) != (opts["labels"] is None):
+            from sgfkit.errors import SgfkitError
+            raise SgfkitError("train your own attributes with both --images DIR and --labels labels.csv")
+        if opts["images"] is not None:  # the user's labelled images; a seeded share is held out
+            from sgfkit_face_attributes.labelled_images import read_labelled_images, split_heldout
+
+            every, scores, names = read_labelled_images(Path(opts["images"]), Path(opts["labels"]),
+                                                        opts["resolution"])
+            train_idx, test_idx = split_heldout(len(every), opts["heldout_share"], opts["heldout_seed"])
+            images, attrs = every[train_idx], scores[train_idx]
+            test_images, test_attrs = every[test_idx], scores[test_idx]
+            psi1_images = None
+        else:
+            psis = opts["train_truncations"] or [opts["truncation"]]
+            pools = [render_pool(opts["samples"] // len(psis) + (k < opts["samples"] % len(psis)), opts["seed"] + k,
+                                 opts["resolution"], psi, opts["render_batch"]) for k, psi in enumerate(psis)]
+            images, attrs, names = torch.cat([p[0] for p in pools]), torch.cat([p[1] for p in pools]), pools[0][2]
+            test_images, test_attrs, _ = render_pool(opts["heldout"], opts["heldout_seed"], opts["resolution"],
+                                                     opts["truncation"], opts["render_batch"])
+            psi1_images, psi1_attrs, _ = render_pool(opts["heldout"], opts["heldout_seed"], opts["resolution"],
+                                                     1.0, opts["render_batch"])
         t_render = time.perf_counter() - t0
 
         torch.manual_seed(opts["seed"])
@@ -146,12 +164,15 @@ def train_embedded(output: Path, **options: Any) -> dict[str, Any]:
                     task.update(loss=round(losses[-1], 4))
         t_train = time.perf_counter() - t1
         heldout = evaluate(net, test_images, test_attrs)
-        heldout_psi1 = evaluate(net, psi1_images, psi1_attrs)
+        heldout_psi1 = evaluate(net, psi1_images, psi1_attrs) if psi1_images is not None else {"mae": None}
+        # the error of always predicting the training mean: what a useless network would score
+        baseline = float((test_attrs - attrs.mean(0)).abs().mean())
         per_attr = evaluate_per_attribute(net, test_images, test_attrs, names)
         report = {
             "heldout_mae": heldout["mae"], "heldout_max_attribute_mae": heldout["max_attribute_mae"],
             "heldout_n": heldout["n"], "heldout_per_attribute": per_attr,
             "heldout_truncation": opts["truncation"], "heldout_mae_truncation_1": heldout_psi1["mae"],
+            "heldout_mae_predict_mean": baseline,
             "train_loss_last": float(sum(losses[-20:]) / max(1, len(losses[-20:]))),
             "steps": len(losses), "seconds_render": round(t_render, 1), "seconds_train": round(t_train, 1),
         }
@@ -159,7 +180,10 @@ def train_embedded(output: Path, **options: Any) -> dict[str, Any]:
             "config": config.to_dict(), "attribute_names": names, "input_size": opts["resolution"],
             "head_dims": [config.feature_dim, len(names)],
             "training": {"command": _command(output, opts), "options": opts,
-                         "data": f"synth-faces {opts['resolution']} px, sample_latents(n, data_seed + k) at "
+                         "data": f"labelled images {opts['images']} ({opts['labels']}), {opts['resolution']} px; "
+                                 f"held out: a {opts['heldout_share']} share drawn with heldout_seed"
+                                 if opts["images"] is not None else
+                                 f"synth-faces {opts['resolution']} px, sample_latents(n, data_seed + k) at "
                                  f"truncation train_truncations[k]; held out: sample_latents(heldout, heldout_seed) "
                                  f"at truncation {opts['truncation']} (and 1.0)",
                          "data_seed": opts["seed"], "heldout_seed": opts["heldout_seed"]},
