@@ -4,29 +4,12 @@ import pytest
 import torch
 
 from sgfkit.components import EditRequest
-from sgfkit.dataset import LatentDataset
 from sgfkit.errors import ComponentError
 from sgfkit_manipulators.direction import Direction
 from sgfkit_manipulators.ganspace import GANSpace
 from sgfkit_manipulators.interfacegan import InterFaceGAN
-from sgfkit_manipulators.toy_world import ToyAttributes, ToyGenerator
-
-
-@pytest.fixture(scope="module")
-def world():
-    torch.set_num_threads(1)
-    g, e = ToyGenerator(space="w"), ToyAttributes()
-    lat = g.sample_latents(2000, seed=0)
-    ds = LatentDataset(g.sample_z(2000, 0), lat.tensor, e.measure(g, lat), e.names, "w")
-    return g, e, ds
-
-
-def request(g, e, dim, n=64, seed=1, gen=None):
-    lat = (gen or g).sample_latents(n, seed)
-    c0 = e.measure(gen or g, lat)
-    c1 = c0.clone()
-    c1[:, dim] = (c0[:, dim] < 0.5).float()
-    return EditRequest(lat, c0, c1, [dim])
+from sgfkit_manipulators.toy_world import ToyGenerator
+from test_manip_linear import request_for as request, world  # noqa: F401  (the same toy world and requests)
 
 
 def loaded(tmp_path, world, **params):
