@@ -79,6 +79,15 @@ def test_interfacegan_fits_and_edits_towards_the_target(world, tmp_path):
     assert again.default_strengths == ifg.default_strengths
 
 
+def test_interfacegan_edits_at_the_middle_of_a_short_recipe_grid(world):
+    g, e, ds = world
+    ifg = InterFaceGAN(ratio=0.05, strengths=[1.0, 2.0, 4.0])
+    ifg.fit(ds, g, e)
+    req = request_for(g, e, dim=0)
+    offset = ifg.edit(req, g, e).latents.tensor - req.latents.tensor
+    assert torch.allclose(offset.norm(dim=1), torch.full((64,), 2.0), atol=1e-4)
+
+
 def test_interfacegan_conditional_edit_and_layers(world):
     g, e, ds = world
     ifg = InterFaceGAN(ratio=0.05, project_out=["a0"])

@@ -144,7 +144,8 @@ class InterFaceGAN(Manipulator):
         normals = self._require_fitted()
         latents = request.latents
         check_linear_request(request, normals.shape[1], self.names, self.label)
-        alpha = self.default_strengths[len(SPREAD_MULTIPLES) // 2] if request.strength is None else float(request.strength)
+        grid = self.default_strengths  # the recipe's strengths, or multiples of the spread: edit at its middle
+        alpha = grid[len(grid) // 2] if request.strength is None else float(request.strength)
         signs = target_directions(request.c0.float(), request.c1.float(), request.target_dims)   # [N, t]
         dirs = torch.stack([self.boundary(self.names[j]) for j in request.target_dims]).to(latents.tensor)
         offset = signs.to(dirs) @ dirs                                   # [N, d]
