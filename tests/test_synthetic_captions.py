@@ -10,7 +10,8 @@ import pytest
 from sgfkit.components import EditOutcome
 from sgfkit_synthetic import captions
 from sgfkit_synthetic.caption_metric import CaptionSuccess, score_caption_edit
-from sgfkit_synthetic.captions import caption_matches, generate_caption, parse_caption
+from sgfkit_synthetic.captions import (caption_matches, fact_holds, generate_caption, keep_rewrite, parse_caption,
+                                       phrase_facts)
 
 VALUES = {
     "petal_color": captions.PETAL_COLORS, "petal_shape": ["round", "pointed"],
@@ -74,8 +75,52 @@ def test_parser_understands_hand_written_captions(text, expected):
 def test_caption_matches_counts_named_and_matched_facts():
     facts = {"petal_color": "red", "petal_shape": "round", "center_color": "yellow"}
     assert caption_matches(facts, {"petal_color": "red", "petal_shape": "pointed"}) == (2, 1)
-    assert caption_matches(facts, {"petal_color": ["purple", "red"]}) == (1, 1)
     assert caption_matches(facts, {}) == (0, 0)
+
+
+def test_colour_list_holds_only_for_a_visible_mix():
+    pure_red = {"petal_color": "red", "petal_mix": {"red": 0.97}}
+    purplish_red = {"petal_color": "red", "petal_mix": {"red": 0.55, "purple": 0.43}}
+    red_pink = {"petal_color": "red", "petal_mix": {"red": 0.6, "pink": 0.3, "purple": 0.1}}
+    mix = ["red", "purple"]
+    assert not fact_holds(pure_red, "petal_color", mix)          # the old rule passed any one colour
+    assert fact_holds(purplish_red, "petal_color", mix)
+    assert fact_holds(purplish_red, "petal_color", ["purple", "red"])
+    assert not fact_holds(red_pink, "petal_color", mix)          # purple only 0.1 of the colour
+    assert caption_matches(purplish_red, {"petal_color": mix}) == (1, 1)
+    assert caption_matches(pure_red, {"petal_color": mix}) == (1, 0)
+    # a world without colour shares: only an identical list of colours counts
+    assert not fact_holds({"petal_color": "red"}, "petal_color", mix)
+    assert fact_holds({"petal_color": ["purple", "red"]}, "petal_color", mix)
+
+
+@pytest.mark.parametrize("facts", [
+    {"petal_color": "red"},
+    {"petal_color": ["red", "purple"], "center_color": "brown"},
+    {"petal_size": "large", "petal_color": "red"},
+    {"center_color": "yellow", "background": "dark"},
+    {"petal_count": 8, "petal_size": "small", "petal_shape": "pointed", "petal_color": "orange",
+     "center_size": "large", "center_color": "black", "background": "beige"},
+])
+def test_phrase_facts_round_trips_through_the_parser(facts):
+    text = phrase_facts(facts)
+    assert parse_caption(text) == facts, text
+
+
+def test_phrase_facts_round_trips_every_grammar_caption():
+    rng = random.Random(5)
+    for _ in range(300):
+        parsed = parse_caption(generate_caption(random_facts(rng), rng))
+        assert parse_caption(phrase_facts(parsed)) == parsed
+
+
+def test_keep_rewrite_replaces_only_the_named_facts():
+    source = "this flower has yellow pointed petals and a brown center"
+    assert keep_rewrite(source, "this flower has red petals") == \
+        "this flower has pointed red petals and a brown center"
+    rewritten = keep_rewrite(source, "red and purple petals on a dark background")
+    assert parse_caption(rewritten) == {"petal_shape": "pointed", "petal_color": ["red", "purple"],
+                                        "center_color": "brown", "background": "dark"}
 
 
 def _facts(**over):
@@ -90,6 +135,18 @@ def test_caption_edit_scores_success_and_side_effects():
     score = score_caption_edit("this flower has red petals", before, after)
     assert score["success"] == pytest.approx(2 / 3)
     assert score["other_changed"] == pytest.approx(2 / 3)  # sample 2 changed background and count
+    assert score["per_fact"] == {"petal_color": pytest.approx(2 / 3)}
+
+
+def test_compositions_are_scored_fact_by_fact():
+    before = [_facts()] * 4
+    after = [_facts(petal_color="red", petal_size="large"), _facts(petal_color="red"),
+             _facts(petal_color="red", petal_size="small"), _facts(petal_size="large")]
+    for caption in ("this flower has large red petals", "the petals are red and large"):
+        score = score_caption_edit(caption, before, after)
+        assert score["success"] == pytest.approx(0.25)
+        assert score["per_fact"] == {"petal_color": pytest.approx(0.75), "petal_size": pytest.approx(0.5)}
+        assert score["matched_share"] == pytest.approx((1 + 0.5 + 0.5 + 0.5) / 4)
 
 
 def test_caption_success_metric_tables_per_target_and_overall():
@@ -110,6 +167,7 @@ def test_caption_success_metric_tables_per_target_and_overall():
     assert result.values["overall"]["GANSpace"]["other_changed"] == pytest.approx(1.0)
     assert result.values["per_target"]["SGF"]["pointed pe"]["success"] == pytest.approx(0.5)
     assert "| SGF | **all** | 0.750 |" in result.tables["caption_success"]
+    assert "| SGF | pointed pe | 0.500 | petal_shape 0.50 |" in result.tables["caption_success"]
     assert CaptionSuccess().compute([], edits[-1:]).values == {}
 
 

@@ -35,7 +35,9 @@ def test_default_synth_flowers_output_and_captions_are_frozen():
     assert torch.allclose(img.std((1, 2, 3)), torch.tensor([0.28896, 0.29167, 0.33151]), atol=2e-4)
     facts = SynthFlowersTruth().facts(g, lat)
     assert facts[0] == {"petal_color": "purple", "petal_shape": "pointed", "petal_size": "small", "petal_count": 7,
-                        "center_color": "black", "center_size": "large", "background": "green"}
+                        "center_color": "black", "center_size": "large", "background": "green",
+                        "petal_mix": {"purple": 0.998}}
+    assert facts[1]["petal_mix"] == {"yellow": 0.054, "blue": 0.946}  # shares >= 0.05 are listed
     assert [f["petal_count"] for f in facts] == [7, 6, 9]
     rng = random.Random(0)
     assert [captions.generate_caption(facts[0], rng) for _ in range(3)] == [

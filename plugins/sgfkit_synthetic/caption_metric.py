@@ -2,8 +2,11 @@
 
 For each example edit whose target is ``{"caption": text}`` and whose evaluator produced discrete
 facts (``synth-flowers-truth``): an edit *succeeds* on a sample when every fact the caption names
-(:func:`captions.parse_caption`) holds in ``facts_after``; *side effects* count the facts the caption
-does not name that differ between ``facts_before`` and ``facts_after``.
+(:func:`captions.parse_caption`) holds in ``facts_after`` (:func:`captions.fact_holds`: a colour
+list such as "red and purple" holds only for a visible mix of those colours); *side effects* count
+the facts the caption does not name that differ between ``facts_before`` and ``facts_after``.
+Compositions are also scored fact by fact (``per_fact``: the share of samples where each named
+fact holds), so "large and red" shows which half failed.
 """
 from __future__ import annotations
 
@@ -11,24 +14,33 @@ from typing import Any
 
 from sgfkit.components import EditEvaluation, EditOutcome, Metric, MetricResult
 
-from sgfkit_synthetic.captions import FACT_KEYS, caption_matches, parse_caption
+from sgfkit_synthetic.captions import FACT_KEYS, fact_holds, parse_caption
 
 
 def score_caption_edit(caption: str, facts_before: list[dict[str, Any]],
                        facts_after: list[dict[str, Any]]) -> dict[str, float]:
-    """Success rate, mean matched share and mean number of unnamed facts changed, over the samples."""
+    """Success rate, mean matched share, per-fact success and mean number of unnamed facts changed."""
     parsed = parse_caption(caption)
     n = len(facts_after)
     success = matched_share = changed = 0.0
+    held = {key: 0 for key in parsed}
     for before, after in zip(facts_before, facts_after):
-        named, matched = caption_matches(after, parsed)
-        success += float(named > 0 and matched == named)
-        matched_share += matched / named if named else 0.0
+        ok = {key: fact_holds(after, key, value) for key, value in parsed.items()}
+        for key, value in ok.items():
+            held[key] += value
+        success += float(bool(ok) and all(ok.values()))
+        matched_share += sum(ok.values()) / len(ok) if ok else 0.0
         changed += sum(before.get(k) != after.get(k) for k in FACT_KEYS if k not in parsed)
     return {"success": success / n if n else float("nan"),
             "matched_share": matched_share / n if n else float("nan"),
             "other_changed": changed / n if n else float("nan"),
+            "per_fact": {key: held[key] / n if n else float("nan") for key in sorted(held)},
             "samples": n, "named": sorted(parsed)}
+
+
+def _per_fact_cell(score: dict[str, Any]) -> str:
+    """"petal_color 1.00, petal_size 0.25" (the named facts, each with its success share)."""
+    return ", ".join(f"{key} {rate:.2f}" for key, rate in score["per_fact"].items())
 
 
 class CaptionSuccess(Metric):
@@ -54,12 +66,12 @@ class CaptionSuccess(Metric):
             values["overall"][method] = {
                 key: sum(s[key] * s["samples"] for s in scores) / total if total else float("nan")
                 for key in ("success", "matched_share", "other_changed")} | {"samples": total}
-        lines = ["| method | target | success | matched share | other facts changed | N |",
-                 "|---|---|---|---|---|---|"]
+        lines = ["| method | target | success | per fact | matched share | other facts changed | N |",
+                 "|---|---|---|---|---|---|---|"]
         for method, label, s in rows:
-            lines.append(f"| {method} | {label} | {s['success']:.3f} | {s['matched_share']:.3f} | "
-                         f"{s['other_changed']:.2f} | {s['samples']} |")
+            lines.append(f"| {method} | {label} | {s['success']:.3f} | {_per_fact_cell(s)} | "
+                         f"{s['matched_share']:.3f} | {s['other_changed']:.2f} | {s['samples']} |")
         for method, o in values["overall"].items():
-            lines.append(f"| {method} | **all** | {o['success']:.3f} | {o['matched_share']:.3f} | "
+            lines.append(f"| {method} | **all** | {o['success']:.3f} | | {o['matched_share']:.3f} | "
                          f"{o['other_changed']:.2f} | {o['samples']} |")
         return MetricResult(values, tables={"caption_success": "\n".join(lines)})

@@ -10,7 +10,10 @@ Facts (see :meth:`SynthFlowers.facts`): ``petal_color``, ``petal_shape``, ``peta
   "is" / "are", to the previous one ("the petals are yellow and pointed").
   Convention: a noun given several colours ("red and purple petals") yields a list of colours;
   every other value is a single string (``petal_count`` an int).
-* :func:`caption_matches` counts how many named facts the truth satisfies (for scoring edits).
+* :func:`caption_matches` / :func:`fact_holds` check named facts against the truth (for scoring
+  edits); a colour list must be a visible mix, not any one of the colours.
+* :func:`phrase_facts` writes one plain sentence for given facts; :func:`keep_rewrite` replaces the
+  facts a target names in a source caption (``keep`` targets).
 
 This module is torch-free.
 """
@@ -103,6 +106,10 @@ def _choose_facts(rng: random.Random) -> set[str]:
     return use
 
 
+def _articles(text: str) -> str:
+    return re.sub(r"\ba (?=[aeiou])", "an ", text)  # "an orange flower", "an eight-..."
+
+
 def generate_caption(facts: dict[str, Any], rng: random.Random) -> str:
     """A varied English caption naming a random subset of ``facts`` (deterministic given ``rng``)."""
     use = _choose_facts(rng)
@@ -144,8 +151,7 @@ def generate_caption(facts: dict[str, Any], rng: random.Random) -> str:
         text = f"this flower has {' '.join(adj)} petals" + (f" and {center}" if center else "")
     if background:
         text += (" " if rng.random() < 0.7 else ", ") + background
-    text = " ".join(text.split())
-    return re.sub(r"\ba (?=[aeiou])", "an ", text)  # "an orange flower", "an eight-..."
+    return _articles(" ".join(text.split()))
 
 
 # -- parsing ----------------------------------------------------------------------------------
@@ -230,17 +236,71 @@ def parse_caption(text: str) -> dict[str, Any]:
     return out
 
 
-def caption_matches(facts: dict[str, Any], parsed: dict[str, Any]) -> tuple[int, int]:
-    """(named, matched): how many facts a parsed caption names and how many of them ``facts`` satisfy.
+#: a colour list ("red and purple petals") is a mix: every named colour must cover at least this
+#: share of the petal colour, and the named colours together at least ``MIX_MIN_TOTAL``
+MIX_MIN_SHARE = 0.2
+MIX_MIN_TOTAL = 0.8
+#: the fact that holds a flower's colour shares, {colour: weight} (see ``SynthFlowers.facts``)
+_MIX_KEYS = {"petal_color": "petal_mix"}
 
-    A list value (several colours) is satisfied when the truth is any of them.
+
+def fact_holds(facts: dict[str, Any], key: str, value: Any) -> bool:
+    """Does the truth ``facts`` satisfy one named fact ``key: value``?
+
+    A single value must equal the truth. A list of colours is a *mix*: it holds only when the truth
+    shows those colours together (each >= ``MIX_MIN_SHARE`` of the colour, all of them >=
+    ``MIX_MIN_TOTAL``), read from the colour-share fact when the world gives one; otherwise the
+    truth itself must be that list. A pure red flower does not match "red and purple".
     """
-    named = matched = 0
-    for key, value in parsed.items():
-        named += 1
-        truth = facts.get(key)
-        if isinstance(value, list):
-            matched += int(truth in value)
-        else:
-            matched += int(truth == value)
-    return named, matched
+    truth = facts.get(key)
+    if not isinstance(value, list):
+        return truth == value
+    shares = facts.get(_MIX_KEYS.get(key, ""))
+    if isinstance(shares, dict):
+        named = [float(shares.get(c, 0.0)) for c in value]
+        return min(named) >= MIX_MIN_SHARE and sum(named) >= MIX_MIN_TOTAL
+    return isinstance(truth, list) and sorted(truth) == sorted(value)
+
+
+def caption_matches(facts: dict[str, Any], parsed: dict[str, Any]) -> tuple[int, int]:
+    """(named, matched): how many facts a parsed caption names and how many of them ``facts`` satisfy
+    (each by :func:`fact_holds`; a colour list must be a visible mix)."""
+    matched = sum(fact_holds(facts, key, value) for key, value in parsed.items())
+    return len(parsed), matched
+
+
+def _color_words(value: Any) -> str:
+    return " and ".join(value) if isinstance(value, list) else str(value)
+
+
+def phrase_facts(facts: dict[str, Any]) -> str:
+    """One plain sentence naming exactly ``facts`` (any subset of FACT_KEYS; colours may be lists).
+
+    Deterministic, in the grammar's main template, e.g. ``{"petal_color": ["red", "purple"],
+    "center_color": "brown"}`` -> "this flower has red and purple petals and a brown center";
+    :func:`parse_caption` reads it back to ``facts``.
+    """
+    petal = [str(facts[k]) for k in ("petal_count", "petal_size", "petal_shape") if k in facts]
+    if "petal_color" in facts:
+        petal.append(_color_words(facts["petal_color"]))
+    center = [str(facts[k]) for k in ("center_size",) if k in facts]
+    if "center_color" in facts:
+        center.append(_color_words(facts["center_color"]))
+    parts = []
+    if petal:
+        parts.append(f"this flower has {' '.join(petal)} petals")
+    if center:
+        parts.append(f"{'and ' if petal else 'this flower has '}a {' '.join(center)} center")
+    text = " ".join(parts) or "this is a flower"
+    if "background" in facts:
+        text += f" on a {_color_words(facts['background'])} background"
+    return _articles(text)
+
+
+def keep_rewrite(source_caption: str, target_caption: str) -> str:
+    """The source's caption with the facts the target names replaced (what a ``keep`` target aims at).
+
+    "this flower has yellow petals and a brown center" + "red petals" ->
+    "this flower has red petals and a brown center".
+    """
+    return phrase_facts({**parse_caption(source_caption), **parse_caption(target_caption)})

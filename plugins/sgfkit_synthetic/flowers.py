@@ -26,11 +26,19 @@ _BACKGROUND_RGB = torch.tensor([[0.50, 0.72, 0.45], [0.58, 0.76, 0.96], [0.17, 0
 _STEM = torch.tensor([0.20, 0.52, 0.18])
 #: soft-max gain on the colour factors: large enough that one class dominates almost always
 _COLOR_GAIN = 30.0
+#: colour shares below this are left out of the ``petal_mix`` fact
+MIX_VISIBLE = 0.05
 
 
 def size_word(v: float) -> str:
     """Discretise a size value in [0, 1] into small / medium / large (thirds)."""
     return SIZE_WORDS[min(2, int(v * 3))]
+
+
+def petal_mix_fact(shares: list[float]) -> dict[str, float]:
+    """Petal colour shares (one per PETAL_COLORS, summing to 1) -> the ``petal_mix`` fact {colour: share}."""
+    # colours ``fact_holds`` needs to see a mix ("red and purple"); the caption grammar ignores this fact
+    return {c: round(w, 3) for c, w in zip(PETAL_COLORS, shares) if w >= MIX_VISIBLE}
 
 
 class SynthFlowers(SyntheticGenerator):
@@ -125,7 +133,8 @@ class SynthFlowers(SyntheticGenerator):
         return img.clamp(0, 1) * 2 - 1
 
     def facts(self, s: dict[str, torch.Tensor]) -> list[dict]:
-        """Scene -> one dict of discrete facts per sample (what a caption can say)."""
+        """Scene -> one dict of facts per sample: the discrete facts a caption can say, plus
+        ``petal_mix`` ({colour: share} of the petal colour, shares >= MIX_VISIBLE) to score mixes."""
         count = s["count"].round().clamp(5, 9).long().tolist()
         pc = s["petal_mix"].argmax(1).tolist()
         cc = s["center_mix"].argmax(1).tolist()
@@ -133,6 +142,7 @@ class SynthFlowers(SyntheticGenerator):
         pointed = (s["pointed"] > 0.5).tolist()
         psize = s["petal_size"].tolist()
         csize = s["center_size"].tolist()
+        mix = s["petal_mix"].tolist()
         return [{
             "petal_color": PETAL_COLORS[pc[i]],
             "petal_shape": "pointed" if pointed[i] else "round",
@@ -141,4 +151,5 @@ class SynthFlowers(SyntheticGenerator):
             "center_color": CENTER_COLORS[cc[i]],
             "center_size": size_word(csize[i]),
             "background": BACKGROUNDS[bg[i]],
+            "petal_mix": petal_mix_fact(mix[i]),
         } for i in range(len(count))]

@@ -21,7 +21,7 @@ from sgfkit.latents import Latents
 
 from sgfkit_synthetic import captions
 from sgfkit_synthetic.faces import FACE_ATTRIBUTES, FACE_LANDMARKS, SynthFaces
-from sgfkit_synthetic.flowers import BACKGROUNDS, CENTER_COLORS, PETAL_COLORS, SynthFlowers, size_word
+from sgfkit_synthetic.flowers import BACKGROUNDS, CENTER_COLORS, PETAL_COLORS, SynthFlowers, petal_mix_fact, size_word
 
 
 class _TruthEncoder(ConditionEncoder):
@@ -94,7 +94,8 @@ def count_to_unit(count: torch.Tensor | float) -> torch.Tensor | float:
 def facts_from_conditions(c: torch.Tensor) -> list[dict[str, Any]]:
     """Flower condition vectors [N, len(FLOWER_NAMES)] -> discrete facts (same rules as the generator)."""
     i = {n: k for k, n in enumerate(FLOWER_NAMES)}
-    petal = c[:, i["petal_red"]:i["petal_red"] + len(PETAL_COLORS)].argmax(1).tolist()
+    shares = c[:, i["petal_red"]:i["petal_red"] + len(PETAL_COLORS)]
+    petal, mixes = shares.argmax(1).tolist(), shares.tolist()
     center = c[:, i["center_yellow"]:i["center_yellow"] + len(CENTER_COLORS)].argmax(1).tolist()
     bg = c[:, i["background_green"]:i["background_green"] + len(BACKGROUNDS)].argmax(1).tolist()
     count = (c[:, i["petal_count"]] * 5.0 + 4.5).round().clamp(5, 9).long().tolist()
@@ -106,6 +107,7 @@ def facts_from_conditions(c: torch.Tensor) -> list[dict[str, Any]]:
         "center_color": CENTER_COLORS[center[r]],
         "center_size": size_word(float(c[r, i["center_size"]])),
         "background": BACKGROUNDS[bg[r]],
+        "petal_mix": petal_mix_fact(mixes[r]),
     } for r in range(c.shape[0])]
 
 
