@@ -159,3 +159,37 @@ def test_shipped_captioner_names_the_right_attributes_on_held_out_renders():
     assert report["attributes_named_per_caption"] >= 1.8       # petal and centre colour, mostly
     assert report["named_attribute_accuracy"] >= 0.9, report
     assert report["per_attribute"]["petal_color"] >= 0.9, report
+
+
+@pytest.mark.slow
+def test_keep_targets_rewrite_each_source_caption_with_only_the_named_facts():
+    from sgfkit_caption.encoders import FlowerCaption
+    from sgfkit_synthetic import SynthFlowers
+    from sgfkit_synthetic.captions import parse_caption
+
+    enc = FlowerCaption()
+    g = SynthFlowers(resolution=64, truncation=0.8)
+    c0 = enc.encode(g.synthesize(g.sample_latents(6, seed=11)))
+    sources = enc.describe(c0)
+    spec = {"caption": "this flower has red and purple petals", "keep": True}
+    wanted = enc.keep_sentences(spec["caption"], c0)
+    for source, sentence in zip(sources, wanted):
+        named = parse_caption(sentence)
+        assert named == {**parse_caption(source), "petal_color": ["red", "purple"]}, (source, sentence)
+    c1 = enc.target(spec, c0)
+    assert torch.allclose(c1, enc.embed_texts(wanted)) and c1.shape == c0.shape
+    plain = enc.target({"caption": spec["caption"]}, c0)
+    # per-sample targets that keep the source's centre colour differ from the one shared sentence
+    assert torch.equal(plain[0], plain[-1]) and not torch.allclose(c1, plain)
+    assert enc.target_dims(spec) == list(range(384))
+    # a reading no caption produced (the recipe check's zero probe) gets the named facts alone
+    assert enc.keep_sentences("red petals", torch.zeros(1, 384)) == ["this flower has red petals"]
+    with pytest.raises(ComponentError, match="keep must be true or false"):
+        enc.target({"caption": "red petals", "keep": "yes"}, c0)
+
+
+@pytest.mark.slow
+def test_keep_targets_need_a_flower_grammar_captioner(sbert):
+    c0 = sbert.embed_texts(["a flower with blue petals"])
+    with pytest.raises(ComponentError, match="cannot keep unnamed facts.*flower-caption"):
+        sbert.target({"caption": "red petals", "keep": True}, c0)

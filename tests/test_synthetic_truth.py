@@ -148,5 +148,8 @@ def test_flower_truth_accepts_caption_targets():
     assert c1[:, truth.index_of("petal_red")].eq(1).all() and c1[:, truth.index_of("petal_blue")].eq(0).all()
     assert c1[:, truth.index_of("petal_pointed")].eq(1).all()
     assert truth.index_of("petal_pointed") in dims and truth.index_of("center_size") not in dims
+    # the truth target already keeps unnamed dims at c0, so keep: true gives the same target
+    assert torch.equal(truth.target({**spec, "keep": True}, c0), c1)
+    assert truth.target_dims({**spec, "keep": True}) == dims
     with pytest.raises(ComponentError, match="names no flower fact"):
         truth.target({"caption": "a lovely picture"}, c0)

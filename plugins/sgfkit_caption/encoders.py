@@ -9,7 +9,9 @@
 
 Conditions are unit-norm sentence embeddings [N, 384] (``emb_0`` ... ``emb_383``). A target is
 ``{"caption": "this flower has red petals"}``; distance is 1 - cosine similarity; ``describe``
-returns the caption behind an embedding.
+returns the caption behind an embedding. ``flower-caption`` also takes ``{caption: ..., keep: true}``:
+per sample, the target is the source's own caption with only the facts the caption names replaced,
+so the embedding does not ask for facts the user did not name.
 """
 from __future__ import annotations
 
@@ -65,21 +67,42 @@ class SentenceEmbeddingConditions(ConditionEncoder):
     # -- targets ------------------------------------------------------------------------------
     @staticmethod
     def _caption_of(spec: dict[str, Any]) -> str:
-        unknown = [k for k in spec if k != "caption"]
+        unknown = [k for k in spec if k not in ("caption", "keep")]
         if unknown or "caption" not in spec:
-            hint = did_you_mean(unknown[0], ["caption"]) if unknown else ""
+            hint = did_you_mean(unknown[0], ["caption", "keep"]) if unknown else ""
             raise ComponentError(
-                f"a caption target is {{caption: \"some text\"}}; got keys {sorted(spec)}.{hint} "
-                "Example: {caption: \"this flower has red petals\"}")
+                f"a caption target is {{caption: \"some text\"}} (optionally keep: true); got keys {sorted(spec)}."
+                f"{hint} Example: {{caption: \"this flower has red petals\"}}")
         text = spec["caption"]
         if not isinstance(text, str) or not text.strip():
             raise ComponentError(f"the target caption must be a non-empty string, got {text!r}")
+        if not isinstance(spec.get("keep", False), bool):
+            raise ComponentError(f"keep must be true or false, got {spec['keep']!r}")
         return text.strip()
 
     def target(self, spec: dict[str, Any], c0: torch.Tensor) -> torch.Tensor:
-        """The embedding of ``spec["caption"]`` for every row of ``c0`` [N, 384]."""
-        emb = self.embed_texts([self._caption_of(spec)])
+        """The embedding of ``spec["caption"]`` for every row of ``c0`` [N, 384]; with ``keep: true``
+        one sentence per row (:meth:`keep_sentences`)."""
+        text = self._caption_of(spec)
+        if spec.get("keep", False):
+            return self.embed_texts(self.keep_sentences(text, c0)).to(c0.device, c0.dtype)
+        emb = self.embed_texts([text])
         return emb.to(c0.device, c0.dtype).expand(c0.shape[0], -1).clone()
+
+    def keep_sentences(self, text: str, c0: torch.Tensor) -> list[str]:
+        """Per row of ``c0``, the sentence a ``keep`` target aims at; encoders that cannot rewrite say so."""
+        raise ComponentError(f"{self.registry_name or type(self).__name__} cannot keep unnamed facts: keep: true "
+                             "needs captions the flower grammar reads (encoder flower-caption); drop keep")
+
+    def source_captions(self, c0: torch.Tensor) -> list[str | None]:
+        """The caption each row of ``c0`` [N, 384] is the embedding of (None when not embedded here)."""
+        texts, known = self.sentence_encoder.known()
+        if not texts:
+            return [None] * c0.shape[0]
+        sims = torch.nn.functional.normalize(c0.float().cpu(), dim=1) @ known.T
+        best, index = sims.max(dim=1)
+        # an encoder reading is the exact embedding of its caption: anything less is another sentence
+        return [texts[int(i)] if float(b) > 0.9999 else None for b, i in zip(best, index)]
 
     def target_dims(self, spec: dict[str, Any]) -> list[int]:
         self._caption_of(spec)
@@ -188,6 +211,14 @@ class FlowerCaption(CaptionEmbeddingEncoder):
         captioner, word_map, meta = load_embedded_captioner(path)
         self.metadata = meta
         return captioner, word_map
+
+    def keep_sentences(self, text: str, c0: torch.Tensor) -> list[str]:
+        """Each source's caption (read back from ``c0``) with the facts ``text`` names replaced, e.g.
+        "this flower has yellow petals and a brown center" + "red petals" -> "this flower has red petals
+        and a brown center". A row whose caption is unknown (a zero probe) gets the named facts alone."""
+        from sgfkit_synthetic.captions import keep_rewrite
+
+        return [keep_rewrite(source or "", text) for source in self.source_captions(c0)]
 
     def versions(self) -> dict[str, Any]:
         return {"weights": str(self.weights_path), "sha256": sha256_of(self.weights_path),

@@ -150,9 +150,11 @@ class SynthFlowersTruth(_TruthEncoder):
         return out
 
     def target(self, spec: dict[str, Any], c0: torch.Tensor) -> torch.Tensor:
-        """Also accepts ``{"caption": text}``: the named facts become one-hot / scalar targets."""
+        """Also accepts ``{"caption": text}``: the named facts become one-hot / scalar targets (unnamed
+        dims keep c0, so ``keep: true`` changes nothing here)."""
         spec = dict(spec)
         text = spec.pop("caption", None)
+        spec.pop("keep", None)
         c1 = super().target(spec, c0)
         if text is not None:
             for name, value in self._caption_targets(text).items():
@@ -162,6 +164,7 @@ class SynthFlowersTruth(_TruthEncoder):
     def target_dims(self, spec: dict[str, Any]) -> list[int]:
         spec = dict(spec)
         text = spec.pop("caption", None)
+        spec.pop("keep", None)
         dims = super().target_dims(spec)
         if text is not None:
             dims += [self.index_of(n) for n in self._caption_targets(text)]
