@@ -84,8 +84,10 @@ def caption_images(captioner: Captioner, word_map: WordMap, images: torch.Tensor
 
 
 def fact_targets(facts: list[dict]) -> tuple[torch.Tensor, list[int]]:
-    """Class index of every fact per render [N, F] and the number of classes of each fact."""
-    keys = sorted(facts[0])
+    """Class index of every discrete fact per render [N, F] and the number of classes of each fact."""
+    from sgfkit_synthetic.captions import FACT_KEYS
+
+    keys = sorted(k for k in facts[0] if k in FACT_KEYS)   # not petal_mix: colour shares are no class
     values = {k: sorted({f[k] for f in facts}, key=str) for k in keys}
     labels = torch.tensor([[values[k].index(f[k]) for k in keys] for f in facts], dtype=torch.long)
     return labels, [len(values[k]) for k in keys]
