@@ -15,7 +15,6 @@ so the embedding does not ask for facts the user did not name.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,12 +24,13 @@ import torch
 from sgfkit.components import ConditionEncoder
 from sgfkit.errors import ComponentError, WeightsError, did_you_mean
 from sgfkit.params import Param
-from sgfkit.state_dicts import build_checked, config_from_metadata, json_metadata
 from sgfkit.weights import locate_weights, sha256_of
 from sgfkit_caption.beam_search import DecoderStepModel, beam_search
+from sgfkit_caption.embedded_weights import load_embedded_captioner
 from sgfkit_caption.known_weights import TUTORIAL_CHECKPOINT, TUTORIAL_WORD_MAP
-from sgfkit_caption.sat_model import Captioner, CaptionerConfig
+from sgfkit_caption.sat_model import Captioner
 from sgfkit_caption.sentence_encoder import SentenceEmbedder
+from sgfkit_caption.training_params import TRAINING_PARAMS
 from sgfkit_caption.vocabulary import WordMap
 
 #: all-MiniLM-L6-v2 output size (known without loading the model, for ``names``)
@@ -185,24 +185,7 @@ class FlowerCaption(CaptionEmbeddingEncoder):
         "weights": Param(str, None, "captioner .safetensors (default: the weights shipped with sgfkit)",
                          nullable=True),
     }
-    training_params: ClassVar[dict[str, Param]] = {
-        "samples": Param(int, 6000, "training renders (synth-flowers, 64 px)", min=8),
-        "held_out": Param(int, 400, "held-out renders for the report", min=4),
-        "captions_per_image": Param(int, 4, "grammar captions drawn per render", min=1),
-        "caption_facts": Param(list, ["petal_color", "center_color"], "facts every training caption names "
-                               "(so the most likely caption says what edits target)", item_type=str),
-        "steps": Param(int, 1500, "optimisation steps", min=1),
-        "batch_size": Param(int, 64, "renders per step", min=2),
-        "lr": Param(float, 3e-3, "Adam learning rate (cosine decay)", min=0.0),
-        "aux_weight": Param(float, 1.0, "weight of the training-only fact-prediction loss on the CNN features",
-                            min=0.0),
-        "seed": Param(int, 0, "seed of the data and the initialisation"),
-        "truncation": Param(float, 0.8, "truncation psi of the training renders", min=0.0, max=2.0),
-        "resolution": Param(int, 64, "render size in pixels", min=32, max=256),
-        "threads": Param(int, 1, "torch CPU threads (1 is fastest on a busy machine)", min=1),
-        "small_channels": Param(list, [24, 48, 96], "CNN stage widths", item_type=int),
-        "decoder_dim": Param(int, 128, "LSTM size", min=4),
-    }
+    training_params: ClassVar[dict[str, Param]] = TRAINING_PARAMS
 
     def load_captioner(self) -> tuple[Captioner, WordMap]:
         path = Path(self.params["weights"]) if self.params["weights"] else SHIPPED_WEIGHTS
@@ -266,50 +249,3 @@ class ShowAttendTell(CaptionEmbeddingEncoder):
 # ------------------------------------------------------------------------------------------
 # Shipped weights (safetensors + JSON metadata)
 # ------------------------------------------------------------------------------------------
-
-
-def save_embedded_captioner(path: Path, captioner: Captioner, word_map: WordMap, meta: dict[str, Any]) -> None:
-    """Write weights to ``path`` (.safetensors) and the metadata to ``path`` with suffix .json."""
-    from safetensors.torch import save_file
-
-    meta = {**meta, "config": captioner.config.to_dict(), "word_map": word_map.word_to_id,
-            "mean": captioner.mean.flatten().tolist(), "std": captioner.std.flatten().tolist(),
-            "input_size": captioner.input_size}
-    tensors = {k: v.detach().contiguous().cpu() for k, v in captioner.state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(path), metadata={"sgfkit": json.dumps(meta)})
-    path.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
-
-
-def load_embedded_captioner(path: Path) -> tuple[Captioner, WordMap, dict[str, Any]]:
-    """Read weights written by :func:`save_embedded_captioner`; errors say what is wrong and what to do."""
-    from safetensors import SafetensorError, safe_open
-
-    if not path.is_file():
-        raise WeightsError(f"captioner weights not found: {path}. The shipped file lives in the sgfkit_caption "
-                           "package (reinstall sgfkit), or retrain: sgfkit train-encoder flower-caption --out PATH")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta_text = (f.metadata() or {}).get("sgfkit", "null")
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise WeightsError(f"{path}: not a readable captioner weights file ({exc}); "
-                           "retrain with: sgfkit train-encoder flower-caption --out PATH") from None
-    meta = json_metadata(meta_text, path, "sgfkit")
-    if not isinstance(meta, dict) or "config" not in meta or "word_map" not in meta:
-        raise WeightsError(f"{path}: safetensors file without sgfkit captioner metadata (config, word_map)")
-    config = config_from_metadata(CaptionerConfig, meta["config"], path, "captioner")
-    try:
-        mean, std = tuple(float(v) for v in meta["mean"]), tuple(float(v) for v in meta["std"])
-        input_size = None if meta.get("input_size") is None else int(meta["input_size"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise WeightsError(f"{path}: malformed captioner preprocessing metadata ({exc})") from None
-    captioner = build_checked(lambda: Captioner(config, mean, std, input_size=input_size), tensors, path,
-                              "captioner")
-    expected = captioner.state_dict()
-    problems = [k for k in expected if k not in tensors or tensors[k].shape != expected[k].shape]
-    if problems:
-        raise WeightsError(f"{path}: weights do not match the stored config (e.g. {problems[0]}); "
-                           "the file is corrupt or from another version: retrain it")
-    captioner.load_state_dict(tensors)
-    return captioner.eval(), WordMap(meta["word_map"], source=str(path)), meta

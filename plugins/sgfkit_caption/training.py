@@ -23,8 +23,9 @@ from sgfkit.latents import Latents
 from sgfkit.params import validate_params
 from sgfkit.progress import progress_task
 from sgfkit_caption.beam_search import DecoderStepModel, beam_search
-from sgfkit_caption.encoders import FlowerCaption, save_embedded_captioner
+from sgfkit_caption.embedded_weights import save_embedded_captioner
 from sgfkit_caption.sat_model import Captioner, CaptionerConfig
+from sgfkit_caption.training_params import TRAINING_PARAMS
 from sgfkit_caption.vocabulary import WordMap, tokenize
 
 
@@ -130,7 +131,7 @@ def caption_accuracy(captions_text: list[str], facts: list[dict]) -> dict[str, A
 
 def train_flower_captioner(output: Path, **options: Any) -> dict[str, Any]:
     """Train, evaluate on held-out renders, save ``output`` (.safetensors + .json); returns the report."""
-    opts = validate_params(FlowerCaption.training_params, options, component="train-encoder flower-caption")
+    opts = validate_params(TRAINING_PARAMS, options, component="train-encoder flower-caption")
     threads = torch.get_num_threads()
     torch.set_num_threads(opts["threads"])
     try:
@@ -217,7 +218,7 @@ def _train(output: Path, options: dict[str, Any], opts: dict[str, Any]) -> dict[
                    "final_loss": round(sum(losses[-50:]) / len(losses[-50:]), 4),
                    "examples": [{"caption": c, "truth": f} for c, f in list(zip(generated, held_facts))[:5]],
                    "data_seconds": round(data_s, 1), "train_seconds": round(train_s, 1)})
-    defaults = FlowerCaption.training_params
+    defaults = TRAINING_PARAMS
     given = " ".join(f"--set {k}={shlex.quote(json.dumps(v) if isinstance(v, list) else str(v))}"
                      for k, v in options.items() if k not in defaults or v != defaults[k].default)
     meta = {"training_command": f"sgfkit train-encoder flower-caption --out {output} {given}".strip(),
