@@ -167,3 +167,38 @@ def test_unwritable_output_folder_gets_a_clear_error(work):
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
     assert "cannot write the run outputs under" in result.output and "--out" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_a_run_killed_while_writing_outputs_leaves_no_partial_file_and_reruns(work):
+    recipe = _tiny(work)
+    tiny_site = Path(__file__).parent / "fixtures" / "core" / "site"
+    code = (f"import os, sys\nsys.path.insert(0, {str(tiny_site)!r})\n"
+            "import sgfkit.outputs as outputs\n"
+            "real = outputs.os.replace\n"
+            "def replace(src, dst):\n"
+            "    if str(dst).endswith('metrics.json'):\n"
+            "        os._exit(9)  # dies with metrics.json written to its temporary name only\n"
+            "    real(src, dst)\n"
+            "outputs.os = type('os', (), {**{k: getattr(os, k) for k in dir(os) if not k.startswith('__')},"
+            " 'replace': staticmethod(replace)})\n"
+            "import sgfkit\n"
+            f"sgfkit.run({str(recipe)!r})\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SGFKIT_")}
+    env.update({"SGFKIT_LOAD_PLUGINS": "sgfkit-tiny", "OMP_NUM_THREADS": "1"})
+    killed = subprocess.run([sys.executable, "-c", code], cwd=work, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert killed.returncode == 9, killed.stderr[-2000:]
+    (half,) = (work / "runs").iterdir()
+    visible = {p.name for p in half.iterdir() if not p.name.startswith(".")}
+    assert "metrics.json" not in visible and {"recipe.resolved.yaml", "edits.png"} <= visible
+    for name in visible:  # whatever is visible was written whole
+        if name.endswith(".json"):
+            json.loads((half / name).read_text())
+    rerun = sgfkit.run(recipe)
+    assert rerun.run_dir.name == "00001-tiny" and (rerun.run_dir / "metrics.json").is_file()
+    fresh = work / "fresh"
+    fresh.mkdir()
+    reference = sgfkit.run(_tiny(fresh, output={"dir": str(fresh / "runs"), "cache_dir": str(fresh / "cache")}))
+    assert _metrics(rerun.run_dir) == _metrics(reference.run_dir)
