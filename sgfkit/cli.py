@@ -222,30 +222,59 @@ def info_cmd(name: str, as_json: bool) -> None:
         console.print(table)
 
 
-@cli.command("weights")
+@cli.group("weights", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def weights_cmd(as_json: bool) -> None:
-    """List the public checkpoints plugins can load, and where sgfkit looks for them."""
-    from sgfkit import api
-    from sgfkit.weights import search_dirs
+@click.pass_context
+def weights_cmd(ctx: click.Context, as_json: bool) -> None:
+    """List the public checkpoints plugins can load, whether each is present, and where sgfkit looks.
 
-    data = {"weights": api.list_weights(), "search_dirs": [str(d) for d in search_dirs()]}
+    'sgfkit weights check' also verifies the sha256 of the files present.
+    """
+    if ctx.invoked_subcommand is None:
+        _show_weights(as_json, verify=False)
+
+
+@weights_cmd.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def weights_check_cmd(as_json: bool) -> None:
+    """Verify the weight files on disk against their published sha256 (exit 1 on a mismatch)."""
+    bad = _show_weights(as_json, verify=True)
+    if bad:
+        raise _Quiet(f"{bad} weights file(s) do not match their published sha256; download them again")
+
+
+def _show_weights(as_json: bool, verify: bool) -> int:
+    """Print the weights table (or JSON); return how many files failed their sha256 check."""
+    from sgfkit import api
+    from sgfkit.registry import get_registry
+    from sgfkit.weights import search_dirs, weights_status
+
+    rows = []
+    for entry, data in zip(get_registry().weights, api.list_weights()):
+        rows.append({**data, **weights_status(entry.weights, verify_sha256=verify)})
+    data = {"weights": rows, "search_dirs": [str(d) for d in search_dirs()]}
+    bad = sum(r["status"] == "sha256 MISMATCH" for r in rows)
     if as_json:
         click.echo(json.dumps(data, indent=2))
-        return
+        return bad
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title="known weights", title_justify="left")
-    for col in ("Name", "Component", "File", "Description", "Source", "License"):
-        table.add_column(col)
-    for w in data["weights"]:
-        table.add_row(*(escape(str(w[k])) for k in ("name", "component", "file_name", "description", "source",
-                                                     "license")))
+    table = Table(title="known weights", title_justify="left", show_lines=True)
+    # what a user must copy (file name, URL) wraps but is never cut with an ellipsis
+    for col in ("Name", "Component", "File", "Status", "Description", "Source", "License"):
+        table.add_column(col, overflow="fold")
+    styles = {"missing": "yellow", "sha256 MISMATCH": "red", "sha256 ok": "green", "present": "green"}
+    for w in rows:
+        style = styles.get(w["status"], "")
+        status = f"[{style}]{escape(w['status'])}[/{style}]" if style else escape(w["status"])
+        table.add_row(escape(w["name"]), escape(w["component"]), escape(w["file_name"]), status,
+                      escape(w["description"]), escape(w["source"]), escape(w["license"]))
     console = _console()
     console.print(table)
     console.print("Put weight files in one of:\n" + "\n".join(f"  {d}" for d in data["search_dirs"])
-                  + "\nor pass a path in the recipe.")
+                  + "\nor pass a path in the recipe." + ("" if verify else " 'sgfkit weights check' verifies sha256."))
+    return bad
 
 
 # -- recipes ----------------------------------------------------------------------------------
@@ -260,15 +289,37 @@ def _overrides(sets: tuple[str, ...], seed: int | None = None, device: str | Non
 
 
 @cli.command("validate")
-@click.argument("recipe", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("recipes", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a recipe value (YAML-typed).")
-def validate_cmd(recipe: Path, sets: tuple[str, ...]) -> None:
-    """Check a recipe (every problem at once) without loading anything heavy."""
-    from sgfkit import api
+@click.option("--schema-only", is_flag=True, help="Skip the checks beyond the schema (weights files present).")
+def validate_cmd(recipes: tuple[Path, ...], sets: tuple[str, ...], schema_only: bool) -> None:
+    """Check recipes (every problem of each at once) without loading anything heavy.
 
-    resolved = api.load_recipe(recipe, _overrides(sets))
-    _print_providers(resolved)
-    click.echo(f"{recipe}: OK")
+    Beyond the schema: every weights file the components name must be present.
+
+    \b
+    Example:
+      sgfkit validate recipes/*.yaml
+    """
+    from sgfkit import api
+    from sgfkit.recipe_checks import deep_check
+
+    failed = 0
+    for recipe in recipes:
+        try:
+            resolved = api.load_recipe(recipe, _overrides(sets))
+            if not schema_only:
+                deep_check(resolved, str(recipe))
+        except SgfkitError as err:
+            if len(recipes) == 1:
+                raise
+            failed += 1
+            click.echo(f"Error: {err}", err=True)
+            continue
+        _print_providers(resolved)
+        click.echo(f"{recipe}: OK")
+    if failed:
+        raise _Quiet(f"{failed} of {len(recipes)} recipes have problems (listed above)")
 
 
 def _print_providers(recipe: Any) -> None:
@@ -287,10 +338,17 @@ def _print_providers(recipe: Any) -> None:
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a recipe value (YAML-typed).")
 @click.option("--seed", type=int, default=None, help="Override the recipe's seed.")
 @click.option("--device", default=None, help="cpu, cuda, cuda:N or auto.")
+@click.option("--threads", type=click.IntRange(1), default=None,
+              help="torch CPU threads (default: the recipe's threads:, else one per idle core).")
 @click.option("--dry-run", is_flag=True, help="Validate and print the resolved recipe; load nothing.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no notes; errors and warnings only.")
+@click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Append timestamped progress lines to this file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary (folder, metrics, warnings) as JSON.")
 def run_cmd(recipe: Path, out_dir: Path | None, sets: tuple[str, ...], seed: int | None, device: str | None,
-            dry_run: bool, no_progress: bool) -> None:
+            threads: int | None, dry_run: bool, no_progress: bool, quiet: bool, log_file: Path | None,
+            as_json: bool) -> None:
     """Run a recipe: sample, fit, edit, evaluate, write a run folder.
 
     \b
@@ -300,7 +358,8 @@ def run_cmd(recipe: Path, out_dir: Path | None, sets: tuple[str, ...], seed: int
     """
     from sgfkit import api
 
-    resolved = api.load_recipe(recipe, _overrides(sets, seed, device))
+    extra = _overrides(sets, seed, device) + ([f"threads={threads}"] if threads is not None else [])
+    resolved = api.load_recipe(recipe, extra)
     if dry_run:
         click.echo(resolved.to_yaml().rstrip())
         click.echo("# providers:")
@@ -309,13 +368,28 @@ def run_cmd(recipe: Path, out_dir: Path | None, sets: tuple[str, ...], seed: int
     _warn_plugin_problems()
     from sgfkit.rich_progress import progress_for_cli
 
-    with progress_for_cli(not no_progress):
+    with progress_for_cli(not no_progress, quiet=quiet or as_json, log_file=log_file):
         result = api.run(resolved, out_dir=out_dir)
+    if as_json:
+        summary = {"run_dir": str(result.run_dir), "metrics": result.metrics.get("metrics", {}),
+                   "warnings": _fit_warnings(result.metrics), "notes": result.notes,
+                   "cache_hits": result.cache_hits, "timings_s": result.timings,
+                   "report": str(result.run_dir / "report.md")}
+        click.echo(json.dumps(summary, indent=2, default=str))
+        return
     click.echo(f"run folder: {result.run_dir}")
+    if quiet:
+        return
     for note in result.notes:
         click.echo(f"note: {note}")
     click.echo(f"report: {result.run_dir / 'report.md'}")
     click.echo(f"in a browser: {result.run_dir / 'report.html'}")
+
+
+def _fit_warnings(metrics: dict[str, Any]) -> list[str]:
+    """Every fit's stored warnings as ``label: message`` (present whether the fit was cached or not)."""
+    return [f"{label}: {w}" for label, report in metrics.get("fit", {}).items()
+            for w in (report.get("warnings", []) if isinstance(report, dict) else [])]
 
 
 @cli.command("serve")
@@ -441,18 +515,20 @@ def _parse_sets(sets: tuple[str, ...], allowed: tuple[str, ...]) -> dict[str, di
               help="Generator (or encoder.KEY=VALUE) parameter.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="PNG file to write.")
+@click.option("--threads", type=click.IntRange(1), default=None, help="torch CPU threads (default: one per idle core).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def samples_cmd(generator: str, encoder: str | None, count: int, seed: int, sets: tuple[str, ...],
-                out_file: Path, no_progress: bool) -> None:
+                out_file: Path, threads: int | None, no_progress: bool) -> None:
     """Write a labelled grid of generator samples."""
     from sgfkit import api
     from sgfkit.outputs import sample_grid, write_bytes_atomic
     from sgfkit.rich_progress import progress_for_cli
+    from sgfkit.threads import use_threads
 
     params = _parse_sets(sets, ("generator", "encoder"))
     gen = api.get_generator(generator, **params["generator"])
     enc = api.get_condition_encoder(encoder, **params["encoder"]) if encoder else None
-    with progress_for_cli(not no_progress):
+    with progress_for_cli(not no_progress), use_threads(threads, "--threads"):
         png = sample_grid(gen, enc, count, seed)
     write_bytes_atomic(out_file, png)
     click.echo(f"wrote {out_file}")
@@ -466,19 +542,22 @@ def samples_cmd(generator: str, encoder: str | None, count: int, seed: int, sets
               help="Your own images (face-attributes): the folder the labels' file column is relative to.")
 @click.option("--labels", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="With --images: CSV 'file,<attribute>,...' with scores in [0, 1].")
+@click.option("--threads", type=click.IntRange(1), default=None,
+              help="torch CPU threads, unless the encoder's own threads option is set (default: one per idle core).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def train_encoder_cmd(name: str, out_path: Path, sets: tuple[str, ...], images: Path | None, labels: Path | None,
-                      no_progress: bool) -> None:
+                      threads: int | None, no_progress: bool) -> None:
     """Train a condition encoder's weights (shipped ones, or on your labelled images where supported)."""
     from sgfkit import api
     from sgfkit.params import validate_params
     from sgfkit.rich_progress import progress_for_cli
+    from sgfkit.threads import use_threads
 
     cls = api.component_class("condition-encoder", name)
     given = _parse_sets(sets, ("train",))["train"]
     given.update({k: str(v) for k, v in (("images", images), ("labels", labels)) if v is not None})
     options = validate_params(cls.training_params, given, component=f"training of {name!r}")
-    with progress_for_cli(not no_progress):
+    with progress_for_cli(not no_progress), use_threads(threads, "--threads"):
         report = cls.train(out_path, **options)
     click.echo(json.dumps(report, indent=2, default=str))
 
@@ -512,7 +591,18 @@ def main(argv: list[str] | None = None) -> None:
 
     warnings.showwarning = _show_warning
     try:
-        cli.main(args=argv, prog_name="sgfkit", standalone_mode=True)
+        code = cli.main(args=argv, prog_name="sgfkit", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        # every output is written atomically (temp file + rename), so nothing half-written is left behind
+        click.echo("interrupted; no partial outputs were kept", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
     except SgfkitError as err:  # raised outside a command (e.g. strict plugin loading)
         if _debug():
             raise

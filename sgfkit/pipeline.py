@@ -11,6 +11,7 @@ import inspect
 
 import json
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -194,14 +195,26 @@ def fit_manipulators(comps: Components, dataset: LatentDataset, data_key: str, c
             report = read_verified(report_file, lambda p: json.loads(p.read_text()), cache.notes)
             if report is not None and read_verified(state_file, lambda p: manipulator.load(p) or True, cache.notes):
                 reports[manipulator.label], hits[manipulator.label] = report, True
+                _replay_fit_warnings(manipulator.label, report)
                 continue
             _seed_everything(seed)
-            report = manipulator.fit(dataset, comps.generator, comps.encoder)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                report = manipulator.fit(dataset, comps.generator, comps.encoder)
+            # stored with the fit so that cached reruns show them too (see _replay_fit_warnings)
+            report = {**report, "warnings": [str(w.message) for w in caught]}
             reports[manipulator.label], hits[manipulator.label] = report, False
             if state_file is not None:
                 write_verified(state_file, manipulator.save)
                 write_verified(report_file, lambda tmp: write_json_atomic(tmp, report))
+            _replay_fit_warnings(manipulator.label, report)
     return reports, hits
+
+
+def _replay_fit_warnings(label: str, report: dict[str, Any]) -> None:
+    """Show a fit's stored warnings (the same lines whether the fit ran now or came from the cache)."""
+    for message in report.get("warnings", []):
+        warnings.warn(f"{label}: {message}", UserWarning, stacklevel=2)
 
 
 def run_recipe(recipe: Recipe, out_dir: str | Path | None = None, photos: Any = None) -> RunResult:
@@ -213,9 +226,12 @@ def run_recipe(recipe: Recipe, out_dir: str | Path | None = None, photos: Any = 
     """
     from sgfkit.executors import make_executor
 
+    from sgfkit.threads import use_threads
+
     executor = make_executor(recipe.data.get("executor"))
     try:
-        return _run_stages(recipe, executor, out_dir, photos)
+        with use_threads(recipe.data.get("threads"), "recipe"):
+            return _run_stages(recipe, executor, out_dir, photos)
     finally:
         executor.close()
 

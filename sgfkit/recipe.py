@@ -34,6 +34,8 @@ TOP_LEVEL: dict[str, Param] = {
     "name": Param(str, None, "run name, used in the run folder name (default: the file name)", nullable=True),
     "seed": Param(int, 0, "seed of the dataset sampling and of everything random"),
     "device": Param(str, "auto", "cpu | cuda | cuda:N | auto (cuda when available)"),
+    "threads": Param(int, None, "torch CPU threads (default: one per idle core, from the machine's load)",
+                     nullable=True, min=1),
     "generator": Param(dict, help="the generator: {type: NAME, ...its params}"),
     "encoder": Param(dict, help="the condition encoder C that manipulators use: {type: NAME, ...}"),
     "evaluator": Param(dict, None, "condition encoder that scores edits (default: the encoder)", nullable=True),

@@ -47,9 +47,18 @@ def environment(comps: Any, device: str) -> dict[str, Any]:
         components[role] = {"type": spec.name, "plugin": spec.plugin, "distribution": spec.distribution,
                             "version": spec.version, "versions": comp.versions()}
     return {"python": platform.python_version(), "platform": platform.platform(), "torch": torch.__version__,
-            "numpy": np.__version__, "sgfkit": __version__, "device": device,
+            "numpy": np.__version__, "sgfkit": __version__, "device": device, "threads": _threads(),
             "cuda": torch.version.cuda if torch.cuda.is_available() else None,
             "argv": list(sys.argv), "plugins": plugins, "distributions": dists, "components": components}
+
+
+def _threads() -> dict[str, Any]:
+    """torch's thread count now, with how it was chosen (``--threads``, recipe or the machine default)."""
+    import torch
+
+    from sgfkit.threads import last_choice
+
+    return {**(last_choice() or {"source": "torch default", "reason": ""}), "threads": torch.get_num_threads()}
 
 
 def _latent_arrays(records: list[Any]) -> dict[str, np.ndarray]:
@@ -68,6 +77,18 @@ def write_run_outputs(parent: Path, recipe: Any, comps: Any, device: str, record
     """Create the run folder and write every output; returns (run folder, metrics.json content)."""
     start = time.perf_counter()
     run_dir = create_run_dir(parent, recipe.name)
+    try:
+        return _write_into(run_dir, recipe, comps, device, records, results, fit_reports, hits, notes, timer, start)
+    except BaseException:  # Ctrl-C or a failure: no half-written run folder is left behind
+        import shutil
+
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
+def _write_into(run_dir: Path, recipe: Any, comps: Any, device: str, records: list[Any], results: dict[str, Any],
+                fit_reports: dict[str, Any], hits: dict[str, bool], notes: list[str], timer: Any,
+                start: float) -> tuple[Path, dict[str, Any]]:
     write_text_atomic(run_dir / "recipe.resolved.yaml", recipe.to_yaml())
     env = environment(comps, device)
     write_json_atomic(run_dir / "environment.json", env)
@@ -119,6 +140,10 @@ def render_report(recipe: Any, env: dict[str, Any], metrics: dict[str, Any], tab
              f"sgfkit {env['sgfkit']}, torch {env['torch']}, device {env['device']}, seed {recipe.data['seed']}.",
              "Files: `recipe.resolved.yaml`, `environment.json`, `metrics.json`"
              + (", `edits.png`, `latents.npz`" if has_edits else "") + ".", ""]
+    fit_warnings = [f"{label}: {w}" for label, report in metrics["fit"].items()
+                    for w in (report.get("warnings", []) if isinstance(report, dict) else [])]
+    if fit_warnings:  # stored with each fit, so a cached rerun shows them too
+        lines += ["## Warnings", ""] + [f"- {w}" for w in fit_warnings] + [""]
     if has_edits:
         lines += ["## Example edits", "", "![edits](edits.png)", ""]
     if metrics["metrics"]:

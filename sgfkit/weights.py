@@ -82,3 +82,21 @@ def locate_weights(spec: str | os.PathLike, *, base_dir: Path | None = None,
         msg += (f"\nDownload {known.file_name} ({known.description}) from {known.source} "
                 f"(licence: {known.license}) and put it in {search_dirs()[0]} or give its path in the recipe.")
     raise WeightsError(msg)
+
+
+def weights_status(known: KnownWeights, *, verify_sha256: bool = False) -> dict[str, str | None]:
+    """Where ``known`` is on disk and whether it checks out.
+
+    Returns {"status": "missing" | "present" | "sha256 ok" | "sha256 MISMATCH" | "no sha256 published",
+    "path": the file found or None}. Hashing reads the whole file, so it runs only when asked.
+    """
+    try:
+        path = locate_weights(known.file_name, known=known)
+    except WeightsError:
+        return {"status": "missing", "path": None}
+    if not verify_sha256:
+        return {"status": "present", "path": str(path)}
+    if not known.sha256:
+        return {"status": "no sha256 published", "path": str(path)}
+    ok = sha256_of(path) == known.sha256
+    return {"status": "sha256 ok" if ok else "sha256 MISMATCH", "path": str(path)}

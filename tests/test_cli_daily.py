@@ -1,0 +1,169 @@
+"""The CLI as a daily tool (issue 16): threads, progress when piped, run --json, validate many recipes
+with missing weights all listed, weights status and check, fit warnings on cached reruns, Ctrl-C exit 130."""
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sgfkit.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+TINY = REPO / "tests" / "fixtures" / "core" / "recipes" / "tiny.yaml"
+BAD = TINY.with_name("bad.yaml")
+
+
+def test_default_threads_leave_busy_cores_alone():
+    from sgfkit.errors import SgfkitError
+    from sgfkit.threads import choose_threads, default_threads
+
+    assert default_threads(cores=2, load=0.0)[0] == 2
+    assert default_threads(cores=2, load=8.0)[0] == 1  # the loaded 2-core machine of the issue
+    assert default_threads(cores=4, load=1.0)[0] == 3
+    assert "load 8.0" in default_threads(cores=2, load=8.0)[1]
+    assert choose_threads(3)["threads"] == 3 and choose_threads(None)["source"] == "auto"
+    with pytest.raises(SgfkitError, match="threads must be >= 1"):
+        choose_threads(0)
+
+
+def test_run_json_threads_and_log_file(tiny_plugins, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["run", str(TINY), "--out", "out", "--threads", "1", "--json",
+                                      "--log-file", "progress.log", "--set", "evaluation=null"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)  # stdout is only the JSON
+    run_dir = Path(summary["run_dir"])
+    assert (run_dir / "report.md").is_file() and summary["warnings"] == []
+    assert set(summary["metrics"]) == {"tiny-gain"}
+    env = json.loads((run_dir / "environment.json").read_text())
+    assert env["threads"]["threads"] == 1 and env["threads"]["source"] == "recipe"
+    log = (tmp_path / "progress.log").read_text().splitlines()
+    assert log and all(line.startswith("[") and "] " in line for line in log)
+    assert any("done in" in line for line in log)
+
+
+def test_piped_run_prints_progress_lines_and_quiet_does_not(tiny_plugins, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    loud = CliRunner().invoke(cli, ["run", str(TINY), "--out", "out", "--set", "evaluation=null"])
+    assert loud.exit_code == 0, loud.output
+    assert "started" in loud.stderr and "done in" in loud.stderr
+    quiet = CliRunner().invoke(cli, ["run", str(TINY), "--out", "out", "-q", "--set", "evaluation=null"])
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    assert quiet.stdout.strip().startswith("run folder:") and "report:" not in quiet.stdout
+
+
+def test_line_reporter_shows_count_rate_and_eta():
+    from sgfkit.rich_progress import LineReporter
+
+    now = [0.0]
+    buffer = io.StringIO()
+    reporter = LineReporter([buffer], interval_s=5.0, clock=lambda: now[0])
+    with reporter.task("Fitting F", total=100) as task:
+        for _ in range(50):
+            now[0] += 0.2  # 5 steps/s
+            task.advance()
+        task.update(loss=0.5)
+    lines = buffer.getvalue().splitlines()
+    assert "Fitting F  started (100 steps)" in lines[0]
+    progress = [line for line in lines if "ETA" in line]
+    assert progress and "25/100" in progress[0] and "5/s" in progress[0] and "ETA 0:00:15" in progress[0]
+    assert "50/100" in lines[-1] and "done in 0:00:10" in lines[-1]
+
+
+def test_validate_takes_many_files_and_reports_each(tiny_plugins):
+    result = CliRunner().invoke(cli, ["validate", str(TINY), str(BAD), str(TINY)])
+    assert result.exit_code == 1
+    assert result.stdout.count(f"{TINY}: OK") == 2
+    assert f"{BAD} has" in result.stderr and "1 of 3 recipes have problems" in result.stderr
+
+
+def test_validate_lists_every_missing_weights_file_with_download_help(tmp_path, monkeypatch):
+    monkeypatch.setenv("SGFKIT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    recipe = REPO / "recipes" / "paper" / "ffhq_attributes.yaml"
+    result = CliRunner().invoke(cli, ["validate", str(recipe)])
+    assert result.exit_code == 1
+    for key, name in (("generator.checkpoint", "stylegan2-ffhq-config-f.pkl"),
+                      ("encoder.weights", "senet50_ft_weight.pkl"),
+                      ("encoder.head", "ffhq_attribute_head.safetensors")):
+        assert f"{key}: weights file '{name}' not found" in result.output
+    assert "3 problems" in result.output and "download it from https://" in result.output
+    assert "Traceback" not in result.output
+    schema = CliRunner().invoke(cli, ["validate", "--schema-only", str(recipe)])
+    assert schema.exit_code == 0 and "OK" in schema.output
+
+
+def test_weights_status_column_and_check(tmp_path, monkeypatch):
+    from sgfkit.weights import KnownWeights, sha256_of, weights_status
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("SGFKIT_HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    (home / "weights").mkdir(parents=True)
+    (home / "weights" / "senet50_ft_weight.pkl").write_bytes(b"not really")
+    rows = {r["file_name"]: r for r in json.loads(CliRunner().invoke(cli, ["weights", "--json"]).output)["weights"]}
+    assert rows["senet50_ft_weight.pkl"]["status"] == "present"
+    assert rows["stylegan2-ffhq-config-f.pkl"]["status"] == "missing"
+    table = CliRunner().invoke(cli, ["weights"]).output
+    assert "…" not in table and "present" in table and "missing" in table
+
+    file = home / "weights" / "x.bin"
+    file.write_bytes(b"abc")
+    good = KnownWeights("c", "x.bin", "d", "https://example.org", "MIT", sha256=sha256_of(file))
+    assert weights_status(good, verify_sha256=True)["status"] == "sha256 ok"
+    bad = KnownWeights("c", "x.bin", "d", "https://example.org", "MIT", sha256="0" * 64)
+    assert weights_status(bad, verify_sha256=True)["status"] == "sha256 MISMATCH"
+    assert weights_status(bad)["status"] == "present"  # hashing only when asked
+    check = CliRunner().invoke(cli, ["weights", "check", "--json"])
+    assert check.exit_code == 0 and "no sha256 published" in check.output
+
+
+def test_fit_warnings_are_stored_and_shown_on_cached_reruns(tiny_plugins, tmp_path, monkeypatch):
+    import sgfkit
+    from sgfkit.registry import get_registry
+
+    monkeypatch.chdir(tmp_path)
+    cls = get_registry().resolve("manipulator", "tiny-shift")
+    original = cls.fit
+
+    def fit_with_warning(self, *args, **kwargs):
+        warnings.warn("spectral radius 1.2 > 1", UserWarning)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "fit", fit_with_warning)
+    for attempt in ("fresh", "cached"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = sgfkit.run(TINY, out_dir=tmp_path / "runs", overrides=["evaluation=null"])
+        shown = [str(w.message) for w in caught if "spectral radius" in str(w.message)]
+        assert shown == ["shift: spectral radius 1.2 > 1", "shift-ridge: spectral radius 1.2 > 1"], attempt
+        report = (result.run_dir / "report.md").read_text()
+        assert "## Warnings" in report and "- shift: spectral radius 1.2 > 1" in report
+    assert all(result.cache_hits[f"fit:{label}"] for label in ("shift", "shift-ridge"))
+
+
+def test_ctrl_c_exits_130_without_a_run_folder(tiny_plugins, tmp_path, monkeypatch, capsys):
+    from sgfkit import api
+    from sgfkit.cli import main
+
+    monkeypatch.chdir(tmp_path)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "run", interrupted)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", str(TINY), "--out", "out", "--no-progress"])
+    assert exit_info.value.code == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(SystemExit) as usage:
+        main(["run"])  # a usage error keeps click's exit code 2
+    assert usage.value.code == 2
