@@ -116,7 +116,8 @@ def cli() -> None:
 def list_cmd(kind: str | None, show_plugins: bool, as_json: bool) -> None:
     """List registered components (or plugins with --plugins).
 
-    KIND is one of generators, encoders, manipulators, metrics, projectors (singular forms work too).
+    KIND is one of generators, encoders, manipulators, metrics, projectors (singular forms and condition-encoder
+    work too).
     """
     from sgfkit import api
 
@@ -151,6 +152,8 @@ def _print_components(components: list[dict[str, Any]]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from sgfkit.registry import KIND_WORDS
+
     console = _console()
     if not components:
         console.print("No components registered. Check 'sgfkit list --plugins'.")
@@ -160,7 +163,7 @@ def _print_components(components: list[dict[str, Any]]) -> None:
         rows = [c for c in components if c["kind"] == kind]
         if not rows:
             continue
-        table = Table(title=f"{kind}s", title_justify="left")
+        table = Table(title=KIND_WORDS[kind], title_justify="left")
         for col in ("Name", "Aliases", "Provided by", "Version", "Summary"):
             table.add_column(col)
         for c in rows:

@@ -21,6 +21,11 @@ _KIND_ALIASES = {"generators": "generator", "encoder": "condition-encoder", "enc
                  "condition-encoders": "condition-encoder", "condition_encoder": "condition-encoder",
                  "manipulators": "manipulator", "metrics": "metric",
                  "projectors": "projector"}
+#: the one word users see for each kind (``sgfkit list KIND``, its help, its errors and table titles)
+KIND_WORDS = {"generator": "generators", "condition-encoder": "encoders", "manipulator": "manipulators",
+              "metric": "metrics", "projector": "projectors"}
+#: how help and errors list the kinds a user may type
+KIND_CHOICES_TEXT = ", ".join(KIND_WORDS.values()) + " (singular forms and condition-encoder work too)"
 
 
 class ComponentClashError(PluginLoadError):
@@ -31,7 +36,7 @@ def normalize_kind(kind: str) -> str:
     """Accept ``generators``, ``encoder`` ... and return the canonical kind name."""
     kind = _KIND_ALIASES.get(kind, kind)
     if kind not in KINDS:
-        raise UnknownComponentError(f"unknown component kind {kind!r}; use one of {', '.join(KINDS)}."
+        raise UnknownComponentError(f"unknown component kind {kind!r}; use one of {KIND_CHOICES_TEXT}."
                                     + did_you_mean(kind, list(KINDS) + list(_KIND_ALIASES)))
     return kind
 

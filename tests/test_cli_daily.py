@@ -167,3 +167,15 @@ def test_ctrl_c_exits_130_without_a_run_folder(tiny_plugins, tmp_path, monkeypat
     with pytest.raises(SystemExit) as usage:
         main(["run"])  # a usage error keeps click's exit code 2
     assert usage.value.code == 2
+
+
+def test_list_help_error_and_tables_use_one_vocabulary_for_kinds(tiny_plugins):
+    from sgfkit.registry import KIND_CHOICES_TEXT, KIND_WORDS
+
+    help_text = " ".join(CliRunner().invoke(cli, ["list", "--help"]).output.split())
+    error = CliRunner().invoke(cli, ["list", "encodres"]).output
+    assert KIND_CHOICES_TEXT in help_text and KIND_CHOICES_TEXT in error
+    tables = CliRunner().invoke(cli, ["list"]).output
+    assert all(word in tables for word in KIND_WORDS.values()) and "condition-encoders" not in tables
+    for word in KIND_WORDS.values():  # every word the help offers works
+        assert CliRunner().invoke(cli, ["list", word, "--json"]).exit_code == 0

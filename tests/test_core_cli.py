@@ -49,8 +49,9 @@ def test_list_tables_and_plugins(tiny_plugins):
 def test_list_rejects_an_unknown_kind(tiny_plugins):
     result = CliRunner().invoke(cli, ["list", "generater"])
     assert result.exit_code == 1
-    assert "Error: unknown component kind 'generater'; use one of generator, condition-encoder, manipulator, metric, projector." \
-        in result.output and "did you mean 'generator'?" in result.output
+    assert ("Error: unknown component kind 'generater'; use one of generators, encoders, manipulators, metrics, "
+            "projectors (singular forms and condition-encoder work too).") in result.output
+    assert "did you mean 'generator'?" in result.output
 
 
 def test_info_shows_parameters(tiny_plugins):
