@@ -374,8 +374,10 @@ def run_cmd(recipe: Path, out_dir: Path | None, sets: tuple[str, ...], seed: int
     with progress_for_cli(not no_progress, quiet=quiet or as_json, log_file=log_file):
         result = api.run(resolved, out_dir=out_dir)
     if as_json:
+        from sgfkit.report_model import fit_warnings
+
         summary = {"run_dir": str(result.run_dir), "metrics": result.metrics.get("metrics", {}),
-                   "warnings": _fit_warnings(result.metrics), "notes": result.notes,
+                   "warnings": fit_warnings(result.metrics.get("fit", {})), "notes": result.notes,
                    "cache_hits": result.cache_hits, "timings_s": result.timings,
                    "report": str(result.run_dir / "report.md")}
         click.echo(json.dumps(summary, indent=2, default=str))
@@ -387,12 +389,6 @@ def run_cmd(recipe: Path, out_dir: Path | None, sets: tuple[str, ...], seed: int
         click.echo(f"note: {note}")
     click.echo(f"report: {result.run_dir / 'report.md'}")
     click.echo(f"in a browser: {result.run_dir / 'report.html'}")
-
-
-def _fit_warnings(metrics: dict[str, Any]) -> list[str]:
-    """Every fit's stored warnings as ``label: message`` (present whether the fit was cached or not)."""
-    return [f"{label}: {w}" for label, report in metrics.get("fit", {}).items()
-            for w in (report.get("warnings", []) if isinstance(report, dict) else [])]
 
 
 @cli.command("serve")

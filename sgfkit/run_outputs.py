@@ -16,6 +16,9 @@ import numpy as np
 
 from sgfkit.outputs import (create_run_dir, figure_png, render_grid, write_bytes_atomic, write_json_atomic,
                             write_npz_atomic, write_text_atomic)
+from sgfkit.report_model import flatten
+
+_flatten = flatten  # report_html imports it under this name
 
 
 #: metric values listed in report.md (the rest are in metrics.json; metric tables follow anyway)
@@ -125,47 +128,52 @@ def _fmt(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _flatten(prefix: str, value: Any, out: list[tuple[str, Any]]) -> None:
-    if isinstance(value, dict):
-        for key, sub in value.items():
-            _flatten(f"{prefix}.{key}" if prefix else str(key), sub, out)
-    else:
-        out.append((prefix, value))
+def _legend(title: str, legend: dict[str, str]) -> list[str]:
+    if not legend:
+        return []
+    return [f"*{title}:*", ""] + [f"- **{key}**: {text}" for key, text in legend.items()] + [""]
 
 
 def render_report(recipe: Any, env: dict[str, Any], metrics: dict[str, Any], tables: dict[str, str],
                   has_edits: bool) -> str:
-    """A markdown page that shows the run: edits grid, metrics, tables, figures, fits, timings."""
-    lines = [f"# sgfkit run: {recipe.name}", "",
-             f"sgfkit {env['sgfkit']}, torch {env['torch']}, device {env['device']}, seed {recipe.data['seed']}.",
-             "Files: `recipe.resolved.yaml`, `environment.json`, `metrics.json`"
-             + (", `edits.png`, `latents.npz`" if has_edits else "") + ".", ""]
-    fit_warnings = [f"{label}: {w}" for label, report in metrics["fit"].items()
-                    for w in (report.get("warnings", []) if isinstance(report, dict) else [])]
-    if fit_warnings:  # stored with each fit, so a cached rerun shows them too
-        lines += ["## Warnings", ""] + [f"- {w}" for w in fit_warnings] + [""]
-    if has_edits:
-        lines += ["## Example edits", "", "![edits](edits.png)", ""]
-    if metrics["metrics"]:
-        flat: list[tuple[str, Any]] = []
-        for label, values in metrics["metrics"].items():
-            _flatten(label, values, flat)
-        flat = [(key, v) for key, v in flat if not isinstance(v, list)]
-        lines += ["## Metrics", "", "| metric | value |", "|---|---|"]
-        lines += [f"| {key} | {_fmt(v)} |" for key, v in flat[:MAX_REPORT_VALUES]]
-        if len(flat) > MAX_REPORT_VALUES:
-            lines.append(f"| ... | {len(flat) - MAX_REPORT_VALUES} more values in `metrics.json` |")
+    """A markdown page: a short summary first (what ran, headline numbers, warnings, pictures), then the
+    tables with legends, fits, notes and timings; every metric value as a flat list comes last."""
+    from sgfkit.report_model import build_report_model
+
+    model = build_report_model(recipe.data, env, metrics, tables)
+    lines = [f"# sgfkit run: {model.title}", "", "## Summary", ""]
+    lines += [f"- {fact}" for fact in model.what_ran]
+    if model.headline:
+        lines += ["", "| metric | value | |", "|---|---|---|"]
+        lines += [f"| {h['metric']} | {h['key']} | {_fmt(h['value'])} |" for h in model.headline]
+        lines += ["", "*value*: every number named `overall` (the mean over attributes or targets); "
+                      "the tables below break it down.", ""]
+    else:
         lines.append("")
-    for file, table in tables.items():
-        lines += [f"### {file[:-3]}", "", table.rstrip(), ""]
+    lines += ["**Warnings:**" if model.warnings else "**Warnings:** none", ""]
+    lines += [f"- {w}" for w in model.warnings] + ([""] if model.warnings else [])
+    if has_edits:
+        lines += ["![edits](edits.png)", ""]
+    other_pictures = [p for p in model.pictures if p != "edits.png"]
+    if other_pictures:
+        lines += ["Figures: " + ", ".join(f"[{p}]({p})" for p in other_pictures), ""]
+    lines += ["Files: `recipe.resolved.yaml`, `environment.json`, `metrics.json`"
+              + (", `edits.png`, `latents.npz`" if has_edits else "") + ".", ""]
+    if model.edits:
+        lines += ["## Example edits", "", "| method | edit | samples by status |", "|---|---|---|"]
+        lines += [f"| {e['method']} | {e['label']} | "
+                  + ", ".join(f"{status} {n}" for status, n in e["statuses"].items()) + " |" for e in model.edits]
+        lines += [""] + _legend("status", model.status_legend)
+    for table in model.tables:
+        lines += [f"### {table.title}", "", table.markdown.rstrip(), ""] + _legend("columns", table.legend)
     for file in metrics["files"]["figures"]:
         lines += [f"### {file[:-4]}", "", f"![{file}]({file})", ""]
     if metrics["fit"]:
         lines += ["## Fitting", ""]
         for label, report in metrics["fit"].items():
             cached = " (from cache)" if metrics["cache_hits"].get(f"fit:{label}") else ""
-            flat = []
-            _flatten("", report, flat)
+            flat: list[tuple[str, Any]] = []
+            flatten("", report, flat)
             summary = ", ".join(f"{k} {_fmt(v)}" for k, v in flat[:12] if not isinstance(v, list))
             lines.append(f"- **{label}**{cached}: {summary}")
         lines.append("")
@@ -173,6 +181,12 @@ def render_report(recipe: Any, env: dict[str, Any], metrics: dict[str, Any], tab
         lines += ["## Notes", ""] + [f"- {note}" for note in metrics["notes"]] + [""]
     lines += ["## Stage timings", "", "| stage | seconds |", "|---|---|"]
     lines += [f"| {stage} | {seconds:.3f} |" for stage, seconds in metrics["timings_s"].items()]
+    if model.flat_values:
+        shown = model.flat_values[:MAX_REPORT_VALUES]
+        lines += ["", "## All metric values", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {key} | {_fmt(v)} |" for key, v in shown]
+        if len(model.flat_values) > MAX_REPORT_VALUES:
+            lines.append(f"| ... | {len(model.flat_values) - MAX_REPORT_VALUES} more values in `metrics.json` |")
     lines += ["", "## Environment", "", f"python {env['python']} on {env['platform']}", ""]
     lines += [f"- {d}" for d in env["distributions"]]
     return "\n".join(lines) + "\n"

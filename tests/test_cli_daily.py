@@ -145,7 +145,7 @@ def test_fit_warnings_are_stored_and_shown_on_cached_reruns(tiny_plugins, tmp_pa
         shown = [str(w.message) for w in caught if "spectral radius" in str(w.message)]
         assert shown == ["shift: spectral radius 1.2 > 1", "shift-ridge: spectral radius 1.2 > 1"], attempt
         report = (result.run_dir / "report.md").read_text()
-        assert "## Warnings" in report and "- shift: spectral radius 1.2 > 1" in report
+        assert "**Warnings:**\n\n- shift: spectral radius 1.2 > 1" in report
     assert all(result.cache_hits[f"fit:{label}"] for label in ("shift", "shift-ridge"))
 
 
@@ -179,3 +179,37 @@ def test_list_help_error_and_tables_use_one_vocabulary_for_kinds(tiny_plugins):
     assert all(word in tables for word in KIND_WORDS.values()) and "condition-encoders" not in tables
     for word in KIND_WORDS.values():  # every word the help offers works
         assert CliRunner().invoke(cli, ["list", word, "--json"]).exit_code == 0
+
+
+def test_report_model_summary_headline_legends_and_flat_values():
+    from sgfkit.report_model import STATUS_LEGEND, build_report_model
+
+    data = {"name": "r", "seed": 3, "generator": {"type": "g"}, "encoder": {"type": "e"}, "evaluator": None,
+            "dataset": {"samples": 64}, "manipulators": [{"type": "sgf", "label": "sgf"}]}
+    metrics = {"metrics": {"mds": {"sgf": {"smile": {"mds": 0.5}, "overall": 0.61}, "settings": {"delta": 0.2}}},
+               "fit": {"sgf": {"steps": 10, "warnings": ["spectral radius 1.1"]}}, "cache_hits": {"fit:sgf": True},
+               "edits": [{"method": "sgf", "label": "smile", "status": ["converged", "diverging", "converged"]}],
+               "files": {"figures": ["mds_mdc.png"], "tables": ["mds_best.md"]}}
+    env = {"device": "cpu", "threads": {"threads": 1, "source": "auto"}}
+    model = build_report_model(data, env, metrics, {"mds_best.md": "| method | smile |\n|---|---|\n"})
+    assert model.headline == [{"metric": "mds", "key": "sgf.overall", "value": 0.61}]
+    assert model.warnings == ["sgf: spectral radius 1.1"]
+    assert "sgf (sgf, fit from cache)" in model.what_ran[1] and "threads 1 (auto)" in model.what_ran[2]
+    assert model.status_legend == {s: STATUS_LEGEND[s] for s in ("converged", "diverging")}
+    assert "can still be much closer" in model.status_legend["diverging"]
+    assert model.edits == [{"method": "sgf", "label": "smile", "statuses": {"converged": 2, "diverging": 1}}]
+    assert model.tables[0].title == "mds_best" and "cells" in model.tables[0].legend
+    assert model.pictures == ["edits.png", "mds_mdc.png"]
+    assert ("mds.sgf.overall", 0.61) in model.flat_values and ("mds.settings.delta", 0.2) in model.flat_values
+
+
+def test_report_md_opens_with_the_summary_and_ends_with_the_flat_values(tiny_plugins, tmp_path, monkeypatch):
+    import sgfkit
+
+    monkeypatch.chdir(tmp_path)
+    report = (sgfkit.run(TINY, out_dir=tmp_path / "runs").run_dir / "report.md").read_text()
+    order = [report.index(h) for h in ("## Summary", "**Warnings:** none", "![edits](edits.png)",
+                                       "## Example edits", "*status:*", "### tiny-gain_gain",
+                                       "## All metric values", "## Environment")]
+    assert order == sorted(order)
+    assert "- **done**: a fixed-length edit" in report
