@@ -298,7 +298,8 @@ def _overrides(sets: tuple[str, ...], seed: int | None = None, device: str | Non
 def validate_cmd(recipes: tuple[Path, ...], sets: tuple[str, ...], schema_only: bool) -> None:
     """Check recipes (every problem of each at once) without loading anything heavy.
 
-    Beyond the schema: every weights file the components name must be present.
+    Beyond the schema: every weights file the components name must be present, and edit targets and
+    evaluation attributes must be names the encoders declare.
 
     \b
     Example:
@@ -311,8 +312,7 @@ def validate_cmd(recipes: tuple[Path, ...], sets: tuple[str, ...], schema_only: 
     for recipe in recipes:
         try:
             resolved = api.load_recipe(recipe, _overrides(sets))
-            if not schema_only:
-                deep_check(resolved, str(recipe))
+            notes = [] if schema_only else deep_check(resolved, str(recipe))
         except SgfkitError as err:
             if len(recipes) == 1:
                 raise
@@ -320,6 +320,8 @@ def validate_cmd(recipes: tuple[Path, ...], sets: tuple[str, ...], schema_only: 
             click.echo(f"Error: {err}", err=True)
             continue
         _print_providers(resolved)
+        for note in notes:
+            click.echo(f"  note: {note}")
         click.echo(f"{recipe}: OK")
     if failed:
         raise _Quiet(f"{failed} of {len(recipes)} recipes have problems (listed above)")

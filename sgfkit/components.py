@@ -236,6 +236,12 @@ class ConditionEncoder(Component):
         """
         raise ComponentError(f"{cls.registry_name or cls.__name__} has no training command: it loads user weights")
 
+    @classmethod
+    def declared_names(cls, params: dict[str, Any], base_dir: Path | None = None) -> list[str] | None:
+        """The condition names an encoder built with ``params`` will have, found without loading it
+        (``sgfkit validate`` checks targets against them); ``None``: known only after loading."""
+        return None
+
     @property
     @abstractmethod
     def names(self) -> list[str]:

@@ -4,6 +4,10 @@ Every file a component parameter names must exist now, not seconds into ``sgfkit
 files are reported at once, each with its download help when a plugin declared it
 (``sgfkit_register_weights``). Which parameters name files: a component class may list them in
 ``file_params``; otherwise the usual names (:data:`FILE_PARAMS`) are checked.
+
+Target and attribute names are checked against the names an encoder declares without loading
+(``ConditionEncoder.declared_names``); encoders that know them only after loading are listed in
+:func:`deep_check`'s notes instead.
 """
 from __future__ import annotations
 
@@ -69,8 +73,66 @@ def _download_help(known: Any) -> str:
             f"and put it in a folder 'sgfkit weights' lists")
 
 
-def deep_check(recipe: Recipe, origin: str) -> None:
-    """Raise one RecipeError listing every problem the schema could not see."""
-    problems = missing_files(recipe)
+def _defined_in_core(cls: type, method: str) -> bool:
+    owner = next((k for k in cls.__mro__ if method in k.__dict__), None)
+    return owner is not None and owner.__module__ == "sgfkit.components"
+
+
+def _declared(recipe: Recipe, section: str) -> tuple[str, list[str] | None]:
+    cls = recipe.classes[section]
+    params = recipe.data[section]
+    declared = getattr(cls, "declared_names", None)
+    return params["type"], (declared(params, recipe.base_dir) if declared is not None else None)
+
+
+def _unknown(encoder: str, name: str, names: list[str]) -> str:
+    from sgfkit.errors import did_you_mean
+
+    return f"{encoder} has no condition named {name!r}.{did_you_mean(name, names)} Its conditions: {', '.join(names)}"
+
+
+def name_problems(recipe: Recipe) -> tuple[list[Problem], list[str]]:
+    """(problems, notes): edit targets and evaluation attributes against the encoders' declared names."""
+    problems: list[Problem] = []
+    notes: list[str] = []
+    if "encoder" not in recipe.classes:
+        return problems, notes
+    enc_cls = recipe.classes["encoder"]
+    encoder, names = _declared(recipe, "encoder")
+    edits = recipe.data.get("edits") or {}
+    # only the default {name: value, offset: {name: delta}} target form can be checked generically
+    generic = all(_defined_in_core(enc_cls, m) for m in ("target", "target_dims", "index_of"))
+    if edits.get("targets") and generic:
+        if names is None:
+            notes.append(f"encoder {encoder}: condition names are known only after loading it; "
+                         "'sgfkit run' checks the targets before sampling")
+        else:
+            for i, item in enumerate(edits["targets"]):
+                target = item.get("target") or {}
+                used = [n for key, value in target.items()
+                        for n in (dict(value) if key == "offset" and isinstance(value, dict) else [key])]
+                problems += [Problem(("edits", "targets", i, "target"), None, _unknown(encoder, n, names))
+                             for n in used if n not in names]
+    evaluation = recipe.data.get("evaluation") or {}
+    sections = ["encoder"] + (["evaluator"] if recipe.data.get("evaluator") and "evaluator" in recipe.classes else [])
+    for section in sections if evaluation.get("attributes") else []:
+        if not _defined_in_core(recipe.classes[section], "index_of"):
+            continue
+        name, declared = _declared(recipe, section)
+        if declared is None:
+            notes.append(f"{section} {name}: condition names are known only after loading it; "
+                         "'sgfkit run' checks evaluation.attributes before sampling")
+            continue
+        problems += [Problem(("evaluation", "attributes", i), None, f"{section}: " + _unknown(name, a, declared))
+                     for i, a in enumerate(evaluation["attributes"]) if a not in declared]
+    return problems, notes
+
+
+def deep_check(recipe: Recipe, origin: str) -> list[str]:
+    """Raise one RecipeError listing every problem the schema could not see; else return notes
+    (what could not be checked without loading)."""
+    names, notes = name_problems(recipe)
+    problems = missing_files(recipe) + names
     if problems:
         raise RecipeError(problems, origin)
+    return notes

@@ -213,3 +213,33 @@ def test_report_md_opens_with_the_summary_and_ends_with_the_flat_values(tiny_plu
                                        "## All metric values", "## Environment")]
     assert order == sorted(order)
     assert "- **done**: a fixed-length edit" in report
+
+
+def test_validate_checks_targets_and_attributes_against_declared_names(tiny_plugins, monkeypatch):
+    bad = CliRunner().invoke(cli, ["validate", str(TINY), "--set", "edits.targets=[{target: {rde: 1.0}}, "
+                                   "{target: {offset: {gren: 0.2}}}]", "--set", "evaluation.attributes=[red, blu]"])
+    assert bad.exit_code == 1
+    for needle in ("edits.targets[0].target: tiny-colour has no condition named 'rde'. did you mean 'red'?",
+                   "edits.targets[1].target: tiny-colour has no condition named 'gren'. did you mean 'green'?",
+                   "evaluation.attributes[1]: encoder: tiny-colour has no condition named 'blu'",
+                   "3 problems"):
+        assert needle in bad.output
+    from sgfkit.registry import get_registry
+
+    cls = get_registry().resolve("condition-encoder", "tiny-colour")
+    monkeypatch.setattr(cls, "declared_names", classmethod(lambda c, params, base_dir=None: None))
+    unknown = CliRunner().invoke(cli, ["validate", str(TINY), "--set", "edits.targets=[{target: {rde: 1.0}}]"])
+    assert unknown.exit_code == 0  # cannot be checked without loading: said so, left to 'run'
+    assert "note: encoder tiny-colour: condition names are known only after loading it" in unknown.output
+
+
+def test_shipped_encoders_declare_their_names_without_loading():
+    from sgfkit.registry import get_registry
+
+    registry = get_registry()
+    faces = registry.resolve("condition-encoder", "face-attributes")
+    names = faces.declared_names({"config": "embedded", "weights": None})
+    assert names and "smile" in names and names == faces().names  # the names loading gives
+    assert faces.declared_names({"config": "embedded", "weights": "/nonexistent.safetensors"}) is None
+    truth = registry.resolve("condition-encoder", "synth-faces-truth")
+    assert truth.declared_names({}) == truth().names

@@ -63,6 +63,10 @@ class SynthFacesTruth(_TruthEncoder):
     def names(self) -> list[str]:
         return self.attribute_names + [f"{p}_{a}" for p in self.landmark_names for a in ("x", "y")]
 
+    @classmethod
+    def declared_names(cls, params: dict[str, Any], base_dir: Any = None) -> list[str] | None:
+        return cls.names.fget(cls)  # built from class attributes only
+
     def measure(self, generator: Generator, latents: Latents, batch_size: int = 256) -> torch.Tensor:
         outs = []
         for s in self._scenes(generator, latents, batch_size):
@@ -124,6 +128,10 @@ class SynthFlowersTruth(_TruthEncoder):
 
     @property
     def names(self) -> list[str]:
+        return list(FLOWER_NAMES)
+
+    @classmethod
+    def declared_names(cls, params: dict[str, Any], base_dir: Any = None) -> list[str] | None:
         return list(FLOWER_NAMES)
 
     def measure(self, generator: Generator, latents: Latents, batch_size: int = 256) -> torch.Tensor:
