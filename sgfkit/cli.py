@@ -516,23 +516,33 @@ def _parse_sets(sets: tuple[str, ...], allowed: tuple[str, ...]) -> dict[str, di
               help="Generator (or encoder.KEY=VALUE) parameter.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="PNG file to write.")
+@click.option("--attributes", default=None, metavar="A,B,...",
+              help="Conditions the labels show (default: the encoder's first 4; the title names them).")
 @click.option("--threads", type=click.IntRange(1), default=None, help="torch CPU threads (default: one per idle core).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def samples_cmd(generator: str, encoder: str | None, count: int, seed: int, sets: tuple[str, ...],
-                out_file: Path, threads: int | None, no_progress: bool) -> None:
-    """Write a labelled grid of generator samples."""
+                out_file: Path, attributes: str | None, threads: int | None, no_progress: bool) -> None:
+    """Write a labelled grid of generator samples (its title says which conditions the labels show)."""
     from sgfkit import api
-    from sgfkit.outputs import sample_grid, write_bytes_atomic
+    from sgfkit.outputs import label_legend, sample_grid, write_bytes_atomic
     from sgfkit.rich_progress import progress_for_cli
     from sgfkit.threads import use_threads
 
     params = _parse_sets(sets, ("generator", "encoder"))
     gen = api.get_generator(generator, **params["generator"])
     enc = api.get_condition_encoder(encoder, **params["encoder"]) if encoder else None
+    chosen = [a.strip() for a in attributes.split(",") if a.strip()] if attributes else None
+    if chosen and enc is None:
+        raise _Quiet("--attributes needs --encoder (the encoder measures them)")
+    dims = _dims(enc, chosen) if enc is not None else None  # unknown names fail here, before rendering
     with progress_for_cli(not no_progress), use_threads(threads, "--threads"):
-        png = sample_grid(gen, enc, count, seed)
+        png = sample_grid(gen, enc, count, seed, attributes=chosen)
     write_bytes_atomic(out_file, png)
-    click.echo(f"wrote {out_file}")
+    click.echo(f"wrote {out_file}" + (f" (labels: {label_legend(enc, dims)})" if enc is not None else ""))
+
+
+def _dims(encoder: Any, attributes: list[str] | None) -> list[int] | None:
+    return [encoder.index_of(a) for a in attributes] if attributes else None
 
 
 @cli.command("train-encoder")

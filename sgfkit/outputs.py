@@ -189,10 +189,15 @@ def render_grid(blocks: Sequence[GridBlock], max_label_lines: int = 6, max_width
     return buffer.getvalue()
 
 
-def sample_grid(generator: Any, encoder: Any | None, count: int, seed: int, per_row: int = 8) -> bytes:
-    """A PNG of ``count`` samples, each labelled with ``encoder.describe`` (or its index)."""
+def sample_grid(generator: Any, encoder: Any | None, count: int, seed: int, per_row: int = 8,
+                attributes: list[str] | None = None) -> bytes:
+    """A PNG of ``count`` samples, each labelled with ``encoder.describe`` (or its index).
+
+    ``attributes`` picks the conditions the labels show; the title says which ones are shown.
+    """
     from sgfkit.progress import progress_task
 
+    dims = [encoder.index_of(a) for a in attributes] if encoder is not None and attributes else None
     with progress_task("Rendering samples", total=2) as task:
         latents = generator.sample_latents(count, seed)
         images = to_uint8(generator.synthesize(latents))
@@ -200,9 +205,23 @@ def sample_grid(generator: Any, encoder: Any | None, count: int, seed: int, per_
         labels = [f"#{i}" for i in range(count)]
         if encoder is not None:
             conditions = encoder.measure(generator, latents)
-            labels = [f"#{i} {text}" for i, text in enumerate(encoder.describe(conditions))]
+            labels = [f"#{i} {text}" for i, text in enumerate(encoder.describe(conditions, dims))]
         task.advance()
     cells = list(zip(images, labels))
     rows = [cells[i:i + per_row] for i in range(0, count, per_row)]
     title = f"{generator.registry_name or type(generator).__name__}, seed {seed}"
+    if encoder is not None:
+        title += "; labels: " + label_legend(encoder, dims)
     return render_grid([GridBlock(title, rows)])
+
+
+def label_legend(encoder: Any, dims: list[int] | None) -> str:
+    """Which conditions ``encoder.describe(c, dims)`` labels show, e.g. ``smile, age (2 of 15)``."""
+    owner = next(k for k in type(encoder).__mro__ if "describe" in k.__dict__)
+    name = encoder.registry_name or type(encoder).__name__
+    if owner.__module__ != "sgfkit.components":  # an encoder with its own description (captions, ...)
+        return f"{name}'s description"
+    names = list(encoder.names)
+    shown = [names[i] for i in dims] if dims else names[:4]  # ConditionEncoder.describe's default: first 4
+    more = f" ({len(shown)} of {len(names)}; --attributes to choose)" if len(shown) < len(names) else ""
+    return ", ".join(shown) + more

@@ -243,3 +243,17 @@ def test_shipped_encoders_declare_their_names_without_loading():
     assert faces.declared_names({"config": "embedded", "weights": "/nonexistent.safetensors"}) is None
     truth = registry.resolve("condition-encoder", "synth-faces-truth")
     assert truth.declared_names({}) == truth().names
+
+
+def test_samples_say_which_conditions_the_labels_show(tiny_plugins, tmp_path):
+    out = tmp_path / "grid.png"
+    base = ["samples", "tiny-linear", "--encoder", "tiny-colour", "--n", "2", "--set", "generator.resolution=16",
+            "--out", str(out), "--no-progress"]
+    default = CliRunner().invoke(cli, base)
+    assert default.exit_code == 0 and "(labels: red, green, blue)" in default.output
+    chosen = CliRunner().invoke(cli, [*base, "--attributes", "blue"])
+    assert chosen.exit_code == 0 and "(labels: blue (1 of 3; --attributes to choose))" in chosen.output
+    wrong = CliRunner().invoke(cli, [*base, "--attributes", "bleu"])
+    assert wrong.exit_code == 1 and "did you mean 'blue'?" in wrong.output
+    alone = CliRunner().invoke(cli, ["samples", "tiny-linear", "--attributes", "red", "--out", str(out)])
+    assert alone.exit_code == 1 and "--attributes needs --encoder" in alone.output
