@@ -202,7 +202,9 @@ def fit_manipulators(comps: Components, dataset: LatentDataset, data_key: str, c
                 warnings.simplefilter("always")
                 report = manipulator.fit(dataset, comps.generator, comps.encoder)
             # stored with the fit so that cached reruns show them too (see _replay_fit_warnings)
-            report = {**report, "warnings": [str(w.message) for w in caught]}
+            stored = [str(w) for w in report.get("warnings", [])]  # what the manipulator reported itself
+            stored += [m for m in (str(w.message) for w in caught) if not any(m.endswith(s) for s in stored)]
+            report = {**report, "warnings": stored}
             reports[manipulator.label], hits[manipulator.label] = report, False
             if state_file is not None:
                 write_verified(state_file, manipulator.save)

@@ -257,3 +257,22 @@ def test_samples_say_which_conditions_the_labels_show(tiny_plugins, tmp_path):
     assert wrong.exit_code == 1 and "did you mean 'blue'?" in wrong.output
     alone = CliRunner().invoke(cli, ["samples", "tiny-linear", "--attributes", "red", "--out", str(out)])
     assert alone.exit_code == 1 and "--attributes needs --encoder" in alone.output
+
+
+def test_a_manipulators_own_warnings_are_not_stored_twice(tiny_plugins, tmp_path, monkeypatch):
+    import sgfkit
+    from sgfkit.registry import get_registry
+
+    monkeypatch.chdir(tmp_path)
+    cls = get_registry().resolve("manipulator", "tiny-shift")
+    original = cls.fit
+
+    def fit_reporting(self, *args, **kwargs):  # like SGF: in its report and as a Python warning
+        warnings.warn("SGF: radius 1.3", UserWarning)
+        return {**original(self, *args, **kwargs), "warnings": ["radius 1.3"]}
+
+    monkeypatch.setattr(cls, "fit", fit_reporting)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = sgfkit.run(TINY, out_dir=tmp_path / "runs", overrides=["evaluation=null"])
+    assert result.metrics["fit"]["shift"]["warnings"] == ["radius 1.3"]
