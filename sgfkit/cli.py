@@ -348,12 +348,14 @@ def _print_providers(recipe: Any) -> None:
 @click.option("--dry-run", is_flag=True, help="Validate and print the resolved recipe; load nothing.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no notes; errors and warnings only.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Progress lines every second when piped; stage timings, cache hits and threads at the end.")
 @click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Append timestamped progress lines to this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary (folder, metrics, warnings) as JSON.")
 def run_cmd(recipe: Path, out_dir: Path | None, sets: tuple[str, ...], seed: int | None, device: str | None,
-            threads: int | None, dry_run: bool, no_progress: bool, quiet: bool, log_file: Path | None,
-            as_json: bool) -> None:
+            threads: int | None, dry_run: bool, no_progress: bool, quiet: bool, verbose: bool,
+            log_file: Path | None, as_json: bool) -> None:
     """Run a recipe: sample, fit, edit, evaluate, write a run folder.
 
     \b
@@ -373,7 +375,10 @@ def run_cmd(recipe: Path, out_dir: Path | None, sets: tuple[str, ...], seed: int
     _warn_plugin_problems()
     from sgfkit.rich_progress import progress_for_cli
 
-    with progress_for_cli(not no_progress, quiet=quiet or as_json, log_file=log_file):
+    if quiet and verbose:
+        raise _Quiet("--quiet and --verbose contradict each other; give one")
+    with progress_for_cli(not no_progress, quiet=quiet or as_json, log_file=log_file,
+                          interval_s=1.0 if verbose else 5.0):
         result = api.run(resolved, out_dir=out_dir)
     if as_json:
         from sgfkit.report_model import fit_warnings
@@ -389,6 +394,12 @@ def run_cmd(recipe: Path, out_dir: Path | None, sets: tuple[str, ...], seed: int
         return
     for note in result.notes:
         click.echo(f"note: {note}")
+    if verbose:
+        env = json.loads((result.run_dir / "environment.json").read_text())
+        click.echo(f"threads: {env['threads']['threads']} ({env['threads']['source']}, {env['threads']['reason']})")
+        for stage, seconds in result.timings.items():
+            cached = " (from cache)" if result.cache_hits.get(stage) else ""  # same keys: dataset, fit:LABEL
+            click.echo(f"  {stage:<24} {seconds:8.3f} s{cached}")
     click.echo(f"report: {result.run_dir / 'report.md'}")
     click.echo(f"in a browser: {result.run_dir / 'report.html'}")
 
@@ -403,8 +414,9 @@ def run_cmd(recipe: Path, out_dir: Path | None, sets: tuple[str, ...], seed: int
               help="Stage cache holding the run's fits (default: the recipe's output.cache_dir).")
 @click.option("--fit", "fit_missing", is_flag=True, help="Fit manipulators missing from the cache now.")
 @click.option("--device", default=None, help="cpu, cuda, cuda:N or auto (default: the run's).")
+@click.option("--threads", type=click.IntRange(1), default=None, help="torch CPU threads (default: one per idle core).")
 def serve_cmd(run_dir: Path, port: int, host: str, allow_remote: bool, cache_dir: Path | None,
-              fit_missing: bool, device: str | None) -> None:
+              fit_missing: bool, device: str | None, threads: int | None) -> None:
     """Open a live editor for a run in the browser: pick a seed, move sliders (or type a caption).
 
     \b
@@ -415,6 +427,11 @@ def serve_cmd(run_dir: Path, port: int, host: str, allow_remote: bool, cache_dir
 
     check_bind(host, allow_remote)  # before loading anything
     from sgfkit.editor_session import EditorSession
+    from sgfkit.threads import choose_threads
+
+    import torch
+
+    torch.set_num_threads(choose_threads(threads, "--threads")["threads"])  # for the server's whole life
 
     session = EditorSession.open(run_dir, cache_dir=cache_dir, device=device, fit_missing=fit_missing)
     server = make_server(session, host, port, allow_remote)

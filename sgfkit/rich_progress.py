@@ -110,7 +110,8 @@ class LineReporter:
 
 
 @contextlib.contextmanager
-def progress_for_cli(enabled: bool, *, quiet: bool = False, log_file: Path | None = None) -> Iterator[None]:
+def progress_for_cli(enabled: bool, *, quiet: bool = False, log_file: Path | None = None,
+                     interval_s: float = 5.0) -> Iterator[None]:
     """Install a reporter for a command: rich bars on a terminal, lines when piped, none with --quiet.
 
     ``log_file`` (appended to) receives the plain lines whatever the terminal shows.
@@ -127,7 +128,7 @@ def progress_for_cli(enabled: bool, *, quiet: bool = False, log_file: Path | Non
             rich_reporter = RichReporter(Console(stderr=True))
         elif show:  # piped, or a terminal plus a log file: the same lines on both
             streams.insert(0, sys.stderr)
-        reporter: Any = rich_reporter or (LineReporter(streams) if streams else SilentReporter())
+        reporter: Any = rich_reporter or (LineReporter(streams, interval_s) if streams else SilentReporter())
         previous = use_reporter(reporter)
         try:
             if rich_reporter is not None:

@@ -276,3 +276,16 @@ def test_a_manipulators_own_warnings_are_not_stored_twice(tiny_plugins, tmp_path
         warnings.simplefilter("ignore")
         result = sgfkit.run(TINY, out_dir=tmp_path / "runs", overrides=["evaluation=null"])
     assert result.metrics["fit"]["shift"]["warnings"] == ["radius 1.3"]
+
+
+def test_verbose_run_shows_threads_timings_and_cache_hits(tiny_plugins, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ["run", str(TINY), "--out", "out", "--no-progress", "--set", "evaluation=null", "--threads", "1"]
+    CliRunner().invoke(cli, args, catch_exceptions=False)
+    again = CliRunner().invoke(cli, [*args, "-v"], catch_exceptions=False)
+    assert again.exit_code == 0
+    assert "threads: 1 (recipe, requested)" in again.stdout
+    assert any(line.strip().startswith("fit:shift ") and line.endswith("(from cache)")
+               for line in again.stdout.splitlines())
+    both = CliRunner().invoke(cli, [*args, "-v", "-q"])
+    assert both.exit_code == 1 and "contradict" in both.output
