@@ -426,10 +426,10 @@ def serve_cmd(run_dir: Path, port: int, host: str, allow_remote: bool, cache_dir
     from sgfkit.serve import check_bind, make_server
 
     check_bind(host, allow_remote)  # before loading anything
+    import torch
+
     from sgfkit.editor_session import EditorSession
     from sgfkit.threads import choose_threads
-
-    import torch
 
     torch.set_num_threads(choose_threads(threads, "--threads")["threads"])  # for the server's whole life
 
