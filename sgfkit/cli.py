@@ -282,12 +282,17 @@ def _show_weights(as_json: bool, verify: bool) -> int:
 
 # -- recipes ----------------------------------------------------------------------------------
 
-def _overrides(sets: tuple[str, ...], seed: int | None = None, device: str | None = None) -> list[str]:
+def _threads_option(help_text: str = "torch CPU threads (default: one per idle core, from the machine's load)."
+                    ) -> Any:
+    return click.option("--threads", type=click.IntRange(1), default=None, help=help_text)
+
+
+def _overrides(sets: tuple[str, ...], seed: int | None = None, device: str | None = None,
+               threads: int | None = None) -> list[str]:
     extra = list(sets)
-    if seed is not None:
-        extra.append(f"seed={seed}")
-    if device is not None:
-        extra.append(f"device={device}")
+    for key, value in (("seed", seed), ("device", device), ("threads", threads)):
+        if value is not None:
+            extra.append(f"{key}={value}")
     return extra
 
 
@@ -343,8 +348,7 @@ def _print_providers(recipe: Any) -> None:
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a recipe value (YAML-typed).")
 @click.option("--seed", type=int, default=None, help="Override the recipe's seed.")
 @click.option("--device", default=None, help="cpu, cuda, cuda:N or auto.")
-@click.option("--threads", type=click.IntRange(1), default=None,
-              help="torch CPU threads (default: the recipe's threads:, else one per idle core).")
+@_threads_option("torch CPU threads (default: the recipe's threads:, else one per idle core).")
 @click.option("--dry-run", is_flag=True, help="Validate and print the resolved recipe; load nothing.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no notes; errors and warnings only.")
@@ -365,8 +369,7 @@ def run_cmd(recipe: Path, out_dir: Path | None, sets: tuple[str, ...], seed: int
     """
     from sgfkit import api
 
-    extra = _overrides(sets, seed, device) + ([f"threads={threads}"] if threads is not None else [])
-    resolved = api.load_recipe(recipe, extra)
+    resolved = api.load_recipe(recipe, _overrides(sets, seed, device, threads))
     if dry_run:
         click.echo(resolved.to_yaml().rstrip())
         click.echo("# providers:")
@@ -414,7 +417,7 @@ def run_cmd(recipe: Path, out_dir: Path | None, sets: tuple[str, ...], seed: int
               help="Stage cache holding the run's fits (default: the recipe's output.cache_dir).")
 @click.option("--fit", "fit_missing", is_flag=True, help="Fit manipulators missing from the cache now.")
 @click.option("--device", default=None, help="cpu, cuda, cuda:N or auto (default: the run's).")
-@click.option("--threads", type=click.IntRange(1), default=None, help="torch CPU threads (default: one per idle core).")
+@_threads_option()
 def serve_cmd(run_dir: Path, port: int, host: str, allow_remote: bool, cache_dir: Path | None,
               fit_missing: bool, device: str | None, threads: int | None) -> None:
     """Open a live editor for a run in the browser: pick a seed, move sliders (or type a caption).
@@ -455,8 +458,9 @@ def serve_cmd(run_dir: Path, port: int, host: str, allow_remote: bool, cache_dir
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a recipe value, e.g. projector.steps=500.")
 @click.option("--device", default=None, help="cpu, cuda, cuda:N or auto.")
+@_threads_option("torch CPU threads (default: the recipe's threads:, else one per idle core).")
 def project_cmd(images: tuple[Path, ...], recipe: Path, out_dir: Path | None, sets: tuple[str, ...],
-                device: str | None) -> None:
+                device: str | None, threads: int | None) -> None:
     """Project photos into the recipe's generator: latents.npz, projection.png, projection.json.
 
     Images of any size and mode are centre-cropped to a square and resized to the generator's
@@ -467,9 +471,13 @@ def project_cmd(images: tuple[Path, ...], recipe: Path, out_dir: Path | None, se
       sgfkit project face.png --recipe recipes/faces_attributes.yaml
       sgfkit project *.png --recipe R --set projector.space=w --set projector.steps=1000
     """
+    from sgfkit import api
     from sgfkit.projection import project
+    from sgfkit.threads import use_threads
 
-    result = project(images, recipe, out_dir=out_dir, overrides=_overrides(sets, None, device))
+    extra = _overrides(sets, None, device, threads)
+    with use_threads(api.load_recipe(recipe, extra).data.get("threads"), "recipe"):
+        result = project(images, recipe, out_dir=out_dir, overrides=extra)
     click.echo(f"run folder: {result.run_dir}")
     mean = result.projection.report()["mean"]
     click.echo("mean " + ", ".join(f"{k} {v:.3f}" for k, v in mean.items()) + f" ({len(images)} image(s))")
@@ -485,9 +493,10 @@ def project_cmd(images: tuple[Path, ...], recipe: Path, out_dir: Path | None, se
               help="Parent folder of the run folder (default: the recipe's output.dir).")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a recipe value.")
 @click.option("--device", default=None, help="cpu, cuda, cuda:N or auto.")
+@_threads_option("torch CPU threads (default: the recipe's threads:, else one per idle core).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def edit_cmd(images: tuple[Path, ...], recipe: Path, targets: tuple[str, ...], out_dir: Path | None,
-             sets: tuple[str, ...], device: str | None, no_progress: bool) -> None:
+             sets: tuple[str, ...], device: str | None, threads: int | None, no_progress: bool) -> None:
     """Edit photos: project them, fit (or load cached) manipulators, apply the edits, write the grid.
 
     \b
@@ -500,7 +509,7 @@ def edit_cmd(images: tuple[Path, ...], recipe: Path, targets: tuple[str, ...], o
 
     _warn_plugin_problems()
     with progress_for_cli(not no_progress):
-        result = edit(images, recipe, targets=targets, out_dir=out_dir, overrides=_overrides(sets, None, device))
+        result = edit(images, recipe, targets=targets, out_dir=out_dir, overrides=_overrides(sets, None, device, threads))
     click.echo(f"run folder: {result.run_dir}")
     for note in result.notes:
         click.echo(f"note: {note}")
@@ -535,7 +544,7 @@ def _parse_sets(sets: tuple[str, ...], allowed: tuple[str, ...]) -> dict[str, di
               help="PNG file to write.")
 @click.option("--attributes", default=None, metavar="A,B,...",
               help="Conditions the labels show (default: the encoder's first 4; the title names them).")
-@click.option("--threads", type=click.IntRange(1), default=None, help="torch CPU threads (default: one per idle core).")
+@_threads_option()
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def samples_cmd(generator: str, encoder: str | None, count: int, seed: int, sets: tuple[str, ...],
                 out_file: Path, attributes: str | None, threads: int | None, no_progress: bool) -> None:
@@ -570,8 +579,7 @@ def _dims(encoder: Any, attributes: list[str] | None) -> list[int] | None:
               help="Your own images (face-attributes): the folder the labels' file column is relative to.")
 @click.option("--labels", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="With --images: CSV 'file,<attribute>,...' with scores in [0, 1].")
-@click.option("--threads", type=click.IntRange(1), default=None,
-              help="torch CPU threads, unless the encoder's own threads option is set (default: one per idle core).")
+@_threads_option("torch CPU threads, unless the encoder's own threads option is set (default: one per idle core).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def train_encoder_cmd(name: str, out_path: Path, sets: tuple[str, ...], images: Path | None, labels: Path | None,
                       threads: int | None, no_progress: bool) -> None:
