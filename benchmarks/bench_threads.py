@@ -5,7 +5,7 @@ Each configuration runs in a fresh subprocess (torch's thread pool is set once t
 small synth-faces data set for a fixed number of steps and prints steps/s. The auto default is
 decided inside the subprocess, as ``sgfkit run`` does, from the cores and load average at that moment.
 
-Usage: .venv/bin/python benchmarks/bench_threads.py [--steps 40] [--repeats 2]
+Usage: .venv/bin/python benchmarks/bench_threads.py [--steps 20] [--repeats 1]
 A machine shared with other work is never idle: the table prints the load average next to each row.
 """
 from __future__ import annotations
@@ -29,8 +29,8 @@ from sgfkit_manipulators.sgf import SGF
 from sgfkit_synthetic import SynthFaces, SynthFacesTruth
 g = SynthFaces(space="w", truncation=0.8)
 enc = SynthFacesTruth()
-lat = g.sample_latents(1000, seed=0)
-ds = LatentDataset(g.sample_z(1000, 0), lat.tensor, enc.measure(g, lat), enc.names, "w")
+lat = g.sample_latents(500, seed=0)
+ds = LatentDataset(g.sample_z(500, 0), lat.tensor, enc.measure(g, lat), enc.names, "w")
 steps = int(sys.argv[2])
 sgf = SGF(train_steps=steps, lr=1e-3)
 start = time.perf_counter()
@@ -56,11 +56,13 @@ def run_config(threads: str, steps: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=40, help="F training steps per configuration")
-    parser.add_argument("--repeats", type=int, default=2, help="rounds (configurations interleaved)")
+    parser.add_argument("--steps", type=int, default=20, help="F training steps per configuration")
+    parser.add_argument("--repeats", type=int, default=1, help="rounds (configurations interleaved)")
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores; load average at start {os.getloadavg()[0]:.2f}; "
-          f"F fit of {args.steps} steps on 1000 synth-faces samples (W, 128-d)")
+          f"F fit of {args.steps} steps on 500 synth-faces samples (W, 128-d)")
+    print("\n| condition | threads requested | threads used | load before | F steps/s |", flush=True)
+    print("|---|---|---|---|---|", flush=True)
     rows = []
     for condition in ("as found", "loaded (+2 busy processes)"):
         spinners = []
@@ -73,21 +75,19 @@ def main() -> None:
         try:
             for _ in range(args.repeats):
                 for threads in ("auto", "1", "2"):
-                    rows.append({"condition": condition, "requested": threads, **run_config(threads, args.steps)})
+                    r = {"condition": condition, "requested": threads, **run_config(threads, args.steps)}
+                    rows.append(r)
+                    print(f"| {condition} | {r['requested']} | {r['threads']} ({r['reason']}) | "
+                          f"{r['load_before']:.2f} | {r['steps_per_s']:.2f} |", flush=True)
         finally:
             for p in spinners:
                 p.terminate()
                 p.join()
-    print("\n| condition | threads requested | threads used | load before | F steps/s | vs 2 threads |")
-    print("|---|---|---|---|---|---|")
+    print("\nratios to 2 threads (mean over repeats):")
     for condition in dict.fromkeys(r["condition"] for r in rows):
         here = [r for r in rows if r["condition"] == condition]
-        two = [r["steps_per_s"] for r in here if r["requested"] == "2"]
-        base = sum(two) / len(two)
-        for r in here:
-            print(f"| {condition} | {r['requested']} | {r['threads']} ({r['reason']}) | {r['load_before']:.2f} | "
-                  f"{r['steps_per_s']:.2f} | {r['steps_per_s'] / base:.2f}x |")
-
+        mean = {t: sum(r["steps_per_s"] for r in here if r["requested"] == t) / args.repeats for t in ("auto", "1", "2")}
+        print(f"  {condition}: auto {mean['auto'] / mean['2']:.2f}x, 1 thread {mean['1'] / mean['2']:.2f}x")
 
 if __name__ == "__main__":
     main()
