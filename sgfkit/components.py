@@ -501,11 +501,16 @@ class EditOutcome:
 
 @dataclass
 class MetricResult:
-    """Named numbers (JSON-able), markdown tables and matplotlib figures (saved as PNG)."""
+    """Named numbers (JSON-able), markdown tables and matplotlib figures (saved as PNG).
+
+    ``legends`` explains the tables for people: table name -> column (or cell kind) -> what it means;
+    the run's report prints each table's legend under it.
+    """
 
     values: dict[str, Any]
     tables: dict[str, str] = field(default_factory=dict)
     figures: dict[str, Any] = field(default_factory=dict)
+    legends: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 class Metric(Component):

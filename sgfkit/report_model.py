@@ -20,28 +20,6 @@ STATUS_LEGEND = {
     "done": "a fixed-length edit (no stopping rule) took all its steps",
 }
 
-#: legends of the tables bundled metrics write, by table name (the part after the metric label)
-TABLE_LEGENDS: dict[str, dict[str, str]] = {
-    "mds": {
-        "method": "the manipulator's label in the recipe",
-        "attribute columns": "MDS per attribute: area under the manipulation-disentanglement curve, 0..1, "
-                             "higher is better; bold marks the best method when there are several",
-        "overall": "mean MDS over the attributes",
-    },
-    "best": {
-        "method": "the manipulator's label in the recipe",
-        "cells": "the best operating point per attribute (highest harmonic mean of the two): "
-                 "accuracy / disentanglement @ edit strength; accuracy: share of edits that reached the target "
-                 "attribute, disentanglement: share of the other attributes left unchanged, both 0..1",
-    },
-    "caption_success": {
-        "success": "share of edits whose caption names the target facts afterwards and kept the others",
-        "matched share": "share of the target's facts present after the edit",
-        "other facts changed": "mean number of facts outside the target that changed",
-        "N": "edited samples; the **all** rows pool every target of a method",
-    },
-}
-
 
 @dataclass
 class ReportTable:
@@ -137,12 +115,12 @@ def build_report_model(data: dict[str, Any], env: dict[str, Any], metrics: dict[
 
     ``tables`` maps table files (``<metric>_<table>.md``) to their markdown.
     """
-    labels = sorted(metrics.get("metrics", {}), key=len, reverse=True)
+    legends = metrics.get("files", {}).get("legends", {})  # declared by each metric (MetricResult.legends)
     report_tables = []
     for file, markdown in tables.items():
         stem = file.removesuffix(".md")
-        name = next((stem[len(lab) + 1:] for lab in labels if stem.startswith(f"{lab}_")), stem)
-        report_tables.append(ReportTable(file, stem, markdown, TABLE_LEGENDS.get(name, {})))
+        legend = legends.get(file, {})
+        report_tables.append(ReportTable(file, stem, markdown, dict(legend)))
     edits = _edit_rows(metrics)
     used = {s for row in edits for s in row["statuses"]}
     flat: list[tuple[str, Any]] = []

@@ -95,7 +95,7 @@ def _write_into(run_dir: Path, recipe: Any, comps: Any, device: str, records: li
     write_text_atomic(run_dir / "recipe.resolved.yaml", recipe.to_yaml())
     env = environment(comps, device)
     write_json_atomic(run_dir / "environment.json", env)
-    files: dict[str, list[str]] = {"figures": [], "tables": []}
+    files: dict[str, Any] = {"figures": [], "tables": [], "legends": {}}
     if records:
         write_bytes_atomic(run_dir / "edits.png", render_grid([r.block for r in records if r.block is not None]))
         write_npz_atomic(run_dir / "latents.npz", _latent_arrays(records))
@@ -110,6 +110,8 @@ def _write_into(run_dir: Path, recipe: Any, comps: Any, device: str, records: li
             write_text_atomic(run_dir / file, table.rstrip() + "\n")
             files["tables"].append(file)
             tables[file] = table
+            if result.legends.get(name):
+                files["legends"][file] = dict(result.legends[name])
     timer.timings["outputs"] = round(time.perf_counter() - start, 4)
     edits_summary = [{"method": r.outcome.method, "label": r.outcome.label, "target": r.outcome.target,
                       "status": r.outcome.status, "steps": r.outcome.steps.tolist()} for r in records]

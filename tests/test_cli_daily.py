@@ -190,7 +190,8 @@ def test_report_model_summary_headline_legends_and_flat_values():
     metrics = {"metrics": {"mds": {"sgf": {"smile": {"mds": 0.5}, "overall": 0.61}, "settings": {"delta": 0.2}}},
                "fit": {"sgf": {"steps": 10, "warnings": ["spectral radius 1.1"]}}, "cache_hits": {"fit:sgf": True},
                "edits": [{"method": "sgf", "label": "smile", "status": ["converged", "diverging", "converged"]}],
-               "files": {"figures": ["mds_mdc.png"], "tables": ["mds_best.md"]}}
+               "files": {"figures": ["mds_mdc.png"], "tables": ["mds_best.md"],
+                         "legends": {"mds_best.md": {"cells": "accuracy / disentanglement @ strength"}}}}
     env = {"device": "cpu", "threads": {"threads": 1, "source": "auto"}}
     model = build_report_model(data, env, metrics, {"mds_best.md": "| method | smile |\n|---|---|\n"})
     assert model.headline == [{"metric": "mds", "key": "sgf.overall", "value": 0.61}]
@@ -211,6 +212,7 @@ def test_report_md_opens_with_the_summary_and_ends_with_the_flat_values(tiny_plu
     report = (sgfkit.run(TINY, out_dir=tmp_path / "runs").run_dir / "report.md").read_text()
     order = [report.index(h) for h in ("## Summary", "**Warnings:** none", "![edits](edits.png)",
                                        "## Example edits", "*status:*", "### tiny-gain_gain",
+                                       "- **gain at strongest**: mean change of the target attribute",
                                        "## All metric values", "## Environment")]
     assert order == sorted(order)
     assert "- **done**: a fixed-length edit" in report
@@ -290,3 +292,70 @@ def test_verbose_run_shows_threads_timings_and_cache_hits(tiny_plugins, tmp_path
                for line in again.stdout.splitlines())
     both = CliRunner().invoke(cli, [*args, "-v", "-q"])
     assert both.exit_code == 1 and "contradict" in both.output
+
+
+def test_keypoint_and_tagger_encoders_declare_their_names_from_file_headers(tmp_path):
+    from sgfkit_anime.illustration2vec import Illustration2Vec
+    from sgfkit_anime.keypoints_encoder import AnimeKeypointsEncoder
+
+    declared = AnimeKeypointsEncoder.declared_names({"weights": None, "attributes": None})
+    built = AnimeKeypointsEncoder()
+    assert declared == built.names
+    chosen = AnimeKeypointsEncoder.declared_names({"weights": None, "attributes": [built.attribute_names[0]]})
+    assert chosen[-1] == built.attribute_names[0] and len(chosen) == 2 * len(built.point_names) + 1
+    assert AnimeKeypointsEncoder.declared_names({"weights": str(tmp_path / "none.safetensors")}) is None
+    tags = tmp_path / "tag_list.json"
+    tags.write_text('["1girl", "smile", "blonde hair"]')
+    assert Illustration2Vec.declared_names({"tag_list": str(tags), "tags": None}) == ["1girl", "smile", "blonde hair"]
+    assert Illustration2Vec.declared_names({"tag_list": str(tags), "tags": ["smile"]}) == ["smile"]
+    assert Illustration2Vec.declared_names({"tag_list": str(tmp_path / "missing.json"), "tags": None}) is None
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_a_real_sigint_during_sampling_exits_130_and_leaves_nothing_half_written(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    data = yaml.safe_load(TINY.read_text())
+    data["dataset"] = {"samples": 2_000_000, "batch_size": 64}  # long enough to be interrupted mid-stage
+    recipe = tmp_path / "long.yaml"
+    recipe.write_text(yaml.safe_dump(data))
+    site = Path(__file__).parent / "fixtures" / "core" / "site"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SGFKIT_")}
+    env.update({"PYTHONPATH": str(site), "SGFKIT_LOAD_PLUGINS": "sgfkit-tiny", "OMP_NUM_THREADS": "1"})
+    proc = subprocess.Popen([sys.executable, "-m", "sgfkit", "run", str(recipe)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    seen = ""
+    while time.monotonic() < deadline and "Sampling dataset" not in seen:
+        seen += proc.stderr.readline()  # piped: progress comes as timestamped lines
+    assert "Sampling dataset" in seen, seen
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (out, err[-2000:])
+    assert "Traceback" not in err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+    cache = tmp_path / ".sgfkit-cache"
+    assert not cache.exists() or not [p for p in cache.rglob("*") if p.is_file()]
+
+
+def test_validate_reports_a_missing_direction_file(tmp_path):
+    import yaml
+
+    recipe = tmp_path / "direction.yaml"
+    recipe.write_text(yaml.safe_dump({
+        "name": "d", "generator": {"type": "synth-faces", "space": "w"}, "encoder": {"type": "synth-faces-truth"},
+        "manipulators": [{"type": "direction", "file": "boundaries/smile.npy", "condition": "smile"}]}))
+    result = CliRunner().invoke(cli, ["validate", str(recipe)])
+    assert result.exit_code == 1 and "manipulators[0].file" in result.output and "smile.npy" in result.output
+    (tmp_path / "boundaries").mkdir()
+    import numpy as np
+
+    np.save(tmp_path / "boundaries" / "smile.npy", np.ones((1, 128), np.float32))
+    assert CliRunner().invoke(cli, ["validate", str(recipe)]).exit_code == 0

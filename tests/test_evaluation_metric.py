@@ -41,6 +41,7 @@ def test_values_tables_and_figure():
     assert "| good | **1.000** | 0.500 | **0.750** |" in table and "| bad | 0.500 | – | 0.500 |" in table
     assert "delta = 0.2" in table
     assert "@ 2" in result.tables["best"]
+    assert set(result.legends) == set(result.tables) and "overall" in result.legends["mds"]
     fig = result.figures["mdc"]
     assert len(fig.axes) == 2
     import matplotlib.pyplot as plt

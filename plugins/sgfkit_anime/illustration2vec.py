@@ -110,6 +110,16 @@ class Illustration2Vec(ConditionEncoder):
         self._names = list(selected)
         self.tag_index = torch.tensor([index[t] for t in selected], dtype=torch.long)
 
+    @classmethod
+    def declared_names(cls, params: dict[str, Any], base_dir: Path | None = None) -> list[str] | None:
+        """The tags it will output (``tags`` or the whole tag list), read from the tag list alone."""
+        if params.get("tags"):
+            return list(params["tags"])
+        try:
+            return read_tag_list(cls._locate_tag_list(params["tag_list"]))  # found as the encoder finds it
+        except (WeightsError, OSError):
+            return None
+
     @staticmethod
     def _locate_tag_list(spec: str) -> Path:
         try:

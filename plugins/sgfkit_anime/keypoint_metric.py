@@ -110,4 +110,10 @@ class KeypointMovesMetric(Metric):
             lines.append(f"| {method} | {label} | {s['success']:.0%} | {fmt(s['move_error_px'])} | "
                          f"{fmt(s['moved_px'])} | {fmt(s['other_points_px'])} | {fmt(s.get('hold_change'), 3)} | "
                          f"{s['other_attributes_changed']:.2f} |")
-        return MetricResult(values, {"keypoint_moves": "\n".join(lines)})
+        return MetricResult(values, {"keypoint_moves": "\n".join(lines)}, legends={"keypoint_moves": {
+            "success": "share of edits whose target points ended within the tolerance of the asked move",
+            "move error (px)": "mean distance between the asked and the reached positions of the moved points",
+            "moved (px)": "mean distance the target points moved",
+            "other points (px)": "mean distance the points the edit did not name moved (lower is better)",
+            "hold change": "mean change of the attributes the recipe asked to hold",
+            "other attrs changed": "mean number of other attributes that changed by more than delta"}})

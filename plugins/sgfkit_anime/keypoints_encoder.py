@@ -117,6 +117,26 @@ class AnimeKeypointsEncoder(KeypointTargetsMixin):
     def names(self) -> list[str]:
         return self._names
 
+    @classmethod
+    def declared_names(cls, params: dict[str, Any], base_dir: Path | None = None) -> list[str] | None:
+        """Landmark x / y and attribute names from the weights file's header metadata (no tensors read);
+        ``None`` when the file is missing or unreadable ('sgfkit validate' reports that on its own)."""
+        from safetensors import SafetensorError, safe_open
+
+        try:
+            path = SHIPPED_WEIGHTS if params.get("weights") is None else locate_weights(params["weights"],
+                                                                                        base_dir=base_dir)
+            with safe_open(str(path), framework="numpy") as f:
+                meta = json_metadata((f.metadata() or {}).get("sgfkit"), path, "sgfkit")
+        except (WeightsError, SafetensorError, OSError, ValueError):
+            return None
+        points, trained = meta.get("landmark_names") if isinstance(meta, dict) else None, \
+            meta.get("attribute_names") if isinstance(meta, dict) else None
+        if not isinstance(points, list) or not isinstance(trained, list):
+            return None
+        chosen = trained if params.get("attributes") is None else [a for a in params["attributes"] if a in trained]
+        return [f"{pt}_{axis}" for pt in points for axis in ("x", "y")] + [str(a) for a in chosen]
+
     @property
     def heldout(self) -> dict[str, Any]:
         """Held-out scores recorded when the weights were trained."""

@@ -70,7 +70,24 @@ class MDSMetric(Metric):
             "strengths": {m: {a: v["strengths"] for a, v in per.items()} for m, per in methods.items()}}
         tables = {"mds": mds_table(values, attributes), "best": best_table(values, attributes)}
         figures = {"mdc": mdc_figure(values, attributes)} if self.params["plot"] else {}
-        return MetricResult(values, tables, figures)
+        return MetricResult(values, tables, figures, legends=LEGENDS)
+
+
+#: what the columns of the two tables mean (shown under them in the run's report)
+LEGENDS: dict[str, dict[str, str]] = {
+    "mds": {
+        "method": "the manipulator's label in the recipe",
+        "attribute columns": "MDS per attribute: area under the manipulation-disentanglement curve, 0..1, "
+                             "higher is better; bold marks the best method when there are several",
+        "overall": "mean MDS over the attributes",
+    },
+    "best": {
+        "method": "the manipulator's label in the recipe",
+        "cells": "the best operating point per attribute (highest harmonic mean of the two): "
+                 "accuracy / disentanglement @ edit strength; accuracy: share of edits that reached the target "
+                 "attribute, disentanglement: share of the other attributes left unchanged, both 0..1",
+    },
+}
 
 
 def _methods(values: dict[str, Any]) -> list[str]:

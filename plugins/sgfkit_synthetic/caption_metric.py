@@ -43,6 +43,16 @@ def _per_fact_cell(score: dict[str, Any]) -> str:
     return ", ".join(f"{key} {rate:.2f}" for key, rate in score["per_fact"].items())
 
 
+#: what the columns of the caption_success table mean (shown under it in the run's report)
+LEGEND: dict[str, str] = {
+    "success": "share of edits after which every fact the target names holds (a colour list only as a visible mix)",
+    "per fact": "share of edits after which each named fact holds, fact by fact",
+    "matched share": "share of the target's facts that hold after the edit",
+    "other facts changed": "mean number of facts the target does not name that changed (lower is better)",
+    "N": "edited samples; the **all** rows pool every target of a method",
+}
+
+
 class CaptionSuccess(Metric):
     """Share of caption edits that now match the caption (scored with the truth facts)."""
 
@@ -74,4 +84,4 @@ class CaptionSuccess(Metric):
         for method, o in values["overall"].items():
             lines.append(f"| {method} | **all** | {o['success']:.3f} | | {o['matched_share']:.3f} | "
                          f"{o['other_changed']:.2f} | {o['samples']} |")
-        return MetricResult(values, tables={"caption_success": "\n".join(lines)})
+        return MetricResult(values, tables={"caption_success": "\n".join(lines)}, legends={"caption_success": LEGEND})
