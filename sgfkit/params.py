@@ -39,6 +39,7 @@ class Param:
     max: float | None = None
     nullable: bool = False
     item_type: type | None = None  # for lists: the type of each item
+    path: bool = False  # names a file: a relative value is resolved against the recipe's folder when it exists there
 
     @property
     def required(self) -> bool:

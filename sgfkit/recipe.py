@@ -312,8 +312,24 @@ class _Checker:
             return None
 
 
+def resolve_path_params(cls: type, params: dict[str, Any], base_dir: Path | None) -> dict[str, Any]:
+    """``params`` with every relative file parameter (``Param(path=True)``) that exists under ``base_dir``
+    (the recipe's folder) made absolute. Other values (bare file names looked up in the weights folders,
+    absolute paths, missing files) are left for the component, which reports them."""
+    if base_dir is None:
+        return params
+    out = dict(params)
+    for key, param in cls.all_params().items():
+        value = out.get(key)
+        if param.path and isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+            candidate = base_dir / value
+            if candidate.exists():
+                out[key] = str(candidate.resolve())
+    return out
+
+
 def _resolve_section(chk: _Checker, value: Any, kind: str, path: KeyPath, recipe: dict[str, Any],
-                     classes: dict[str, type]) -> dict[str, Any] | None:
+                     classes: dict[str, type], base_dir: Path | None = None) -> dict[str, Any] | None:
     """Validate one ``{type: NAME, ...params}`` section; return it with defaults filled in."""
     from sgfkit.registry import get_registry
 
@@ -346,7 +362,7 @@ def _resolve_section(chk: _Checker, value: Any, kind: str, path: KeyPath, recipe
     for key, msg in cls.check_recipe(params, recipe):
         chk.add((*path, key), msg)
     classes[format_path(path)] = cls
-    return {"type": name, **params}
+    return {"type": name, **resolve_path_params(cls, params, base_dir)}
 
 
 def _check_targets(chk: _Checker, edits: dict[str, Any]) -> None:
@@ -367,8 +383,11 @@ def _check_targets(chk: _Checker, edits: dict[str, Any]) -> None:
 
 
 def validate_recipe(data: Any, lines: dict[KeyPath, int | str], origin: str, default_name: str,
-                    ) -> tuple[dict[str, Any], dict[str, type]]:
-    """Check a recipe dict; return (resolved data, classes). Raises RecipeError with every problem."""
+                    base_dir: Path | None = None) -> tuple[dict[str, Any], dict[str, type]]:
+    """Check a recipe dict; return (resolved data, classes). Raises RecipeError with every problem.
+
+    File parameters given relative to ``base_dir`` (the recipe's folder) come back absolute, for every
+    component kind, so each component sees one path rule."""
     if not isinstance(data, dict):
         raise RecipeError(f"a recipe is a mapping of sections (generator:, encoder:, ...), "
                           f"got {type(data).__name__}", origin)
@@ -403,10 +422,11 @@ def validate_recipe(data: Any, lines: dict[KeyPath, int | str], origin: str, def
     classes: dict[str, type] = {}
     for key, kind in COMPONENT_SECTIONS.items():
         if top.get(key) is not None:
-            top[key] = _resolve_section(chk, top[key], kind, (key,), data, classes)
+            top[key] = _resolve_section(chk, top[key], kind, (key,), data, classes, base_dir)
     for key, kind in COMPONENT_LISTS.items():
         items = top.get(key) or []
-        top[key] = [_resolve_section(chk, item, kind, (key, i), data, classes) for i, item in enumerate(items)]
+        top[key] = [_resolve_section(chk, item, kind, (key, i), data, classes, base_dir)
+                    for i, item in enumerate(items)]
     evaluation = top.get("evaluation") or {}
     # one "attribute changed" threshold per run: a metric with a delta parameter that the recipe leaves
     # unset takes the evaluation's delta
@@ -438,5 +458,5 @@ def load_recipe(source: str | Path | dict[str, Any], overrides: Sequence[str] = 
             break
         apply_override(data, key, value)
         lines[key] = "--set"
-    resolved, classes = validate_recipe(data, lines, origin, default_name)
+    resolved, classes = validate_recipe(data, lines, origin, default_name, base_dir)
     return Recipe(resolved, source, list(overrides), base_dir, classes)

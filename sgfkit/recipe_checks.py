@@ -2,8 +2,7 @@
 
 Every file a component parameter names must exist now, not seconds into ``sgfkit run``; all missing
 files are reported at once, each with its download help when a plugin declared it
-(``sgfkit_register_weights``). Which parameters name files: a component class may list them in
-``file_params``; otherwise the usual names (:data:`FILE_PARAMS`) are checked.
+(``sgfkit_register_weights``). Which parameters name files: those declared ``Param(..., path=True)``.
 
 Target and attribute names are checked against the names an encoder declares without loading
 (``ConditionEncoder.declared_names``); encoders that know them only after loading are listed in
@@ -16,10 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from sgfkit.recipe import Problem, Recipe, RecipeError
-
-#: parameter names that hold a file path when a component does not declare ``file_params``
-FILE_PARAMS = ("checkpoint", "weights", "head", "tag_list")
-
 
 def _section(data: dict[str, Any], path: str) -> dict[str, Any] | None:
     match = re.fullmatch(r"(\w+)(?:\[(\d+)\])?", path)
@@ -54,7 +49,7 @@ def missing_files(recipe: Recipe) -> list[Problem]:
         section = _section(recipe.data, path)
         if section is None:
             continue
-        for key in getattr(cls, "file_params", FILE_PARAMS):
+        for key in [k for k, param in cls.all_params().items() if param.path]:
             value = section.get(key)
             if not isinstance(value, str) or not value:
                 continue

@@ -76,8 +76,8 @@ class Illustration2Vec(ConditionEncoder):
 
     condition_kind: ClassVar[str] = "attributes"
     params: ClassVar[dict[str, Param]] = {
-        "weights": Param(str, I2V_TAG_MODEL.file_name, "the tagger .caffemodel (path or file name)"),
-        "tag_list": Param(str, I2V_TAG_LIST.file_name, "tag_list.json (or .json.gz)"),
+        "weights": Param(str, I2V_TAG_MODEL.file_name, "the tagger .caffemodel (path or file name)", path=True),
+        "tag_list": Param(str, I2V_TAG_LIST.file_name, "tag_list.json (or .json.gz)", path=True),
         "tags": Param(list, None, "tags to output (default: all)", nullable=True, item_type=str),
         "output_blob": Param(str, "conv6_4", "the caffemodel blob holding the tag logits map"),
         "antialias": Param(bool, True, "smooth when downscaling to 224 px (as scikit-image's resize does)"),

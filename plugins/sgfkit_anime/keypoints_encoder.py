@@ -53,7 +53,7 @@ class AnimeKeypointsEncoder(KeypointTargetsMixin):
 
     condition_kind: ClassVar[str] = "mixed"
     params: ClassVar[dict[str, Param]] = {
-        "weights": Param(str, None, "weights file (default: the shipped ones)", nullable=True),
+        "weights": Param(str, None, "weights file (default: the shipped ones)", nullable=True, path=True),
         "attributes": Param(list, None, "attributes to output after the landmarks (default: all the weights "
                                         "predict; [] for landmarks only)", nullable=True, item_type=str),
         "pixel_scale": Param(float, 20.0, "pixels that count as 1.0 in distance() (SGF tolerance 0.05 = 1 px)",

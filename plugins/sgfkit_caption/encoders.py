@@ -183,7 +183,7 @@ class FlowerCaption(CaptionEmbeddingEncoder):
 
     params: ClassVar[dict[str, Param]] = {
         "weights": Param(str, None, "captioner .safetensors (default: the weights shipped with sgfkit)",
-                         nullable=True),
+                         nullable=True, path=True),
     }
     training_params: ClassVar[dict[str, Param]] = TRAINING_PARAMS
 
@@ -222,8 +222,9 @@ class ShowAttendTell(CaptionEmbeddingEncoder):
     """
 
     params: ClassVar[dict[str, Param]] = {
-        "checkpoint": Param(str, TUTORIAL_CHECKPOINT.file_name, "the tutorial's BEST_checkpoint_*.pth.tar"),
-        "word_map": Param(str, TUTORIAL_WORD_MAP.file_name, "its WORDMAP_*.json"),
+        "checkpoint": Param(str, TUTORIAL_CHECKPOINT.file_name, "the tutorial's BEST_checkpoint_*.pth.tar",
+                            path=True),
+        "word_map": Param(str, TUTORIAL_WORD_MAP.file_name, "its WORDMAP_*.json", path=True),
         "verify_sha256": Param(bool, False, "check the files against published digests (when known)"),
         "max_len": Param(int, 50, "longest caption in words (the tutorial stops after 50)", min=1, max=100),
         "batch_size": Param(int, 16, "images captioned at once", min=1),

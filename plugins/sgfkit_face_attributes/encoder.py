@@ -33,9 +33,9 @@ class FaceAttributes(ConditionEncoder):
         "config": Param(str, "embedded", "embedded (small net trained on synth-faces, shipped) or senet50 "
                         "(VGGFace2 SE-ResNet-50 + your attribute head)", choices=("embedded", "senet50")),
         "weights": Param(str, None, "embedded: weights file (default: the shipped one); senet50: the VGGFace2 "
-                         f".pkl (default {DEFAULT_SENET50})", nullable=True),
+                         f".pkl (default {DEFAULT_SENET50})", nullable=True, path=True),
         "head": Param(str, None, "senet50 only: attribute head checkpoint (.safetensors or .pth) with its "
-                      "attribute names", nullable=True),
+                      "attribute names", nullable=True, path=True),
         "preprocess": Param(str, "original", "senet50 only: original (8-bit, PIL resize 256, crop 224, BGR, "
                             "mean) or fast (tensor approximation, differentiable)", choices=("original", "fast")),
         "verify_sha256": Param(bool, False, "check user weights against published sha256 digests when known"),

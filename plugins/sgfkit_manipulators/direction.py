@@ -75,10 +75,8 @@ class Direction(Manipulator):
     """Edits along one direction loaded from a file (InterFaceGAN boundary, GANSpace component, e4e .pt)."""
 
     condition_kinds: ClassVar[tuple[str, ...]] = ("attributes", "keypoints", "embedding", "mixed")
-    #: parameters that name files ('sgfkit validate' checks that they exist)
-    file_params: ClassVar[tuple[str, ...]] = ("file",)
     params: ClassVar[dict[str, Param]] = {
-        "file": Param(str, help="direction file (.npy/.npz/.pt), relative to the recipe"),
+        "file": Param(str, help="direction file (.npy/.npz/.pt), relative to the recipe", path=True),
         "format": Param(str, "auto", "interfacegan (boundary .npy), ganspace (component cache .npz), vector, "
                         "or auto", choices=FORMATS),
         "file_key": Param(str, None, "array to use in a vector file holding several", nullable=True),

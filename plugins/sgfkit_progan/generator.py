@@ -59,7 +59,7 @@ class ProGANGenerator(Generator):
         "space": Param(str, "z", "latent space (ProGAN has only z)", choices=("z",)),
         "checkpoint": Param(str, DEFAULT_CHECKPOINT,
                             "checkpoint file: InterFaceGAN pggan_celebahq.pth or a pytorch_GAN_zoo PGAN .pth; "
-                            "null builds a randomly initialised network (tests, benchmarks)", nullable=True),
+                            "null builds a randomly initialised network (tests, benchmarks)", nullable=True, path=True),
         "format": Param(str, "auto", "checkpoint format", choices=FORMATS),
         "verify_sha256": Param(bool, False, "check the file against the published sha256 when known"),
         "clamp": Param(bool, True, "clamp images to [-1, 1] (InterFaceGAN's postprocessing)"),

@@ -69,7 +69,7 @@ class OptimizeProjector(Projector):
                           choices=("auto", "pixel-features", "lpips-vgg16")),
         "feature_weight": Param(float, 0.05, "pixel-features: weight of the feature term", min=0.0),
         "vgg16_weights": Param(str, None, "lpips-vgg16: torchvision VGG16 state dict (vgg16-397923af.pth)",
-                               nullable=True),
+                               nullable=True, path=True),
         "stats_samples": Param(int, 10000, "mapped z samples for w_avg / w_std", min=2),
         "batch_size": Param(int, 16, "images optimised together", min=1),
         "seed": Param(int, 0, "seed of the latent noise"),

@@ -55,7 +55,7 @@ class StyleGAN2Generator(Generator):
         "checkpoint": Param(str, REQUIRED, "checkpoint file (NVlabs .pkl, rosinality .pt, or an official-key "
                             "state dict .pt/.pth/.safetensors/.npz), by path or by a known file name "
                             "(see `sgfkit weights`); null builds random weights from the random-init params",
-                            nullable=True),
+                            nullable=True, path=True),
         "format": Param(str, "auto", "checkpoint format", choices=FORMATS),
         "noise_mode": Param(str, "const", "per-layer noise: the stored constant maps, fresh random maps, or none",
                             choices=NOISE_MODES),
