@@ -39,11 +39,7 @@ def missing_files(recipe: Recipe) -> list[Problem]:
     from sgfkit.registry import get_registry
     from sgfkit.weights import locate_weights
 
-    known = {}
-    for entry in get_registry().weights:
-        w = entry.weights
-        name = w.file_name if hasattr(w, "file_name") else dict(w).get("file_name")
-        known[name] = w
+    registry = get_registry()
     problems = []
     for path, cls in recipe.classes.items():
         section = _section(recipe.data, path)
@@ -54,10 +50,11 @@ def missing_files(recipe: Recipe) -> list[Problem]:
             if not isinstance(value, str) or not value:
                 continue
             try:
-                locate_weights(value, base_dir=recipe.base_dir, known=known.get(Path(value).name))
+                locate_weights(value, base_dir=recipe.base_dir)
             except WeightsError as err:
                 head = str(err).split("\n", 1)[0].removesuffix(" Looked in:")
-                problems.append(Problem(_key_path(path, key), None, head + _download_help(known.get(Path(value).name))))
+                known = registry.known_weights(Path(value).name)
+                problems.append(Problem(_key_path(path, key), None, head + _download_help(known)))
     return problems
 
 

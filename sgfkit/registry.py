@@ -117,6 +117,13 @@ class Registry:
             self._collect(hook_name, kind)
         self._collect_weights()
 
+    def known_weights(self, file_name: str) -> Any | None:
+        """The public checkpoint (``KnownWeights``) a plugin declared under ``file_name``, or None."""
+        for entry in self.weights:
+            if getattr(entry.weights, "file_name", None) == file_name:
+                return entry.weights
+        return None
+
     # -- collection -------------------------------------------------------------------------
     def _impls(self, hook_name: str) -> list[Any]:
         return list(getattr(self.plugins.manager.hook, hook_name).get_hookimpls())

@@ -58,8 +58,15 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
 
 def locate_weights(spec: str | os.PathLike, *, base_dir: Path | None = None,
                    known: KnownWeights | None = None, verify_sha256: bool = False) -> Path:
-    """Find a checkpoint file, or raise :class:`WeightsError` that says what to get and where to put it."""
+    """Find a checkpoint file, or raise :class:`WeightsError` that says what to get and where to put it.
+
+    ``known`` (download facts and sha256) defaults to what a plugin declared for this file name
+    (``sgfkit_register_weights``)."""
     spec_path = Path(spec).expanduser()
+    if known is None:
+        from sgfkit.registry import get_registry
+
+        known = get_registry().known_weights(spec_path.name)
     candidates = []
     if spec_path.is_absolute():
         candidates.append(spec_path)

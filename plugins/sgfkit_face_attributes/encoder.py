@@ -58,11 +58,8 @@ class FaceAttributes(ConditionEncoder):
             self.files["weights"] = path
             self._names = list(self.meta["attribute_names"])
         else:
-            from sgfkit_face_attributes.plugin import known_weights_for
-
             spec = p["weights"] or DEFAULT_SENET50
-            pkl = locate_weights(spec, base_dir=base_dir, known=known_weights_for(Path(spec).name),
-                                 verify_sha256=p["verify_sha256"])
+            pkl = locate_weights(spec, base_dir=base_dir, verify_sha256=p["verify_sha256"])
             if p["head"] is None:
                 raise WeightsError(
                     "face-attributes config senet50 needs an attribute head: set 'head' to a checkpoint "

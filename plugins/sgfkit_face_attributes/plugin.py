@@ -26,11 +26,6 @@ KNOWN_WEIGHTS: dict[str, KnownWeights] = {
 }
 
 
-def known_weights_for(file_name: str) -> KnownWeights | None:
-    """The known checkpoint with this file name, if any (for download instructions)."""
-    return next((k for k in KNOWN_WEIGHTS.values() if k.file_name == file_name), None)
-
-
 @hookimpl
 def sgfkit_register_condition_encoders(register):
     register("face-attributes", "sgfkit_face_attributes.encoder:FaceAttributes",

@@ -83,11 +83,7 @@ class ProGANGenerator(Generator):
             self.info: dict[str, Any] = {"format": f"random {p['architecture']}", "resolution": p["resolution"],
                                          "z_dim": p["z_dim"]}
         else:
-            from sgfkit_progan.plugin import known_weights_for
-
-            known = known_weights_for(Path(p["checkpoint"]).name)
-            self.checkpoint_path = locate_weights(p["checkpoint"], base_dir=base_dir, known=known,
-                                                  verify_sha256=p["verify_sha256"])
+            self.checkpoint_path = locate_weights(p["checkpoint"], base_dir=base_dir, verify_sha256=p["verify_sha256"])
             self.net, self.info = load_progan(self.checkpoint_path, p["format"])
         self.net.requires_grad_(False)
         self.z_dim = int(self.info["z_dim"])

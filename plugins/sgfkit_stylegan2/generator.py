@@ -98,11 +98,7 @@ class StyleGAN2Generator(Generator):
             self.net = random_network(cfg, seed=p["init_seed"])
             self.info: dict[str, Any] = {"format": "random", "init_seed": p["init_seed"]}
         else:
-            from sgfkit_stylegan2.plugin import known_weights_for
-
-            known = known_weights_for(Path(p["checkpoint"]).name)
-            self.checkpoint_path = locate_weights(p["checkpoint"], base_dir=base_dir, known=known,
-                                                  verify_sha256=p["verify_sha256"])
+            self.checkpoint_path = locate_weights(p["checkpoint"], base_dir=base_dir, verify_sha256=p["verify_sha256"])
             loaded = load_checkpoint(self.checkpoint_path, p["format"])
             if p["conv_clamp"] is not None:
                 loaded.config = loaded.config.with_(conv_clamp=p["conv_clamp"])

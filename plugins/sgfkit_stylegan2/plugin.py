@@ -1,7 +1,6 @@
 """Hook implementations of the stylegan2 plugin (torch-free: registrations are lazy strings)."""
 from __future__ import annotations
 
-from typing import Any
 
 from sgfkit import hookimpl
 
@@ -42,16 +41,6 @@ _KNOWN: dict[str, tuple[str, str, str, str]] = {
         "https://www.robots.ox.ac.uk/~vgg/data/flowers/102/",
         "your own model (data set: research use)"),
 }
-
-
-def known_weights_for(file_name: str) -> Any:
-    """The KnownWeights entry whose file name is ``file_name``, or None."""
-    from sgfkit.weights import KnownWeights
-
-    for name, (fname, description, source, licence) in _KNOWN.items():
-        if fname == file_name:
-            return KnownWeights("stylegan2", fname, description, source, licence)
-    return None
 
 
 @hookimpl
