@@ -152,12 +152,12 @@ def _print_components(components: list[dict[str, Any]]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from sgfkit.registry import KIND_WORDS
+    from sgfkit.kinds import KIND_WORDS
 
     console = _console()
     if not components:
         console.print("No components registered. Check 'sgfkit list --plugins'.")
-    from sgfkit.registry import KINDS
+    from sgfkit.kinds import KINDS
 
     for kind in KINDS:
         rows = [c for c in components if c["kind"] == kind]

@@ -18,6 +18,7 @@ import torch
 
 from sgfkit.dataset import LatentDataset
 from sgfkit.errors import ComponentError, did_you_mean
+from sgfkit.kinds import KIND_TABLE
 from sgfkit.latents import Latents, LayerSpec, resolve_layers
 from sgfkit.params import Param, validate_params
 
@@ -597,10 +598,5 @@ class Projector(Component):
             raise ComponentError("projection got images with NaN or infinite values")
 
 
-KINDS: dict[str, type[Component]] = {
-    "generator": Generator,
-    "condition-encoder": ConditionEncoder,
-    "manipulator": Manipulator,
-    "metric": Metric,
-    "projector": Projector,
-}
+#: kind name -> its base class (from the one kinds table in :mod:`sgfkit.kinds`)
+KINDS: dict[str, type[Component]] = {k.name: globals()[k.base] for k in KIND_TABLE}

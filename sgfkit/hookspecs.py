@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
+from sgfkit.kinds import KIND_OF_HOOK as _KIND_OF_HOOK
+
 PROJECT = "sgfkit"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -59,14 +61,8 @@ def sgfkit_register_commands(cli: click.Group) -> None:
     """Add subcommands to the ``sgfkit`` CLI (import heavy modules inside the command)."""
 
 
-#: hook name -> component kind it registers
-KIND_OF_HOOK: dict[str, str] = {
-    "sgfkit_register_generators": "generator",
-    "sgfkit_register_condition_encoders": "condition-encoder",
-    "sgfkit_register_manipulators": "manipulator",
-    "sgfkit_register_metrics": "metric",
-    "sgfkit_register_projectors": "projector",
-}
+#: hook name -> component kind it registers (from the one kinds table)
+KIND_OF_HOOK: dict[str, str] = _KIND_OF_HOOK
 
 
 @hookspec

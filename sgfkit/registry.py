@@ -13,17 +13,9 @@ from typing import Any
 
 from sgfkit import hookspecs
 from sgfkit.errors import PluginLoadError, SgfkitError, UnknownComponentError, did_you_mean
+from sgfkit.kinds import KIND_ALIASES, KIND_WORDS, KINDS
 from sgfkit.plugins import PluginSet, get_plugin_set
 
-#: component kinds in display order; also accepted: the plural forms and "encoder"
-KINDS = ("generator", "condition-encoder", "manipulator", "metric", "projector")
-_KIND_ALIASES = {"generators": "generator", "encoder": "condition-encoder", "encoders": "condition-encoder",
-                 "condition-encoders": "condition-encoder", "condition_encoder": "condition-encoder",
-                 "manipulators": "manipulator", "metrics": "metric",
-                 "projectors": "projector"}
-#: the one word users see for each kind (``sgfkit list KIND``, its help, its errors and table titles)
-KIND_WORDS = {"generator": "generators", "condition-encoder": "encoders", "manipulator": "manipulators",
-              "metric": "metrics", "projector": "projectors"}
 #: how help and errors list the kinds a user may type
 KIND_CHOICES_TEXT = ", ".join(KIND_WORDS.values()) + " (singular forms and condition-encoder work too)"
 
@@ -34,10 +26,10 @@ class ComponentClashError(PluginLoadError):
 
 def normalize_kind(kind: str) -> str:
     """Accept ``generators``, ``encoder`` ... and return the canonical kind name."""
-    kind = _KIND_ALIASES.get(kind, kind)
+    kind = KIND_ALIASES.get(kind, kind)
     if kind not in KINDS:
         raise UnknownComponentError(f"unknown component kind {kind!r}; use one of {KIND_CHOICES_TEXT}."
-                                    + did_you_mean(kind, list(KINDS) + list(_KIND_ALIASES)))
+                                    + did_you_mean(kind, list(KINDS) + list(KIND_ALIASES)))
     return kind
 
 

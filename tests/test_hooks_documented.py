@@ -38,3 +38,13 @@ def test_tiny_projector_reproduces_a_tiny_render(tiny_plugins):
     images = generator.synthesize(target)
     projection = sgfkit.get_projector("tiny-project", steps=300).project(images, generator)
     assert min(projection.scores["psnr"]) > 30 and projection.losses[-1] < projection.losses[0]
+
+
+def test_the_kinds_table_matches_the_hooks_and_base_classes():
+    from sgfkit import components
+    from sgfkit.kinds import KIND_TABLE
+
+    registration_hooks = {h for h in HOOKS if h not in ("sgfkit_register_commands", "sgfkit_register_weights")}
+    assert {k.hook for k in KIND_TABLE} == registration_hooks
+    for kind in KIND_TABLE:
+        assert getattr(components, kind.base).kind == kind.name
