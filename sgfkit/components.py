@@ -252,6 +252,11 @@ class ConditionEncoder(Component):
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """images [N, 3, H, W] in [-1, 1] -> conditions [N, k] (float32)."""
 
+    def facts(self, generator: Generator, latents: Latents) -> list[dict[str, Any]] | None:
+        """Discrete facts per sample (e.g. a flower's petal colour and shape) for metrics that score edits
+        fact by fact; ``None`` (the default) for encoders that only give numbers."""
+        return None
+
     def measure(self, generator: Generator, latents: Latents, batch_size: int = 64) -> torch.Tensor:
         """C(G(latents)) -> [N, k], in batches, without gradients. Truth encoders override it."""
         outs = []

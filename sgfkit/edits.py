@@ -61,11 +61,6 @@ def _render(generator: Any, encoder: Any, latents: Latents, dims: list[int]) -> 
     return images, labels
 
 
-def _facts(evaluator: Any, generator: Any, latents: Latents) -> list[dict[str, Any]] | None:
-    facts = getattr(evaluator, "facts", None)
-    return facts(generator, latents) if callable(facts) else None
-
-
 @dataclass
 class EditSources:
     """The example-edit sources shared by every (manipulator, target): latents, readings, images.
@@ -92,7 +87,7 @@ def prepare_sources(generator: Any, encoder: Any, evaluator: Any, config: dict[s
         names = [f"seed {s}" for s in config["seeds"]]
     seeds = list(names or [f"#{i}" for i in range(len(sources))])
     return EditSources(seeds, sources, encoder.measure(generator, sources), evaluator.measure(generator, sources),
-                       _facts(evaluator, generator, sources), to_uint8(generator.synthesize(sources)))
+                       evaluator.facts(generator, sources), to_uint8(generator.synthesize(sources)))
 
 
 def run_one_edit(generator: Any, encoder: Any, evaluator: Any, manipulator: Any, target: dict[str, Any],
@@ -118,7 +113,7 @@ def run_one_edit(generator: Any, encoder: Any, evaluator: Any, manipulator: Any,
         result = manipulator.edit(EditRequest(start, c_start, c1, dims, layers), generator, encoder)
         result.latents.check_finite(f"{manipulator.label} results for '{stage_label}'")
         after = evaluator.measure(generator, result.latents)
-        f_after = _facts(evaluator, generator, result.latents)
+        f_after = evaluator.facts(generator, result.latents)
         outcome = EditOutcome(
             method=manipulator.label, target=dict(spec), label=stage_label,
             names=list(evaluator.names), before=b_start.cpu().numpy(), after=after.cpu().numpy(),

@@ -27,8 +27,16 @@ if TYPE_CHECKING:
 
 
 class Register(Protocol):
+    """The callback a component registration hook receives."""
+
     def __call__(self, name: str, component: str | type, *, summary: str = "",
                  aliases: tuple[str, ...] = ()) -> None: ...
+
+
+class RegisterWeights(Protocol):
+    """The callback ``sgfkit_register_weights`` receives: a name and a :class:`sgfkit.weights.KnownWeights`."""
+
+    def __call__(self, name: str, weights: Any) -> None: ...
 
 
 @hookspec
@@ -66,7 +74,7 @@ KIND_OF_HOOK: dict[str, str] = _KIND_OF_HOOK
 
 
 @hookspec
-def sgfkit_register_weights(register: Register) -> None:
+def sgfkit_register_weights(register: RegisterWeights) -> None:
     """Declare public checkpoints a plugin can load (listed by ``sgfkit weights``).
 
     Call ``register(name, KnownWeights(...))`` with a :class:`sgfkit.weights.KnownWeights`

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from sgfkit.evaluation import accumulated_mds, best_operating_point, harmonic_mean, mdc_points, mds
+from sgfkit.mdc import accumulated_mds, best_operating_point, harmonic_mean, mdc_points, mds
 
 # Table 3 of the SGF paper (gender on FFHQ): (accuracy, disentanglement) in strength order.
 SGF_GENDER = [(0.18, 0.986), (0.48, 0.915), (0.79, 0.890), (0.93, 0.872), (0.99, 0.859), (0.98, 0.842)]

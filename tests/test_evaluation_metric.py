@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from sgfkit.components import EditEvaluation
-from sgfkit.evaluation import mds
+from sgfkit.mdc import mds
 from sgfkit_metrics.mds import MDSMetric
 
 

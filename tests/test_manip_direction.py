@@ -8,7 +8,7 @@ from sgfkit.errors import ComponentError
 from sgfkit_manipulators.direction import Direction
 from sgfkit_manipulators.ganspace import GANSpace
 from sgfkit_manipulators.interfacegan import InterFaceGAN
-from sgfkit_manipulators.toy_world import ToyGenerator
+from toy_world import ToyGenerator
 from test_manip_linear import request_for as request, world  # noqa: F401  (the same toy world and requests)
 
 

@@ -8,7 +8,7 @@ from sgfkit.dataset import LatentDataset
 from sgfkit.errors import ComponentError
 from sgfkit_manipulators.ganspace import GANSpace, fit_pca
 from sgfkit_manipulators.interfacegan import InterFaceGAN, fit_boundary, project_boundary
-from sgfkit_manipulators.toy_world import ToyAttributes, ToyGenerator
+from toy_world import ToyAttributes, ToyGenerator
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from sgfkit.latents import Latents
 from sgfkit_manipulators.aux_mapping import FrozenAuxMapping
 from sgfkit_manipulators.sgf import SGF
 from sgfkit_manipulators.sgf_training import diagnose
-from sgfkit_manipulators.toy_world import ToyAttributes, ToyGenerator
+from toy_world import ToyAttributes, ToyGenerator
 
 
 class CountingEncoder(ToyAttributes):

@@ -6,7 +6,6 @@ no cross-sample operations, its batched Jacobian is block-diagonal: one forward-
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
@@ -68,6 +67,3 @@ def spectral_radius(F: AuxFn, u: torch.Tensor, c: torch.Tensor, iterations: int 
     tail = torch.stack(logs[iterations // 2:])
     return tail.mean(dim=0).exp()
 
-
-def neumann_converges(radius: float) -> bool:
-    return math.isfinite(radius) and radius < 1.0

@@ -1,7 +1,7 @@
 """The ``mds`` metric: MDC curves, MDS per method and attribute, best operating points, MDC plot.
 
 Consumes the pipeline's :class:`EditEvaluation` sweeps (the example ``edits`` are ignored).
-The arithmetic is :mod:`sgfkit.evaluation`; ``delta``, N and each method's strength grid are
+The arithmetic is :mod:`sgfkit.mdc`; ``delta``, N and each method's strength grid are
 recorded under ``settings`` in the values.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 
 from sgfkit.components import EditEvaluation, EditOutcome, Metric, MetricResult
 from sgfkit.errors import ComponentError
-from sgfkit.evaluation import ANCHOR, best_operating_point, mdc_points, mds
+from sgfkit.mdc import ANCHOR, best_operating_point, mdc_points, mds
 from sgfkit.params import Param
 
 
