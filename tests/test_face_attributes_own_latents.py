@@ -110,3 +110,43 @@ def test_latents_that_do_not_fit_the_generator_are_named(tmp_path):
                                       "--latents", str(tmp_path / "codes.npy"), "--labels",
                                       str(tmp_path / "labels.csv"), "--generator", "synth-faces", "--no-progress"])
     assert result.exit_code == 1 and "do not fit this generator" in result.output, result.output
+
+
+def test_generic_attributes_encoder_trains_and_is_named_in_recipes(labelled_latents, tmp_path):
+    """train-encoder attributes writes the same file; recipes say encoder: {type: attributes, weights: X}."""
+    from sgfkit import api
+
+    root, _ = labelled_latents
+    out = tmp_path / "mine.safetensors"
+    result = CliRunner().invoke(cli, ["train-encoder", "attributes", "--out", str(out), "--latents",
+                                      str(root / "codes.npz"), "--labels", str(root / "labels.csv"),
+                                      "--generator", "synth-faces", "--set", "generator.resolution=64",
+                                      "--set", "latents_key=codes", "--no-progress", *SMALL[:-6], "--set", "epochs=2"])
+    assert result.exit_code == 0, result.output
+    assert "sgfkit train-encoder attributes --out" in json.loads(out.with_suffix(".json").read_text())["training"]["command"]
+    enc = api.get_condition_encoder("attributes", weights=str(out))
+    assert enc.names == ["grin", "dark_hair"] and enc.versions()["weights_sha256"]
+    gen = api.get_generator("synth-faces", resolution=64)
+    assert enc.measure(gen, gen.sample_latents(3, seed=2)).shape == (3, 2)
+    recipe = tmp_path / "mine.yaml"
+    recipe.write_text(f"name: mine\ngenerator: {{type: synth-faces, resolution: 64}}\n"
+                      f"encoder: {{type: attributes, weights: {out.name}}}\n"
+                      "manipulators: [{type: interfacegan}]\n"
+                      "edits: {seeds: [0], targets: [{target: {grin: 1.0}}]}\n")
+    result = CliRunner().invoke(cli, ["validate", str(recipe)])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(cli, ["validate", str(recipe), "--set", "edits.targets=[{target: {smile: 1.0}}]"])
+    assert result.exit_code != 0 and "no condition named 'smile'" in result.output and "grin" in result.output
+
+
+def test_generic_attributes_needs_your_file_and_your_labels(tmp_path):
+    from sgfkit import api
+    from sgfkit.errors import SgfkitError
+
+    with pytest.raises(SgfkitError, match="weights"):
+        api.get_condition_encoder("attributes")
+    with pytest.raises(SgfkitError, match="config"):  # face-attributes' senet50 options are not offered
+        api.get_condition_encoder("attributes", weights="x.safetensors", config="senet50")
+    result = CliRunner().invoke(cli, ["train-encoder", "attributes", "--out", str(tmp_path / "x.safetensors"),
+                                      "--no-progress"])
+    assert result.exit_code == 1 and "trains on your labels" in result.output, result.output

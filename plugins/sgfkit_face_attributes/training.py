@@ -53,9 +53,9 @@ TRAINING_PARAMS: dict[str, Param] = {
 }
 
 
-def _command(output: Path, options: dict[str, Any]) -> str:
-    """The ``sgfkit train-encoder`` command line that reproduces these options (values as YAML/JSON)."""
-    parts = ["sgfkit", "train-encoder", "face-attributes", "--out", str(output)]
+def _command(output: Path, options: dict[str, Any], name: str = "face-attributes") -> str:
+    """The ``sgfkit train-encoder NAME`` command line that reproduces these options (values as YAML/JSON)."""
+    parts = ["sgfkit", "train-encoder", name, "--out", str(output)]
     given = [(key, options[key]) for key, param in TRAINING_PARAMS.items()
              if key != "generator_params" and options[key] != param.default]
     given += [(f"generator.{key}", value) for key, value in options["generator_params"].items()]
@@ -103,8 +103,11 @@ def evaluate(net, images, attrs, batch: int = 250) -> dict[str, Any]:
     return {"mae": float(err.mean()), "max_attribute_mae": float(err.mean(0).max()), "n": len(images)}
 
 
-def train_embedded(output: Path, **options: Any) -> dict[str, Any]:
-    """Train the embedded face-attribute network; write ``output`` (+ ``.json``); return the report."""
+def train_embedded(output: Path, encoder_name: str = "face-attributes", **options: Any) -> dict[str, Any]:
+    """Train the embedded face-attribute network; write ``output`` (+ ``.json``); return the report.
+
+    ``encoder_name`` is the registered name the reproducing command in the metadata uses.
+    """
     import torch
     import torch.nn.functional as F
 
@@ -192,7 +195,7 @@ def train_embedded(output: Path, **options: Any) -> dict[str, Any]:
         meta = {
             "config": config.to_dict(), "attribute_names": names, "input_size": opts["resolution"],
             "head_dims": [config.feature_dim, len(names)],
-            "training": {"command": _command(output, opts), "options": opts,
+            "training": {"command": _command(output, opts, encoder_name), "options": opts,
                          "data": f"labelled images {opts['images']} ({opts['labels']}), {opts['resolution']} px; "
                                  f"held out: a {opts['heldout_share']} share drawn with heldout_seed"
                                  if opts["images"] is not None else
