@@ -584,10 +584,14 @@ def _dims(encoder: Any, attributes: list[str] | None) -> list[int] | None:
               help="Labels on generated samples (face-attributes): latents file (.npz/.npy/.pt) rendered by --generator.")
 @click.option("--generator", default=None,
               help="With --latents: the generator that renders them (its parameters: --set generator.KEY=VALUE).")
+@click.option("--backbone", default=None,
+              help="face-attributes: senet50 trains only an attribute head on frozen VGGFace2 SE-ResNet-50 features.")
+@click.option("--weights", default=None, help="With --backbone senet50: the VGGFace2 .pkl (senet50_ft_weight.pkl).")
 @_threads_option("torch CPU threads, unless the encoder's own threads option is set (default: one per idle core).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def train_encoder_cmd(name: str, out_path: Path, sets: tuple[str, ...], images: Path | None, labels: Path | None,
-                      latents: Path | None, generator: str | None, threads: int | None, no_progress: bool) -> None:
+                      latents: Path | None, generator: str | None, backbone: str | None, weights: str | None,
+                      threads: int | None, no_progress: bool) -> None:
     """Train a condition encoder's weights (shipped ones, or on your labelled images / latents where supported)."""
     from sgfkit import api
     from sgfkit.params import validate_params
@@ -600,7 +604,8 @@ def train_encoder_cmd(name: str, out_path: Path, sets: tuple[str, ...], images: 
                                  for t in sets), ("train", "generator"))
     given = sections["train"]
     given.update({k: str(v) for k, v in (("images", images), ("labels", labels), ("latents", latents),
-                                         ("generator", generator)) if v is not None})
+                                         ("generator", generator), ("backbone", backbone), ("weights", weights))
+                   if v is not None})
     if sections["generator"]:
         given["generator_params"] = sections["generator"]
     options = validate_params(cls.training_params, given, component=f"training of {name!r}")

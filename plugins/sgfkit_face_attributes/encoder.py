@@ -163,4 +163,7 @@ class Attributes(FaceAttributes):
         if options.get("labels") is None:
             raise ComponentError("train-encoder attributes trains on your labels: pass --images DIR --labels "
                                  "labels.csv, or --latents FILE --generator NAME --labels labels.csv")
+        if options.get("backbone") == "senet50":
+            raise ComponentError("--backbone senet50 writes a head for face-attributes (config: senet50, head: "
+                                 "FILE); run 'sgfkit train-encoder face-attributes --backbone senet50 ...'")
         return super().train(output, **options)

@@ -50,6 +50,11 @@ TRAINING_PARAMS: dict[str, Param] = {
                          nullable=True),
     "generator": Param(str, None, "with latents: the generator that renders them", nullable=True),
     "generator_params": Param(dict, {}, "with latents: the generator's parameters (--set generator.KEY=VALUE)"),
+    "backbone": Param(str, "embedded", "embedded (train the small SE-ResNet) or senet50 (train only an attribute "
+                      "head on frozen VGGFace2 SE-ResNet-50 features; needs your labels)",
+                      choices=("embedded", "senet50")),
+    "weights": Param(str, None, "with backbone senet50: the VGGFace2 .pkl (default senet50_ft_weight.pkl)",
+                     nullable=True),
 }
 
 
@@ -136,6 +141,11 @@ def train_embedded(output: Path, encoder_name: str = "face-attributes", **option
             images, attrs = every[train_idx], scores[train_idx]
             test_images, test_attrs = every[test_idx], scores[test_idx]
             psi1_images = None
+            if opts["backbone"] == "senet50":
+                from sgfkit_face_attributes.head_training import train_senet50_head
+
+                return train_senet50_head(output, opts, (images, attrs, test_images, test_attrs), names,
+                                          _command(output, opts, encoder_name))
         else:
             psis = opts["train_truncations"] or [opts["truncation"]]
             pools = [render_pool(opts["samples"] // len(psis) + (k < opts["samples"] % len(psis)), opts["seed"] + k,
@@ -230,6 +240,11 @@ def _check_sources(opts: dict[str, Any]) -> None:
                           "its parameters with --set generator.KEY=VALUE)")
     if opts["latents"] is None and (opts["generator"] is not None or opts["generator_params"]):
         raise SgfkitError("--generator and generator.* settings apply to --latents only")
+    if opts["backbone"] == "senet50" and opts["labels"] is None:
+        raise SgfkitError("--backbone senet50 trains an attribute head on your labels: add --images DIR (or "
+                          "--latents FILE --generator NAME) and --labels labels.csv")
+    if opts["weights"] is not None and opts["backbone"] != "senet50":
+        raise SgfkitError("--weights names the VGGFace2 .pkl of --backbone senet50; add --backbone senet50")
 
 
 def evaluate_per_attribute(net, images, attrs, names: list[str], batch: int = 250) -> dict[str, float]:
