@@ -11,9 +11,8 @@ import torch
 from click.testing import CliRunner
 
 from sgfkit.cli import cli
+from test_face_attributes_own_labels import SMALL  # the same tiny network and schedule
 
-SMALL = ["--set", "layers=[1,1,1,1]", "--set", "widths=[8,16,32,64]", "--set", "stem_width=8",
-         "--set", "resolution=32", "--set", "epochs=10", "--set", "batch_size=32", "--set", "lr=0.005"]
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ import json
 import pytest
 import torch
 from click.testing import CliRunner
-from PIL import Image
 
 from sgfkit.cli import cli
 from sgfkit_face_attributes.senet import SENET50, SENet
 from sgfkit_face_attributes.training import render_pool
+from test_face_attributes_own_labels import write_labelled_pngs
 from test_face_attributes_senet import py2_style_pickle, random_state
 
 pytestmark = pytest.mark.slow  # SE-ResNet-50 at 224 px on the CPU: a few seconds
@@ -24,13 +24,7 @@ def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("senet_head")
     (root / "senet50_ft_weight.pkl").write_bytes(py2_style_pickle(random_state(SENet(SENET50), seed=3)))
     images, attrs, names = render_pool(60, seed=7, resolution=32, truncation=1.0, batch=60)
-    col = names.index("black_hair")
-    (root / "img").mkdir()
-    lines = ["file,dark_hair"]
-    for i, (img, row) in enumerate(zip(images, attrs)):
-        Image.fromarray(img.permute(1, 2, 0).numpy()).save(root / "img" / f"{i:03d}.png")
-        lines.append(f"{i:03d}.png,{float(row[col]):.4f}")
-    (root / "labels.csv").write_text("\n".join(lines) + "\n")
+    write_labelled_pngs(root, images, attrs[:, [names.index("black_hair")]], ["dark_hair"])
     return root
 
 
