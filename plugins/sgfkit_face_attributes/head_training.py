@@ -72,11 +72,10 @@ def train_senet50_head(output: Path, opts: dict[str, Any], data: tuple[torch.Ten
 
     from sgfkit.weights import locate_weights
     from sgfkit_face_attributes.checkpoints import load_senet50, save_head
-    from sgfkit_face_attributes.plugin import known_weights_for
 
     images, attrs, test_images, test_attrs = data
     spec = opts["weights"] or "senet50_ft_weight.pkl"
-    backbone = load_senet50(locate_weights(spec, known=known_weights_for(Path(spec).name)))
+    backbone = load_senet50(locate_weights(spec))  # known download facts come from the registry
     t0 = time.perf_counter()
     train_x, test_x = senet50_features(backbone, images), senet50_features(backbone, test_images)
     t_features = time.perf_counter() - t0
