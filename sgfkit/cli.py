@@ -578,20 +578,36 @@ def _dims(encoder: Any, attributes: list[str] | None) -> list[int] | None:
 @click.option("--images", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Your own images (face-attributes): the folder the labels' file column is relative to.")
 @click.option("--labels", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="With --images: CSV 'file,<attribute>,...' with scores in [0, 1].")
+              help="With --images: CSV 'file,<attribute>,...'; with --latents: CSV 'index,<attribute>,...' "
+                   "(rows of the latents file); scores in [0, 1].")
+@click.option("--latents", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Labels on generated samples (face-attributes): latents file (.npz/.npy/.pt) rendered by --generator.")
+@click.option("--generator", default=None,
+              help="With --latents: the generator that renders them (its parameters: --set generator.KEY=VALUE).")
+@click.option("--backbone", default=None,
+              help="face-attributes: senet50 trains only an attribute head on frozen VGGFace2 SE-ResNet-50 features.")
+@click.option("--weights", default=None, help="With --backbone senet50: the VGGFace2 .pkl (senet50_ft_weight.pkl).")
 @_threads_option("torch CPU threads, unless the encoder's own threads option is set (default: one per idle core).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 def train_encoder_cmd(name: str, out_path: Path, sets: tuple[str, ...], images: Path | None, labels: Path | None,
+                      latents: Path | None, generator: str | None, backbone: str | None, weights: str | None,
                       threads: int | None, no_progress: bool) -> None:
-    """Train a condition encoder's weights (shipped ones, or on your labelled images where supported)."""
+    """Train a condition encoder's weights (shipped ones, or on your labelled images / latents where supported)."""
     from sgfkit import api
     from sgfkit.params import validate_params
     from sgfkit.rich_progress import progress_for_cli
     from sgfkit.threads import use_threads
 
     cls = api.component_class("condition-encoder", name)
-    given = _parse_sets(sets, ("train",))["train"]
-    given.update({k: str(v) for k, v in (("images", images), ("labels", labels)) if v is not None})
+    # a bare KEY=VALUE is a training option; generator.KEY=VALUE goes to --generator
+    sections = _parse_sets(tuple(t if t.split("=", 1)[0].startswith(("train.", "generator.")) else f"train.{t}"
+                                 for t in sets), ("train", "generator"))
+    given = sections["train"]
+    given.update({k: str(v) for k, v in (("images", images), ("labels", labels), ("latents", latents),
+                                         ("generator", generator), ("backbone", backbone), ("weights", weights))
+                   if v is not None})
+    if sections["generator"]:
+        given["generator_params"] = sections["generator"]
     options = validate_params(cls.training_params, given, component=f"training of {name!r}")
     with progress_for_cli(not no_progress), use_threads(threads, "--threads"):
         report = cls.train(out_path, **options)

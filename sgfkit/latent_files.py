@@ -96,8 +96,11 @@ def read_latent_array(path: str | Path, key: str | None = None, what: str = "lat
     return value.astype(np.float32)
 
 
-def latents_from_array(array: np.ndarray, generator: Any, origin: str) -> Latents:
-    """Check ``array`` against the generator's space and sizes; return Latents in the generator's space."""
+def latents_from_array(array: np.ndarray, generator: Any, origin: str, max_rows: int | None = MAX_SOURCES) -> Latents:
+    """Check ``array`` against the generator's space and sizes; return Latents in the generator's space.
+
+    ``max_rows`` caps the number of codes (edit sources make one grid row each); ``None``: no cap.
+    """
     space = generator.space
     if array.ndim == 1:
         array = array[None]
@@ -106,9 +109,9 @@ def latents_from_array(array: np.ndarray, generator: Any, origin: str) -> Latent
                              f"got {list(array.shape)}")
     if array.shape[0] == 0:
         raise ComponentError(f"{origin}: the file holds no latent codes (shape {list(array.shape)})")
-    if array.shape[0] > MAX_SOURCES:
+    if max_rows is not None and array.shape[0] > max_rows:
         raise ComponentError(f"{origin}: {array.shape[0]} codes is too many for the edit grid (at most "
-                             f"{MAX_SOURCES}); save the rows you want to edit in a smaller file")
+                             f"{max_rows}); save the rows you want to edit in a smaller file")
     if array.ndim == 3:
         if space != "w+":
             raise ComponentError(f"{origin}: the file holds w+ latents {list(array.shape)} but the generator works "

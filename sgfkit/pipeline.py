@@ -324,16 +324,11 @@ def _run_stages(recipe: Recipe, executor: Any, out_dir: str | Path | None, photo
     parent = Path(out_dir) if out_dir is not None else Path(out["dir"])
     try:
         run_dir, metrics = write_run_outputs(parent, recipe, comps, device, records, results, fit_reports,
-                                             hits, notes, timer)
+                                             hits, notes, timer, data["edits"].get("video") if records else None)
         if projected is not None:
             projected.write(run_dir)
     except OSError as exc:
         raise SgfkitError(f"cannot write the run outputs under {parent}: {exc.strerror or exc} "
                           f"({exc.filename or parent}). Choose a writable folder with --out or output.dir") from None
-    if records and data["edits"].get("video"):
-        from sgfkit.videos import write_edit_videos
-
-        with timer.stage("videos"):
-            write_edit_videos(run_dir, comps.generator, records, data["edits"]["video"])
     return RunResult(run_dir, metrics, dict(timer.timings), hits, notes,
                      [r.outcome for r in records], evaluations)

@@ -205,7 +205,17 @@ def _edits_section(run_dir: Path, metrics: dict[str, Any]) -> str:
                      ", ".join(f"{k} {v}" for k, v in statuses.items()),
                      round(sum(steps) / len(steps), 2) if steps else "-"])
     return (_image(run_dir / "edits.png", alt, "edits.png: source | path | result per seed", wide=True)
-            + html_table(["method", "edit", "target", "status (samples)", "mean steps"], rows, "Example edits"))
+            + html_table(["method", "edit", "target", "status (samples)", "mean steps"], rows, "Example edits")
+            + _videos_table(run_dir, metrics))
+
+
+def _videos_table(run_dir: Path, metrics: dict[str, Any]) -> str:
+    """Links to the edit videos beside this page (the page stays self-contained: videos are not embedded)."""
+    from sgfkit.report_model import video_rows
+
+    rows = [[f'<a href="{_e(v["file"])}">{_e(v["file"])}</a>' if (run_dir / v["file"]).is_file()
+             else f"{_e(v['file'])} (missing)", _e(v["shows"])] for v in video_rows(metrics)]
+    return html_table(["file", "shows"], rows, "Edit videos (files in the run folder)", raw=True) if rows else ""
 
 
 def _metrics_section(run_dir: Path, metrics: dict[str, Any]) -> str:

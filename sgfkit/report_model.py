@@ -7,6 +7,7 @@ belongs at the end of a report). Pure data, no torch.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,7 @@ class ReportModel:
         pictures: image files in the run folder, edits grid first.
         edits: rows {method, label, statuses: {status: count}}; status_legend: the words used in them.
         tables: metric tables with legends. flat_values: (dotted key, value) for every scalar metric value.
+        videos: rows {file, shows} for the ``edits.video`` files (``shows``: which edit, or the source loop).
     """
 
     title: str
@@ -53,6 +55,7 @@ class ReportModel:
     status_legend: dict[str, str]
     tables: list[ReportTable]
     flat_values: list[tuple[str, Any]]
+    videos: list[dict[str, str]] = field(default_factory=list)
 
 
 def flatten(prefix: str, value: Any, out: list[tuple[str, Any]]) -> None:
@@ -109,6 +112,21 @@ def _edit_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def video_rows(metrics: dict[str, Any]) -> list[dict[str, str]]:
+    """What each video file shows: ``video_<NN>_...`` is edit record NN, ``video_sources`` the source loop."""
+    edits = metrics.get("edits", [])
+    rows = []
+    for file in metrics.get("files", {}).get("videos", []):
+        match = re.match(r"video_(\d+)_", file)
+        if match and int(match.group(1)) < len(edits):
+            edit = edits[int(match.group(1))]
+            shows = f"{edit['method']} -> {edit['label']}: every source along its edit path"
+        else:
+            shows = "a loop through the edit sources"
+        rows.append({"file": file, "shows": shows})
+    return rows
+
+
 def build_report_model(data: dict[str, Any], env: dict[str, Any], metrics: dict[str, Any],
                        tables: dict[str, str]) -> ReportModel:
     """The report of one run from its resolved recipe ``data``, environment.json and metrics.json content.
@@ -132,4 +150,5 @@ def build_report_model(data: dict[str, Any], env: dict[str, Any], metrics: dict[
         warnings=fit_warnings(metrics.get("fit", {})), pictures=pictures, edits=edits,
         status_legend={s: STATUS_LEGEND.get(s, "(no description)") for s in STATUS_LEGEND if s in used}
         | {s: "(no description)" for s in sorted(used - set(STATUS_LEGEND))},
-        tables=report_tables, flat_values=[(k, v) for k, v in flat if not isinstance(v, list)])
+        tables=report_tables, flat_values=[(k, v) for k, v in flat if not isinstance(v, list)],
+        videos=video_rows(metrics))

@@ -1,7 +1,8 @@
 """Write a run folder: resolved recipe, environment, metrics, grids, latents, report.
 
 Files: recipe.resolved.yaml, environment.json, metrics.json, edits.png, ``<metric>_<figure>.png``,
-``<metric>_<table>.md``, latents.npz, report.md, report.html. Every write is atomic.
+``<metric>_<table>.md``, latents.npz, ``video_*.mp4|gif`` (``edits.video``), report.md, report.html.
+Every write is atomic.
 """
 from __future__ import annotations
 
@@ -76,12 +77,17 @@ def _latent_arrays(records: list[Any]) -> dict[str, np.ndarray]:
 
 def write_run_outputs(parent: Path, recipe: Any, comps: Any, device: str, records: list[Any],
                       results: dict[str, Any], fit_reports: dict[str, Any], hits: dict[str, bool],
-                      notes: list[str], timer: Any) -> tuple[Path, dict[str, Any]]:
-    """Create the run folder and write every output; returns (run folder, metrics.json content)."""
+                      notes: list[str], timer: Any, video: dict[str, Any] | None = None) -> tuple[Path, dict[str, Any]]:
+    """Create the run folder and write every output; returns (run folder, metrics.json content).
+
+    ``video``: the recipe's ``edits.video`` section (or None); its files are listed in metrics.json and the
+    reports, so they are written before those.
+    """
     start = time.perf_counter()
     run_dir = create_run_dir(parent, recipe.name)
     try:
-        return _write_into(run_dir, recipe, comps, device, records, results, fit_reports, hits, notes, timer, start)
+        return _write_into(run_dir, recipe, comps, device, records, results, fit_reports, hits, notes, timer, start,
+                           video)
     except BaseException:  # Ctrl-C or a failure: no half-written run folder is left behind
         import shutil
 
@@ -91,7 +97,7 @@ def write_run_outputs(parent: Path, recipe: Any, comps: Any, device: str, record
 
 def _write_into(run_dir: Path, recipe: Any, comps: Any, device: str, records: list[Any], results: dict[str, Any],
                 fit_reports: dict[str, Any], hits: dict[str, bool], notes: list[str], timer: Any,
-                start: float) -> tuple[Path, dict[str, Any]]:
+                start: float, video: dict[str, Any] | None = None) -> tuple[Path, dict[str, Any]]:
     write_text_atomic(run_dir / "recipe.resolved.yaml", recipe.to_yaml())
     env = environment(comps, device)
     write_json_atomic(run_dir / "environment.json", env)
@@ -99,6 +105,11 @@ def _write_into(run_dir: Path, recipe: Any, comps: Any, device: str, records: li
     if records:
         write_bytes_atomic(run_dir / "edits.png", render_grid([r.block for r in records if r.block is not None]))
         write_npz_atomic(run_dir / "latents.npz", _latent_arrays(records))
+    if records and video:
+        from sgfkit.videos import write_edit_videos
+
+        with timer.stage("videos"):
+            files["videos"] = write_edit_videos(run_dir, comps.generator, records, video)
     tables: dict[str, str] = {}
     for label, result in results.items():
         for name, figure in result.figures.items():
@@ -112,7 +123,7 @@ def _write_into(run_dir: Path, recipe: Any, comps: Any, device: str, records: li
             tables[file] = table
             if result.legends.get(name):
                 files["legends"][file] = dict(result.legends[name])
-    timer.timings["outputs"] = round(time.perf_counter() - start, 4)
+    timer.timings["outputs"] = round(time.perf_counter() - start - timer.timings.get("videos", 0.0), 4)
     edits_summary = [{"method": r.outcome.method, "label": r.outcome.label, "target": r.outcome.target,
                       "status": r.outcome.status, "steps": r.outcome.steps.tolist()} for r in records]
     metrics = {"name": recipe.name, "metrics": {label: r.values for label, r in results.items()},
@@ -159,6 +170,8 @@ def render_report(recipe: Any, env: dict[str, Any], metrics: dict[str, Any], tab
     other_pictures = [p for p in model.pictures if p != "edits.png"]
     if other_pictures:
         lines += ["Figures: " + ", ".join(f"[{p}]({p})" for p in other_pictures), ""]
+    if model.videos:
+        lines += ["Videos: " + ", ".join(f"[{v['file']}]({v['file']}) ({v['shows']})" for v in model.videos), ""]
     lines += ["Files: `recipe.resolved.yaml`, `environment.json`, `metrics.json`"
               + (", `edits.png`, `latents.npz`" if has_edits else "") + ".", ""]
     if model.edits:

@@ -1,6 +1,7 @@
 """edits.video: every edit path (and a loop through the sources) as an mp4 / gif that decodes."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,22 @@ def test_each_edit_gets_a_video_with_the_asked_frame_count(work, fmt):
     assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 1
     assert iio.imread(run.run_dir / f"video_sources.{fmt}", index=None).shape[0] == 2 * 3  # 2 sources x 6 // 2
     assert "videos" in run.timings
+    # listed where a reader looks: metrics.json, report.md and report.html name every video and what it shows
+    listed = json.loads((run.run_dir / "metrics.json").read_text())["files"]["videos"]
+    assert sorted(listed) == videos
+    report = (run.run_dir / "report.md").read_text()
+    assert f"[video_00_shift_redder.{fmt}](video_00_shift_redder.{fmt}) (shift -> redder:" in report
+    assert f"[video_sources.{fmt}](video_sources.{fmt}) (a loop through the edit sources)" in report
+    page = (run.run_dir / "report.html").read_text()
+    assert all(f'<a href="{v}">{v}</a>' in page for v in videos), page
+    assert "shift-ridge -&gt; less-blue: every source along its edit path" in page
+
+
+def test_runs_without_video_list_none(work):
+    run = sgfkit.run(TINY)
+    assert "videos" not in json.loads((run.run_dir / "metrics.json").read_text())["files"]
+    assert "Videos:" not in (run.run_dir / "report.md").read_text()
+    assert "Edit videos" not in (run.run_dir / "report.html").read_text()
 
 
 def test_a_bad_video_section_is_reported_with_its_key(work):

@@ -18,19 +18,24 @@ SMALL = ["--set", "layers=[1,1,1,1]", "--set", "widths=[8,16,32,64]", "--set", "
          "--set", "resolution=32", "--set", "epochs=10", "--set", "batch_size=32", "--set", "lr=0.005"]
 
 
+def write_labelled_pngs(root, images, scores, header: list[str]) -> None:
+    """uint8 images [N, 3, H, W] as root/img/NNNN.png and root/labels.csv 'file,<header...>' with ``scores`` [N, A]."""
+    (root / "img").mkdir()
+    lines = ["file," + ",".join(header)]
+    for i, (img, row) in enumerate(zip(images, scores)):
+        Image.fromarray(img.permute(1, 2, 0).numpy()).save(root / "img" / f"{i:04d}.png")
+        lines.append(f"{i:04d}.png," + ",".join(f"{float(v):.4f}" for v in row))
+    (root / "labels.csv").write_text("\n".join(lines) + "\n")
+
+
 @pytest.fixture(scope="module")
 def labelled(tmp_path_factory):
     """640 synth-faces renders as PNG files and a CSV of two of their true attributes (renamed)."""
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("own")
     images, attrs, names = render_pool(640, seed=5, resolution=32, truncation=1.0, batch=160)
-    cols = [names.index("smile"), names.index("black_hair")]
-    (root / "img").mkdir()
-    lines = ["file,grin,dark_hair"]
-    for i, (img, row) in enumerate(zip(images, attrs)):
-        Image.fromarray(img.permute(1, 2, 0).numpy()).save(root / "img" / f"{i:04d}.png")
-        lines.append(f"{i:04d}.png,{float(row[cols[0]]):.4f},{float(row[cols[1]]):.4f}")
-    (root / "labels.csv").write_text("\n".join(lines) + "\n")
+    write_labelled_pngs(root, images, attrs[:, [names.index("smile"), names.index("black_hair")]],
+                        ["grin", "dark_hair"])
     return root
 
 

@@ -14,7 +14,7 @@ import torch
 
 from sgfkit.components import ConditionEncoder
 from sgfkit.errors import ComponentError, WeightsError
-from sgfkit.params import Param
+from sgfkit.params import REQUIRED, Param
 from sgfkit.weights import locate_weights, sha256_of
 from sgfkit_face_attributes.checkpoints import load_embedded, load_head, load_senet50
 from sgfkit_face_attributes.preprocess import embedded_input, vggface2_fast, vggface2_original
@@ -49,8 +49,8 @@ class FaceAttributes(ConditionEncoder):
         super().__init__(**params)
         p = self.params
         self.files: dict[str, Path] = {}
-        if p["config"] == "embedded":
-            if p["head"] is not None:
+        if p.get("config", "embedded") == "embedded":  # ``attributes`` has no config / head: always embedded
+            if p.get("head") is not None:
                 raise ComponentError("face-attributes: 'head' applies to config: senet50 only; the embedded "
                                      "network has its own head")
             path = EMBEDDED_WEIGHTS if p["weights"] is None else locate_weights(p["weights"], base_dir=base_dir)
@@ -102,7 +102,7 @@ class FaceAttributes(ConditionEncoder):
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         """[N, 3, H, W] in [-1, 1] RGB -> the network's input."""
-        if self.params["config"] == "embedded":
+        if self.params.get("config", "embedded") == "embedded":
             return embedded_input(images, int(self.meta["input_size"]))
         if self.params["preprocess"] == "original":
             return vggface2_original(images)
@@ -124,7 +124,7 @@ class FaceAttributes(ConditionEncoder):
         return torch.cat(outs)
 
     def versions(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"config": self.params["config"]}
+        out: dict[str, Any] = {"config": self.params.get("config", "embedded")}
         for key, path in self.files.items():
             out[key] = str(path)
             out[f"{key}_sha256"] = sha256_of(path)
@@ -137,4 +137,33 @@ class FaceAttributes(ConditionEncoder):
         """Train the embedded weights on synth-faces into ``output`` (see :mod:`.training`)."""
         from sgfkit_face_attributes.training import train_embedded
 
-        return train_embedded(Path(output), **options)
+        return train_embedded(Path(output), encoder_name=cls.registry_name or "face-attributes", **options)
+
+
+class Attributes(FaceAttributes):
+    """Your own attributes: images [N, 3, H, W] in [-1, 1] -> scores [N, A] in [0, 1], named by the file.
+
+    The file is written by ``sgfkit train-encoder attributes --images DIR | --latents FILE --labels CSV``.
+
+    The same small SE-ResNet as ``face-attributes`` with ``config: embedded``, under a name that says nothing
+    about faces: the network learns whatever the labels say, on any generator's images.
+    """
+
+    @classmethod
+    def all_params(cls) -> dict[str, Param]:
+        # the file is the point: no shipped default, and none of face-attributes' senet50 options
+        base = FaceAttributes.all_params()
+        return {"weights": Param(str, REQUIRED, "your trained attributes file (.safetensors written by "
+                                 "'sgfkit train-encoder attributes')"),
+                "verify_sha256": base["verify_sha256"], "batch_size": base["batch_size"]}
+
+    @classmethod
+    def train(cls, output: Path, **options: Any) -> dict[str, Any]:
+        """Train on your labels (``--images DIR`` or ``--latents FILE --generator NAME``, with ``--labels``)."""
+        if options.get("labels") is None:
+            raise ComponentError("train-encoder attributes trains on your labels: pass --images DIR --labels "
+                                 "labels.csv, or --latents FILE --generator NAME --labels labels.csv")
+        if options.get("backbone") == "senet50":
+            raise ComponentError("--backbone senet50 writes a head for face-attributes (config: senet50, head: "
+                                 "FILE); run 'sgfkit train-encoder face-attributes --backbone senet50 ...'")
+        return super().train(output, **options)

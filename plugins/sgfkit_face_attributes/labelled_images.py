@@ -20,15 +20,18 @@ from sgfkit.errors import SgfkitError
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def read_labels(path: Path) -> tuple[list[str], list[str], np.ndarray]:
-    """(attribute names, file names, scores float32 [N, A] in [0, 1]) from a labels CSV."""
+def read_labels(path: Path, key: str = "file") -> tuple[list[str], list[str], np.ndarray]:
+    """(attribute names, first-column values, scores float32 [N, A] in [0, 1]) from a labels CSV.
+
+    ``key`` is the first column's header: ``file`` (image paths) or ``index`` (rows of a latents file).
+    """
     if not path.is_file():
-        raise SgfkitError(f"labels file {str(path)!r} not found; pass a CSV with a 'file' column and one column "
+        raise SgfkitError(f"labels file {str(path)!r} not found; pass a CSV with a '{key}' column and one column "
                           "per attribute")
     with path.open(newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.reader(handle))
-    if len(rows) < 2 or len(rows[0]) < 2 or rows[0][0].strip().lower() != "file":
-        raise SgfkitError(f"{path}: expected a header 'file,<attribute>,...' and at least one labelled row")
+    if len(rows) < 2 or len(rows[0]) < 2 or rows[0][0].strip().lower() != key:
+        raise SgfkitError(f"{path}: expected a header '{key},<attribute>,...' and at least one labelled row")
     names = [n.strip() for n in rows[0][1:]]
     bad = [n for n in names if not NAME.match(n)]
     if bad or len(set(names)) != len(names):

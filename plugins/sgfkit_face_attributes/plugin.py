@@ -30,6 +30,8 @@ KNOWN_WEIGHTS: dict[str, KnownWeights] = {
 def sgfkit_register_condition_encoders(register):
     register("face-attributes", "sgfkit_face_attributes.encoder:FaceAttributes",
              summary="SE-ResNet face attributes in [0, 1]: embedded (synth-faces, shipped) or VGGFace2 senet50 + head")
+    register("attributes", "sgfkit_face_attributes.encoder:Attributes",
+             summary="your own attributes in [0, 1]: a file trained by 'sgfkit train-encoder attributes' on your labels")
 
 
 @hookimpl

@@ -42,18 +42,31 @@ TRAINING_PARAMS: dict[str, Param] = {
     "images": Param(str, None, "your own images: folder the labels' file column is relative to (instead of "
                     "synth-faces renders)", nullable=True),
     "labels": Param(str, None, "with images: CSV 'file,<attribute>,...' with scores in [0, 1]", nullable=True),
-    "heldout_share": Param(float, 0.2, "with images: share of the labelled images held out for the report",
-                           min=0.01, max=0.9),
+    "heldout_share": Param(float, 0.2, "with images or latents: share of the labelled samples held out for the "
+                           "report", min=0.01, max=0.9),
+    "latents": Param(str, None, "labels on generated samples: latents file (.npz/.npy/.pt) whose rows the labels' "
+                     "index column names (instead of images)", nullable=True),
+    "latents_key": Param(str, None, "with latents: the array of an .npz / .pt dict that holds the codes",
+                         nullable=True),
+    "generator": Param(str, None, "with latents: the generator that renders them", nullable=True),
+    "generator_params": Param(dict, {}, "with latents: the generator's parameters (--set generator.KEY=VALUE)"),
+    "backbone": Param(str, "embedded", "embedded (train the small SE-ResNet) or senet50 (train only an attribute "
+                      "head on frozen VGGFace2 SE-ResNet-50 features; needs your labels)",
+                      choices=("embedded", "senet50")),
+    "weights": Param(str, None, "with backbone senet50: the VGGFace2 .pkl (default senet50_ft_weight.pkl)",
+                     nullable=True),
 }
 
 
-def _command(output: Path, options: dict[str, Any]) -> str:
-    """The ``sgfkit train-encoder`` command line that reproduces these options (values as YAML/JSON)."""
-    parts = ["sgfkit", "train-encoder", "face-attributes", "--out", str(output)]
-    for key, param in TRAINING_PARAMS.items():
-        if options[key] != param.default:
-            text = f"{key}={json.dumps(options[key], separators=(',', ':'))}"
-            parts += ["--set", f"'{text}'" if "[" in text else text]
+def _command(output: Path, options: dict[str, Any], name: str = "face-attributes") -> str:
+    """The ``sgfkit train-encoder NAME`` command line that reproduces these options (values as YAML/JSON)."""
+    parts = ["sgfkit", "train-encoder", name, "--out", str(output)]
+    given = [(key, options[key]) for key, param in TRAINING_PARAMS.items()
+             if key != "generator_params" and options[key] != param.default]
+    given += [(f"generator.{key}", value) for key, value in options["generator_params"].items()]
+    for key, value in given:
+        text = f"{key}={json.dumps(value, separators=(',', ':'))}"
+        parts += ["--set", f"'{text}'" if any(c in text for c in "[{ ") else text]
     return " ".join(parts)
 
 
@@ -95,8 +108,11 @@ def evaluate(net, images, attrs, batch: int = 250) -> dict[str, Any]:
     return {"mae": float(err.mean()), "max_attribute_mae": float(err.mean(0).max()), "n": len(images)}
 
 
-def train_embedded(output: Path, **options: Any) -> dict[str, Any]:
-    """Train the embedded face-attribute network; write ``output`` (+ ``.json``); return the report."""
+def train_embedded(output: Path, encoder_name: str = "face-attributes", **options: Any) -> dict[str, Any]:
+    """Train the embedded face-attribute network; write ``output`` (+ ``.json``); return the report.
+
+    ``encoder_name`` is the registered name the reproducing command in the metadata uses.
+    """
     import torch
     import torch.nn.functional as F
 
@@ -108,18 +124,28 @@ def train_embedded(output: Path, **options: Any) -> dict[str, Any]:
     torch.set_num_threads(opts["threads"])
     try:
         t0 = time.perf_counter()
-        if (opts["images"] is None) != (opts["labels"] is None):
-            from sgfkit.errors import SgfkitError
-            raise SgfkitError("train your own attributes with both --images DIR and --labels labels.csv")
-        if opts["images"] is not None:  # the user's labelled images; a seeded share is held out
+        _check_sources(opts)
+        if opts["labels"] is not None:  # the user's labelled images or latents; a seeded share is held out
             from sgfkit_face_attributes.labelled_images import read_labelled_images, split_heldout
 
-            every, scores, names = read_labelled_images(Path(opts["images"]), Path(opts["labels"]),
-                                                        opts["resolution"])
+            if opts["images"] is not None:
+                every, scores, names = read_labelled_images(Path(opts["images"]), Path(opts["labels"]),
+                                                            opts["resolution"])
+            else:
+                from sgfkit_face_attributes.labelled_latents import render_labelled_latents
+
+                every, scores, names = render_labelled_latents(
+                    Path(opts["latents"]), Path(opts["labels"]), opts["generator"], opts["generator_params"],
+                    opts["resolution"], opts["render_batch"], opts["latents_key"])
             train_idx, test_idx = split_heldout(len(every), opts["heldout_share"], opts["heldout_seed"])
             images, attrs = every[train_idx], scores[train_idx]
             test_images, test_attrs = every[test_idx], scores[test_idx]
             psi1_images = None
+            if opts["backbone"] == "senet50":
+                from sgfkit_face_attributes.head_training import train_senet50_head
+
+                return train_senet50_head(output, opts, (images, attrs, test_images, test_attrs), names,
+                                          _command(output, opts, encoder_name))
         else:
             psis = opts["train_truncations"] or [opts["truncation"]]
             pools = [render_pool(opts["samples"] // len(psis) + (k < opts["samples"] % len(psis)), opts["seed"] + k,
@@ -179,10 +205,14 @@ def train_embedded(output: Path, **options: Any) -> dict[str, Any]:
         meta = {
             "config": config.to_dict(), "attribute_names": names, "input_size": opts["resolution"],
             "head_dims": [config.feature_dim, len(names)],
-            "training": {"command": _command(output, opts), "options": opts,
+            "training": {"command": _command(output, opts, encoder_name), "options": opts,
                          "data": f"labelled images {opts['images']} ({opts['labels']}), {opts['resolution']} px; "
                                  f"held out: a {opts['heldout_share']} share drawn with heldout_seed"
                                  if opts["images"] is not None else
+                                 f"labelled latents {opts['latents']} ({opts['labels']}) rendered by "
+                                 f"{opts['generator']} {json.dumps(opts['generator_params'])} at "
+                                 f"{opts['resolution']} px; held out: a {opts['heldout_share']} share drawn with "
+                                 f"heldout_seed" if opts["latents"] is not None else
                                  f"synth-faces {opts['resolution']} px, sample_latents(n, data_seed + k) at "
                                  f"truncation train_truncations[k]; held out: sample_latents(heldout, heldout_seed) "
                                  f"at truncation {opts['truncation']} (and 1.0)",
@@ -194,6 +224,27 @@ def train_embedded(output: Path, **options: Any) -> dict[str, Any]:
         return report
     finally:
         torch.set_num_threads(previous_threads)
+
+
+def _check_sources(opts: dict[str, Any]) -> None:
+    """Own labels come with exactly one of images / latents (+ generator); clear errors otherwise."""
+    from sgfkit.errors import SgfkitError
+
+    if opts["images"] is not None and opts["latents"] is not None:
+        raise SgfkitError("give --images DIR or --latents FILE, not both (labels name files or latent rows)")
+    if (opts["images"] is not None or opts["latents"] is not None) != (opts["labels"] is not None):
+        raise SgfkitError("train your own attributes with both --images DIR and --labels labels.csv "
+                          "(or --latents FILE --generator NAME and --labels labels.csv)")
+    if opts["latents"] is not None and opts["generator"] is None:
+        raise SgfkitError("--latents needs --generator NAME (the generator that renders them, e.g. synth-faces; "
+                          "its parameters with --set generator.KEY=VALUE)")
+    if opts["latents"] is None and (opts["generator"] is not None or opts["generator_params"]):
+        raise SgfkitError("--generator and generator.* settings apply to --latents only")
+    if opts["backbone"] == "senet50" and opts["labels"] is None:
+        raise SgfkitError("--backbone senet50 trains an attribute head on your labels: add --images DIR (or "
+                          "--latents FILE --generator NAME) and --labels labels.csv")
+    if opts["weights"] is not None and opts["backbone"] != "senet50":
+        raise SgfkitError("--weights names the VGGFace2 .pkl of --backbone senet50; add --backbone senet50")
 
 
 def evaluate_per_attribute(net, images, attrs, names: list[str], batch: int = 250) -> dict[str, float]:
