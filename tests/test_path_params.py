@@ -30,7 +30,7 @@ def test_the_bundled_file_parameters_are_declared():
     assert {("stylegan2", "checkpoint"), ("progan", "checkpoint"), ("face-attributes", "weights"),
             ("face-attributes", "head"), ("anime-keypoints", "weights"), ("illustration2vec", "tag_list"),
             ("show-attend-tell", "word_map"), ("flower-caption", "weights"), ("direction", "file"),
-            ("optimize", "vgg16_weights")} <= declared
+            ("optimize", "vgg16_weights"), ("attributes", "weights")} <= declared
 
 
 @pytest.mark.parametrize("kind, name, keys", _components_with_paths(), ids=lambda v: v if isinstance(v, str) else None)

@@ -154,7 +154,7 @@ class Attributes(FaceAttributes):
         # the file is the point: no shipped default, and none of face-attributes' senet50 options
         base = FaceAttributes.all_params()
         return {"weights": Param(str, REQUIRED, "your trained attributes file (.safetensors written by "
-                                 "'sgfkit train-encoder attributes')"),
+                                 "'sgfkit train-encoder attributes')", path=True),
                 "verify_sha256": base["verify_sha256"], "batch_size": base["batch_size"]}
 
     @classmethod
