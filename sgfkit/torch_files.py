@@ -286,7 +286,11 @@ def read_torch_bytes(data: bytes | Path, allowed: Mapping[tuple[str, str], Any] 
     """
     rebuilder = _TensorRebuilder(source)
     full = {**rebuilder.allowlist(), **(allowed or {})}
-    head = data.open("rb").read(4) if isinstance(data, Path) else data[:4]
+    if isinstance(data, Path):
+        with data.open("rb") as f:
+            head = f.read(4)
+    else:
+        head = data[:4]
     if head.startswith(b"PK\x03\x04"):
         return _read_zip(data, full, source, buildable, modules)
     blob = data.read_bytes() if isinstance(data, Path) else data

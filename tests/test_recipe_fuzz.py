@@ -23,7 +23,7 @@ RECIPES = sorted((REPO / "recipes").glob("**/*.yaml"))
 NASTY_VALUES = st.sampled_from([
     None, True, -1, 0, 10 ** 12, -(10 ** 12), 1e308, float("nan"), float("inf"), float("-inf"), "", "x" * 10_000,
     "../../../etc/passwd", "/tmp/../..", "seed", "-1", "1e400", [], [None], [[[[]]]], {}, {"type": "os.system"},
-    {"type": "synth-faces"}, "sgfkit.cli:main", "\x00", "\udcff"[:0] + "é", 3.5, [1, 2, 3], {"a": {"b": {"c": 1}}},
+    {"type": "synth-faces"}, "sgfkit.cli:main", "\x00", "é", 3.5, [1, 2, 3], {"a": {"b": {"c": 1}}},
 ])
 
 
