@@ -32,6 +32,7 @@ _SKIN_LIGHT = torch.tensor([1.0, 0.88, 0.78])
 _SKIN_DARK = torch.tensor([0.50, 0.32, 0.21])
 _BLACK = torch.tensor([0.09, 0.08, 0.10])
 _WHITE = torch.tensor([1.0, 1.0, 1.0])
+_GREY = torch.tensor([0.80, 0.80, 0.82])
 _LINE = torch.tensor([0.16, 0.09, 0.09])
 _MOUTH = torch.tensor([0.55, 0.12, 0.16])
 _BLUSH = torch.tensor([1.0, 0.55, 0.55])
@@ -169,6 +170,8 @@ class SynthFaces(SyntheticGenerator):
         skin = mix(_SKIN_LIGHT, _SKIN_DARK, s["skin_tone"])
         hair_hue = torch.remainder(0.15 - 0.57 * s["hair_hue"], 1.0)
         hair = mix(hsv(hair_hue, 0.7, 0.92), _BLACK, s["black_hair"])
+        if "grey_hair" in s:  # synth-faces-entangled only; synth-faces' scene has no grey_hair
+            hair = mix(hair, _GREY, s["grey_hair"])
         hair_dark = hair * 0.7
         bg_top = hsv(torch.remainder(0.15 - 0.6 * s["background_hue"] + 0.5, 1.0), 0.3, 0.97)
         bg_bottom = bg_top * 0.85
