@@ -5,11 +5,12 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import sgfkit
 
 REPO = Path(__file__).resolve().parent.parent
-RECIPE = REPO / "recipes" / "faces_entangled.yaml"
+RECIPES = [REPO / "recipes" / "faces_entangled.yaml", REPO / "recipes" / "faces_entangled_z.yaml"]
 TINY = ["dataset.samples=400", "manipulators.0.train_steps=20", "manipulators.1.train_steps=20",
         "manipulators.0.fidelity_samples=0", "manipulators.1.fidelity_samples=0", "manipulators.0.max_steps=4",
         "edits.seeds=[0]", "edits.path_steps=2", "evaluation.samples=8", "generator.resolution=32"]
@@ -23,9 +24,10 @@ def _section():
     return module
 
 
-def test_recipe_runs_every_method_on_every_entangled_attribute(tmp_path, monkeypatch):
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
+def test_recipe_runs_every_method_on_every_entangled_attribute(path, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    recipe = sgfkit.load_recipe(RECIPE, TINY)
+    recipe = sgfkit.load_recipe(path, TINY)
     assert recipe.data["generator"]["type"] == "synth-faces-entangled"
     result = sgfkit.run(recipe, out_dir=tmp_path / "runs")
     mds = result.metrics["metrics"]["mds"]

@@ -116,3 +116,20 @@ def test_truth_refuses_pixels_and_plain_synth_faces():
     plain = SynthFaces(**TINY)
     with pytest.raises(ComponentError, match="synth-faces-entangled"):
         truth.measure(plain, plain.sample_latents(2, seed=0))
+
+
+def test_the_age_figure_moves_the_age_factor_alone(tmp_path):
+    from sgfkit_synthetic.figures import factor_sweep_grid, set_factor
+
+    g = SynthFacesEntangled(**TINY)
+    w = g.to_latents(g.sample_z(3, seed=2), "w").tensor
+    moved = set_factor(g, w, "age", 1.5)
+    plus = lambda x: x.unsqueeze(1).expand(-1, g.num_ws, -1)  # noqa: E731
+    before, after = g.factors(plus(w)), g.factors(plus(moved))
+    for key in before:
+        if key.endswith(".age"):
+            assert torch.allclose(after[key], torch.full((3,), 1.5), atol=1e-4), key
+        else:
+            assert torch.allclose(after[key], before[key], atol=1e-4), key
+    png = factor_sweep_grid(g, SynthFacesEntangledTruth(), "age", [-1.0, 2.0], ["age", "grey_hair"], columns=2)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"

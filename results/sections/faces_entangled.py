@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-TITLE = "SGF vs InterFaceGAN vs GANSpace on synth-faces-entangled (MDS and side effects, W space)"
+TITLE = "SGF vs InterFaceGAN vs GANSpace on synth-faces-entangled (MDS and side effects, W and Z space)"
 COMMAND = "make results SECTIONS=faces_entangled"
 ROOT = Path(__file__).resolve().parents[2]
-RECIPES = {"W": "recipes/faces_entangled.yaml"}
+RECIPES = {"W": "recipes/faces_entangled.yaml", "Z": "recipes/faces_entangled_z.yaml"}
 #: method label in the recipe -> row name in the tables
 ROWS = {"SGF": "SGF", "SGF-fast": "SGF (fast)", "InterFaceGAN": "InterFaceGAN",
         "InterFaceGAN-cond": "InterFaceGAN (conditional)", "GANSpace": "GANSpace"}
@@ -17,6 +17,8 @@ ROWS = {"SGF": "SGF", "SGF-fast": "SGF (fast)", "InterFaceGAN": "InterFaceGAN",
 ACCURACY_LEVEL = 0.9
 #: how many of the most often changed other attributes a side-effect cell names
 TOP = 2
+#: SGF fit-report entries shown under the tables
+FIT_KEYS = ("F", "layers_F", "reconstruction_r2", "condition_dependence", "spectral_radius_max")
 
 
 def side_effects(before: np.ndarray, after: np.ndarray, target: int, direction: np.ndarray, delta: float,
@@ -68,6 +70,7 @@ def run(work_dir: Path) -> dict[str, Any]:
             "mds": {m: {a: v[a]["mds"] for a in attributes} | {"overall": v["overall"]}
                     for m, v in values.items() if m != "settings"},
             "side_effects": effects, "level": ACCURACY_LEVEL,
+            "fit": {k: result.metrics["fit"]["SGF"].get(k) for k in FIT_KEYS},
             "timings_s": result.timings,
         }
         mdc = result.run_dir / "mds_mdc.png"
@@ -114,6 +117,10 @@ def render(data: dict[str, Any]) -> str:
             cells = [_effect_cell(effects[method][a]) if a in effects[method] else "-" for a in attrs]
             lines.append(f"| {ROWS.get(method, method)} | " + " | ".join(cells) + " |")
         lines.append("")
+    lines += ["SGF's F (held-out samples): " + "; ".join(
+        f"{space}: {b['fit']['F']} ({b['fit']['layers_F']} blocks), R^2 {b['fit']['reconstruction_r2']:.3f}, "
+        f"condition dependence {b['fit']['condition_dependence']:.3f}, rho(dF/dz) max "
+        f"{b['fit']['spectral_radius_max']:.3f}" for space, b in data.items() if b.get("fit")) + ".", ""]
     figures = [f"![MDC, synth-faces-entangled, {space} space]({block['figure']})"
                for space, block in data.items() if block.get("figure")]
     if figures:
