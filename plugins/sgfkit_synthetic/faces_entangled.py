@@ -52,11 +52,8 @@ class SynthFacesEntangled(SynthFaces):
 
     def scene(self, ws: torch.Tensor) -> dict[str, torch.Tensor]:
         """w+ [N, num_ws, D] -> attributes (ENTANGLED_ATTRIBUTES, each [N] in [0, 1]) + nuisance params."""
-        f = self.factors(ws)
-        c = {k[7:]: v for k, v in f.items() if k.startswith("coarse.")}
-        m = {k[7:]: v for k, v in f.items() if k.startswith("middle.")}
-        fi = {k[5:]: v for k, v in f.items() if k.startswith("fine.")}
-        s: dict[str, torch.Tensor] = {}
+        c, m, fi = self.group_factors(ws)
+        s = self.uncoupled_scene(c, m, fi)   # brows, hues, skin, pose, nuisance: as in synth-faces
         # sex: a soft male indicator from the masculinity factor (coarse copy: hair, beard)
         male = _sig(2.0 * c["masculinity"])
         ramp_c, ramp_m, ramp_f = age_ramp(c["age"]), age_ramp(m["age"]), age_ramp(fi["age"])
@@ -72,18 +69,7 @@ class SynthFacesEntangled(SynthFaces):
         s["eyes_open"] = _sig(1.7 * m["eyes_open"] + 1.8 - 3.0 * s["smile"].square() - 1.2 * ramp_m)
         # near vision fades after middle age
         s["glasses"] = _sig(2.5 * m["glasses"] + 2.5 * ramp_m - 2.8)
-        s["brows_raised"] = _sig(1.4 * m["brows"])
         # colours: greying after middle age removes the dark pigment
         s["grey_hair"] = _sig(2.5 * ramp_f + 0.8 * fi["grey"] - 2.2)
         s["black_hair"] = _sig(2.0 * fi["black_hair"] - 0.5) * (1 - s["grey_hair"])
-        s["hair_hue"] = _sig(1.4 * fi["hair_hue"])
-        s["skin_tone"] = _sig(1.3 * fi["skin"] - 0.6)
-        s["background_hue"] = _sig(1.1 * (0.7 * fi["hair_hue"] + 0.7 * fi["background"]))
-        s["head_yaw"] = _sig(1.1 * c["yaw"])
-        s["head_roll"] = _sig(1.1 * c["roll"])
-        # nuisance parameters (not reported), as in synth-faces
-        s["face_width"] = _sig(c["face_width"])
-        s["eye_size"] = _sig(m["eye_size"])
-        s["iris_hue"] = _sig(1.5 * fi["iris"])
-        s["shirt_hue"] = _sig(1.5 * fi["shirt"])
         return s
