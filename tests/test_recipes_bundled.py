@@ -16,7 +16,7 @@ PAPER = sorted((REPO / "recipes" / "paper").glob("*.yaml"))
 def test_the_four_settings_are_shipped() -> None:
     names = {p.name for p in EMBEDDED}
     assert {"flowers_caption.yaml", "faces_attributes.yaml", "faces_attributes_z.yaml",
-            "anime_keypoints.yaml"} <= names
+            "anime_keypoints.yaml", "faces_entangled.yaml", "faces_entangled_z.yaml"} <= names
     assert {p.name for p in PAPER} == {"ffhq_attributes.yaml", "celebahq_attributes.yaml",
                                        "anime_keypoints.yaml", "flowers_caption.yaml"}
 

@@ -6,10 +6,10 @@ import torch
 
 from sgfkit.errors import ComponentError, ParamError
 from sgfkit.latents import Latents
-from sgfkit_synthetic import SynthFaces, SynthFlowers
+from sgfkit_synthetic import SynthFaces, SynthFacesEntangled, SynthFlowers
 
 TINY = {"latent_dim": 32, "num_ws": 8, "resolution": 32}
-WORLDS = [SynthFaces, SynthFlowers]
+WORLDS = [SynthFaces, SynthFacesEntangled, SynthFlowers]
 
 
 @pytest.mark.parametrize("world", WORLDS)

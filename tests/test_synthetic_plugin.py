@@ -9,6 +9,7 @@ def test_components_are_listed_and_resolve():
     names = {(c["kind"], c["name"]) for c in list_components()}
     assert {("generator", "synth-faces"), ("generator", "synth-flowers"),
             ("condition-encoder", "synth-faces-truth"), ("condition-encoder", "synth-flowers-truth"),
+            ("generator", "synth-faces-entangled"), ("condition-encoder", "synth-faces-entangled-truth"),
             ("metric", "caption-success")} <= names
     from sgfkit_synthetic import SynthFaces, SynthFlowersTruth
 

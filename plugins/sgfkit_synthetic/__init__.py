@@ -13,8 +13,10 @@ from typing import Any
 
 _LAZY = {
     "SynthFaces": "sgfkit_synthetic.faces:SynthFaces",
+    "SynthFacesEntangled": "sgfkit_synthetic.faces_entangled:SynthFacesEntangled",
     "SynthFlowers": "sgfkit_synthetic.flowers:SynthFlowers",
     "SynthFacesTruth": "sgfkit_synthetic.truth:SynthFacesTruth",
+    "SynthFacesEntangledTruth": "sgfkit_synthetic.truth:SynthFacesEntangledTruth",
     "SynthFlowersTruth": "sgfkit_synthetic.truth:SynthFlowersTruth",
     "CaptionSuccess": "sgfkit_synthetic.caption_metric:CaptionSuccess",
     "captions": "sgfkit_synthetic.captions",

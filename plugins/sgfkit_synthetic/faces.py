@@ -32,6 +32,7 @@ _SKIN_LIGHT = torch.tensor([1.0, 0.88, 0.78])
 _SKIN_DARK = torch.tensor([0.50, 0.32, 0.21])
 _BLACK = torch.tensor([0.09, 0.08, 0.10])
 _WHITE = torch.tensor([1.0, 1.0, 1.0])
+_GREY = torch.tensor([0.80, 0.80, 0.82])
 _LINE = torch.tensor([0.16, 0.09, 0.09])
 _MOUTH = torch.tensor([0.55, 0.12, 0.16])
 _BLUSH = torch.tensor([1.0, 0.55, 0.55])
@@ -58,11 +59,8 @@ class SynthFaces(SyntheticGenerator):
     # -- latent -> scene ----------------------------------------------------------------------
     def scene(self, ws: torch.Tensor) -> dict[str, torch.Tensor]:
         """w+ [N, num_ws, D] -> attributes (names of FACE_ATTRIBUTES, in [0, 1]) + nuisance params."""
-        f = self.factors(ws)
-        c = {k[7:]: v for k, v in f.items() if k.startswith("coarse.")}
-        m = {k[7:]: v for k, v in f.items() if k.startswith("middle.")}
-        fi = {k[5:]: v for k, v in f.items() if k.startswith("fine.")}
-        s: dict[str, torch.Tensor] = {}
+        c, m, fi = self.group_factors(ws)
+        s = self.uncoupled_scene(c, m, fi)
         # expression: smile is nearly independent of everything but mouth opening
         s["smile"] = _sig(1.5 * m["smile"] + 0.4 * torch.tanh(m["smile"] * m["mouth_open"]))
         s["mouth_open"] = _sig(1.6 * m["mouth_open"] + 0.6 * m["smile"] - 0.7)
@@ -73,9 +71,23 @@ class SynthFaces(SyntheticGenerator):
         s["age"] = _sig(1.3 * (0.6 * m["masculinity"] + 0.8 * m["age"]) + 0.2 * m["age"].square() - 0.2)
         s["glasses"] = _sig(3.0 * (m["glasses"] + 0.35 * m["age"]) - 2.8)
         s["hair_length"] = _sig(1.5 * (c["hair_length"] - 0.6 * c["masculinity"]))
+        s["black_hair"] = _sig(2.0 * fi["black_hair"] - 0.5 + 0.3 * fi["black_hair"] * fi["hair_hue"])
+        return s
+
+    def group_factors(self, ws: torch.Tensor) -> tuple[dict[str, torch.Tensor], ...]:
+        """w+ [N, num_ws, D] -> the (coarse, middle, fine) factors by name, each [N]."""
+        f = self.factors(ws)
+        return tuple({k[len(g) + 1:]: v for k, v in f.items() if k.startswith(g + ".")}
+                     for g in ("coarse", "middle", "fine"))
+
+    @staticmethod
+    def uncoupled_scene(c: dict[str, torch.Tensor], m: dict[str, torch.Tensor],
+                        fi: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The scene parameters each read from their own factors (brows, colours but black hair, pose,
+        nuisance), shared by every face world; each [N] in [0, 1]."""
+        s: dict[str, torch.Tensor] = {}
         s["brows_raised"] = _sig(1.4 * m["brows"])
         # colours; the background hue shares the hair-hue factor (same fine layers)
-        s["black_hair"] = _sig(2.0 * fi["black_hair"] - 0.5 + 0.3 * fi["black_hair"] * fi["hair_hue"])
         s["hair_hue"] = _sig(1.4 * fi["hair_hue"])
         s["skin_tone"] = _sig(1.3 * fi["skin"] - 0.6)
         s["background_hue"] = _sig(1.1 * (0.7 * fi["hair_hue"] + 0.7 * fi["background"]))
@@ -169,6 +181,8 @@ class SynthFaces(SyntheticGenerator):
         skin = mix(_SKIN_LIGHT, _SKIN_DARK, s["skin_tone"])
         hair_hue = torch.remainder(0.15 - 0.57 * s["hair_hue"], 1.0)
         hair = mix(hsv(hair_hue, 0.7, 0.92), _BLACK, s["black_hair"])
+        if "grey_hair" in s:  # synth-faces-entangled only; synth-faces' scene has no grey_hair
+            hair = mix(hair, _GREY, s["grey_hair"])
         hair_dark = hair * 0.7
         bg_top = hsv(torch.remainder(0.15 - 0.6 * s["background_hue"] + 0.5, 1.0), 0.3, 0.97)
         bg_bottom = bg_top * 0.85

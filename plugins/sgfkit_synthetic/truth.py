@@ -21,6 +21,7 @@ from sgfkit.latents import Latents
 
 from sgfkit_synthetic import captions
 from sgfkit_synthetic.faces import FACE_ATTRIBUTES, FACE_LANDMARKS, SynthFaces
+from sgfkit_synthetic.faces_entangled import ENTANGLED_ATTRIBUTES, SynthFacesEntangled
 from sgfkit_synthetic.flowers import BACKGROUNDS, CENTER_COLORS, PETAL_COLORS, SynthFlowers, petal_mix_fact, size_word
 
 
@@ -82,6 +83,29 @@ class SynthFacesTruth(_TruthEncoder):
         """Compact grid labels, e.g. ``smile .92 bald .15 beard .69 ...`` (the given dims, or a summary)."""
         idx = list(dims) if dims else [self.index_of(n) for n in self.summary_attributes]
         return [" ".join(f"{self.names[i]} {float(row[i]):.2f}".replace(" 0.", " .") for i in idx) for row in c]
+
+
+class SynthFacesEntangledTruth(SynthFacesTruth):
+    """Exact synth-faces-entangled attributes (``ENTANGLED_ATTRIBUTES``, in [0, 1]); no landmarks.
+
+    ``measure`` -> [N, 16]. Attributes only, so it can also drive a manipulator as its condition
+    encoder (a target that keeps the landmarks fixed would contradict the expression it asks for).
+    """
+
+    condition_kind: ClassVar[str] = "attributes"
+    world: ClassVar[type] = SynthFacesEntangled
+    world_name: ClassVar[str] = "synth-faces-entangled"
+    attribute_names: ClassVar[list[str]] = list(ENTANGLED_ATTRIBUTES)
+    summary_attributes: ClassVar[list[str]] = ["age", "grey_hair", "bald", "beard", "smile", "eyes_open"]
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.attribute_names)
+
+    def measure(self, generator: Generator, latents: Latents, batch_size: int = 256) -> torch.Tensor:
+        outs = [torch.stack([s[a] for a in self.attribute_names], dim=1).float().cpu()
+                for s in self._scenes(generator, latents, batch_size)]
+        return torch.cat(outs) if outs else torch.zeros(0, len(self.names))
 
 
 #: flower condition vector: soft colour classes, then shape / size / count scalars

@@ -1,0 +1,128 @@
+"""MDS of every method on synth-faces-entangled (curved, fact-based entanglement), with side effects."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+TITLE = "SGF vs InterFaceGAN vs GANSpace on synth-faces-entangled (MDS and side effects, W and Z space)"
+COMMAND = "make results SECTIONS=faces_entangled"
+ROOT = Path(__file__).resolve().parents[2]
+RECIPES = {"W": "recipes/faces_entangled.yaml", "Z": "recipes/faces_entangled_z.yaml"}
+#: method label in the recipe -> row name in the tables
+ROWS = {"SGF": "SGF", "SGF-fast": "SGF (fast)", "InterFaceGAN": "InterFaceGAN",
+        "InterFaceGAN-cond": "InterFaceGAN (conditional)", "GANSpace": "GANSpace"}
+#: side effects are read at the first strength where this share of the edits succeeds
+ACCURACY_LEVEL = 0.9
+#: how many of the most often changed other attributes a side-effect cell names
+TOP = 2
+#: SGF fit-report entries shown under the tables
+FIT_KEYS = ("F", "layers_F", "reconstruction_r2", "condition_dependence", "spectral_radius_max")
+
+
+def side_effects(before: np.ndarray, after: np.ndarray, target: int, direction: np.ndarray, delta: float,
+                 names: list[str], level: float = ACCURACY_LEVEL) -> dict[str, Any]:
+    """What else an edit changed, at the weakest strength where ``level`` of the edits succeed.
+
+    Args:
+        before: [N, K] scores before the edit; after: [S, N, K] after it at each strength (weakest first).
+        target: the edited column; direction: [N] +1 / -1 (the way it should move); delta: "changed" threshold.
+        names: the K column names.
+
+    Returns:
+        ``{"strength_index", "accuracy", "reached", "others", "changed"}``: the strength used (the most
+        accurate one when ``level`` is never reached, then ``reached`` is False), the accuracy there, the
+        mean number of *other* attributes that moved by more than delta per sample, and the share of
+        samples in which each other attribute moved (the most often changed first).
+    """
+    moved = after - before[None]                                            # [S, N, K]
+    success = (np.sign(direction)[None] * moved[:, :, target] > delta).mean(axis=1)   # [S]
+    reached = bool((success >= level).any())
+    s = int(np.argmax(success >= level)) if reached else int(np.argmax(success))
+    changed = np.abs(moved[s]) > delta                                      # [N, K]
+    others = [k for k in range(len(names)) if k != target]
+    shares = {names[k]: float(changed[:, k].mean()) for k in others}
+    ranked = dict(sorted(shares.items(), key=lambda kv: -kv[1]))
+    return {"strength_index": s, "accuracy": float(success[s]), "reached": reached,
+            "others": float(changed[:, others].sum(axis=1).mean()), "changed": ranked}
+
+
+def run(work_dir: Path) -> dict[str, Any]:
+    import shutil
+
+    import sgfkit
+
+    out: dict[str, Any] = {}
+    for space, recipe in RECIPES.items():
+        result = sgfkit.run(ROOT / recipe, out_dir=work_dir)
+        values = result.metrics["metrics"]["mds"]
+        settings = values["settings"]
+        attributes = list(settings["strengths"][next(iter(settings["strengths"]))])
+        effects: dict[str, dict[str, Any]] = {}
+        for ev in result.evaluations:
+            entry = side_effects(ev.before, ev.after, ev.attribute_index, ev.direction, settings["delta"], ev.names)
+            entry["strength"] = ev.strengths[entry["strength_index"]]
+            effects.setdefault(ev.method, {})[ev.attribute] = entry
+        out[space] = {
+            "recipe": recipe, "attributes": attributes,
+            "delta": settings["delta"], "samples": settings["samples"], "scored": settings["scored_attributes"],
+            "mds": {m: {a: v[a]["mds"] for a in attributes} | {"overall": v["overall"]}
+                    for m, v in values.items() if m != "settings"},
+            "side_effects": effects, "level": ACCURACY_LEVEL,
+            "fit": {k: result.metrics["fit"]["SGF"].get(k) for k in FIT_KEYS},
+            "timings_s": result.timings,
+        }
+        mdc = result.run_dir / "mds_mdc.png"
+        if mdc.is_file():
+            image = Path("docs/images") / f"faces_entangled_mdc_{space.lower()}.png"
+            (ROOT / image).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(mdc, ROOT / image)
+            out[space]["figure"] = str(image)
+    return out
+
+
+def _order(methods: dict[str, Any]) -> list[str]:
+    order = list(ROWS)
+    return sorted(methods, key=lambda m: order.index(m) if m in order else len(order))
+
+
+def _effect_cell(e: dict[str, Any]) -> str:
+    named = [f"{n} {v:.2f}" for n, v in list(e["changed"].items())[:TOP] if v > 0]
+    acc = f"{e['accuracy']:.2f}" + ("" if e["reached"] else " (max)")
+    return f"{acc} / {e['others']:.2f}" + (f" ({', '.join(named)})" if named else "")
+
+
+def render(data: dict[str, Any]) -> str:
+    lines: list[str] = []
+    for space, block in data.items():
+        attrs = block["attributes"]
+        lines += [f"| MDS, {space} space | " + " | ".join(attrs) + " | overall |",
+                  "|---" * (len(attrs) + 2) + "|"]
+        best = max(v["overall"] for v in block["mds"].values())
+        for method in _order(block["mds"]):
+            row = block["mds"][method]
+            overall = f"{row['overall']:.3f}"
+            overall = f"**{overall}**" if row["overall"] == best else overall
+            lines.append(f"| {ROWS.get(method, method)} | " + " | ".join(f"{row[a]:.3f}" for a in attrs)
+                         + f" | {overall} |")
+        lines += ["", f"N = {block['samples']} per attribute, delta = {block['delta']}, "
+                  f"K = {block['scored']} scored attributes.", ""]
+        lines += [f"Side effects, {space} space: accuracy / other attributes changed per edit (the two most often "
+                  f"changed, share of samples), at the weakest strength where {block['level']:.0%} of the edits "
+                  "succeed ((max): never reached, read at the most accurate strength):", "",
+                  "| method | " + " | ".join(attrs) + " |", "|---" * (len(attrs) + 1) + "|"]
+        effects = block["side_effects"]
+        for method in _order(effects):
+            cells = [_effect_cell(effects[method][a]) if a in effects[method] else "-" for a in attrs]
+            lines.append(f"| {ROWS.get(method, method)} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += ["SGF's F (held-out samples): " + "; ".join(
+        f"{space}: {b['fit']['F']} ({b['fit']['layers_F']} blocks), R^2 {b['fit']['reconstruction_r2']:.3f}, "
+        f"condition dependence {b['fit']['condition_dependence']:.3f}, rho(dF/dz) max "
+        f"{b['fit']['spectral_radius_max']:.3f}" for space, b in data.items() if b.get("fit")) + ".", ""]
+    figures = [f"![MDC, synth-faces-entangled, {space} space]({block['figure']})"
+               for space, block in data.items() if block.get("figure")]
+    if figures:
+        lines += [" ".join(figures), ""]
+    return "\n".join(lines) + "\n"
