@@ -247,3 +247,49 @@ def test_undeclared_condition_kind_is_refused_when_resolved(site, make_dist, mon
         get_registry().resolve("condition-encoder", "colour-words")
     with pytest.raises(PluginLoadError, match=r"condition_kinds lists unknown kinds 'words'"):
         get_registry().resolve("manipulator", "word-shift")
+
+
+def test_each_hook_implementation_is_called_on_its_own():
+    """One raising implementation fails its plugin only; the caller hears which, to forget what it gave."""
+    import types
+
+    from sgfkit import hookimpl
+
+    calls: list[str] = []
+
+    def plugin(name: str, fail: bool) -> types.SimpleNamespace:
+        @hookimpl
+        def sgfkit_register_commands(cli):
+            calls.append(f"{name}:{cli}")
+            if fail:
+                raise RuntimeError("broken")
+        return types.SimpleNamespace(sgfkit_register_commands=sgfkit_register_commands, __name__=name)
+
+    pset = build_plugin_set(load_entry_points=False, extra=[("first", plugin("first", False)),
+                                                             ("second", plugin("second", True)),
+                                                             ("third", plugin("third", False))])
+    failed: list[str] = []
+    ok = pset.call_each("sgfkit_register_commands", lambda p: f"arg-for-{p}", failed.append)
+    assert sorted(ok) == ["first", "third"] and failed == ["second"]
+    assert sorted(calls) == ["first:arg-for-first", "second:arg-for-second", "third:arg-for-third"]
+    info = pset.info("second")
+    assert info.status == "failed" and info.error == "sgfkit_register_commands raised RuntimeError: broken"
+    assert pset.manager.get_plugin("second") is None  # dropped: later hook calls skip it
+
+
+def test_a_raising_weights_hook_drops_the_plugins_components(site, make_dist, monkeypatch):
+    make_dist(site, "sgfkit-halfway", "sgfkit_halfway", """
+        from sgfkit import hookimpl
+
+        @hookimpl
+        def sgfkit_register_generators(register):
+            register("halfway-gan", "sgfkit_tiny.components:TinyGenerator")
+
+        @hookimpl
+        def sgfkit_register_weights(register):
+            raise ValueError("no weights today")
+    """)
+    _select(monkeypatch, "sgfkit-halfway")
+    assert "halfway-gan" not in get_registry().names("generator")
+    assert "tiny-weights" in [w["name"] for w in sgfkit.list_weights()]
+    assert _plugins()["sgfkit_halfway"]["error"] == "sgfkit_register_weights raised ValueError: no weights today"
