@@ -62,6 +62,8 @@ def test_encoder_names_and_outputs(tiny_weights) -> None:
     assert ((attrs >= 0) & (attrs <= 1)).all()
     sub = AnimeKeypointsEncoder(weights=str(out), attributes=["hair_hue"])
     assert sub.names[-1] == "hair_hue" and len(sub.names) == 2 * len(points) + 1
+    # the landmark columns are declared, so metrics need not guess them from "_x" / "_y" names
+    assert enc.keypoint_indices() == [(2 * i, 2 * i + 1) for i in range(len(points))]
 
 
 def test_landmarks_follow_the_input_resolution(tiny_weights) -> None:

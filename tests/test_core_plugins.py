@@ -293,3 +293,35 @@ def test_a_raising_weights_hook_drops_the_plugins_components(site, make_dist, mo
     assert "halfway-gan" not in get_registry().names("generator")
     assert "tiny-weights" in [w["name"] for w in sgfkit.list_weights()]
     assert _plugins()["sgfkit_halfway"]["error"] == "sgfkit_register_weights raised ValueError: no weights today"
+
+
+def test_only_declared_params_follow_a_recipe_setting(site, make_dist, monkeypatch):
+    """A metric parameter takes ``evaluation.delta`` because it declares ``follows``, not because of its name."""
+    make_dist(site, "sgfkit-follow", "sgfkit_follow", """
+        from sgfkit import hookimpl
+        from sgfkit.params import Param
+        from sgfkit_tiny.components import TinyGain
+
+        class Follows(TinyGain):
+            params = {"delta": Param(float, 0.2, "follows", follows="evaluation.delta"),
+                      "samples": Param(int, 7, "follows a setting of another type", follows="evaluation.seed")}
+
+        class SameName(TinyGain):
+            params = {"delta": Param(float, 0.2, "its own threshold")}
+
+        @hookimpl
+        def sgfkit_register_metrics(register):
+            register("follows", Follows)
+            register("same-name", SameName)
+    """)
+    _select(monkeypatch, "sgfkit-follow")
+    from pathlib import Path
+
+    tiny = Path(__file__).parent / "fixtures" / "core" / "recipes" / "tiny.yaml"
+    recipe = sgfkit.load_recipe(tiny, ["metrics=[{type: follows}, {type: same-name}, {type: follows, delta: 0.3}]",
+                                       "evaluation.delta=0.1", "evaluation.seed=5"])
+    followed, own, explicit = recipe.data["metrics"]
+    assert (followed["delta"], followed["samples"]) == (0.1, 5)
+    assert own["delta"] == 0.2 and explicit["delta"] == 0.3
+    without = sgfkit.load_recipe(tiny, ["metrics=[{type: follows}]", "evaluation=null"])
+    assert without.data["metrics"][0]["delta"] == 0.2  # no evaluation section: the default

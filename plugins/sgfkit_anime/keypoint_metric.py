@@ -32,7 +32,8 @@ class KeypointMovesMetric(Metric):
 
     params: ClassVar[dict[str, Param]] = {
         "tolerance_px": Param(float, 1.5, "a moved point 'arrived' within this many pixels of its target", min=0.0),
-        "delta": Param(float, 0.2, "an attribute changed / arrived when within / beyond delta", min=0.0),
+        "delta": Param(float, 0.2, "an attribute changed / arrived when within / beyond delta (unset: the "
+                       "recipe's evaluation.delta)", min=0.0, follows="evaluation.delta"),
     }
 
     def score(self, edit: EditOutcome) -> dict[str, Any]:

@@ -68,6 +68,9 @@ class SynthFacesTruth(_TruthEncoder):
     def declared_names(cls, params: dict[str, Any], base_dir: Any = None) -> list[str] | None:
         return cls.names.fget(cls)  # built from class attributes only
 
+    def keypoint_columns(self) -> list[tuple[str, str]]:
+        return [(f"{p}_x", f"{p}_y") for p in self.landmark_names]
+
     def measure(self, generator: Generator, latents: Latents, batch_size: int = 256) -> torch.Tensor:
         outs = []
         for s in self._scenes(generator, latents, batch_size):
