@@ -15,8 +15,8 @@ import torch
 
 from sgfkit.errors import ComponentError, WeightsError, did_you_mean
 from sgfkit.params import Param
-from sgfkit.shipped_weights import read_metadata, read_weights, training_command
-from sgfkit.state_dicts import build_checked, config_from_metadata, load_state_checked
+from sgfkit.shipped_weights import read_weights, training_command
+from sgfkit.state_dicts import build_checked, config_from_metadata, json_metadata, load_state_checked
 from sgfkit.weights import locate_weights, sha256_of
 from sgfkit_anime.keypoint_targets import KeypointTargetsMixin
 from sgfkit_anime.keypoints_training import resize_to, train_keypoint_regressor
@@ -109,15 +109,17 @@ class AnimeKeypointsEncoder(KeypointTargetsMixin):
     def declared_names(cls, params: dict[str, Any], base_dir: Path | None = None) -> list[str] | None:
         """Landmark x / y and attribute names from the weights file's header metadata (no tensors read);
         ``None`` when the file is missing or unreadable ('sgfkit validate' reports that on its own)."""
-        from safetensors import SafetensorError
+        from safetensors import SafetensorError, safe_open
 
         try:
             path = SHIPPED_WEIGHTS if params.get("weights") is None else locate_weights(params["weights"],
                                                                                         base_dir=base_dir)
-            meta = read_metadata(path)
+            with safe_open(str(path), framework="numpy") as f:
+                meta = json_metadata((f.metadata() or {}).get("sgfkit"), path, "sgfkit")
         except (WeightsError, SafetensorError, OSError, ValueError):
             return None
-        points, trained = meta.get("landmark_names"), meta.get("attribute_names")
+        points, trained = meta.get("landmark_names") if isinstance(meta, dict) else None, \
+            meta.get("attribute_names") if isinstance(meta, dict) else None
         if not isinstance(points, list) or not isinstance(trained, list):
             return None
         chosen = trained if params.get("attributes") is None else [a for a in params["attributes"] if a in trained]
