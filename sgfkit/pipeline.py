@@ -186,7 +186,7 @@ def run_recipe(recipe: Recipe, out_dir: str | Path | None = None, photos: Any = 
 def _run_stages(recipe: Recipe, executor: Any, out_dir: str | Path | None, photos: Any = None) -> RunResult:
     from sgfkit import stages
     from sgfkit.run_outputs import write_run_outputs
-    from sgfkit.stages import dataset, edits, evaluation, fit
+    from sgfkit.stages import dataset, edits, evaluation, fit, metrics
 
     data = recipe.data
     timer = stages.Timer()
@@ -203,16 +203,16 @@ def _run_stages(recipe: Recipe, executor: Any, out_dir: str | Path | None, photo
     cache = StageCache(Path(out["cache_dir"]) if out["cache"] else None)
     ctx = stages.RunContext(recipe, comps, device, executor, cache, photos=photos, file_sources=file_sources,
                             timer=timer, notes=notes)
-    for stage in (dataset.run, fit.run, edits.run, evaluation.run, evaluation.run_metrics):
-        stage(ctx)
+    for stage in (dataset, fit, edits, evaluation, metrics):  # each adds its results to ctx
+        stage.run(ctx)
     ctx.notes = cache.notes + ctx.notes  # damaged cache files first
     parent = Path(out_dir) if out_dir is not None else ctx.run_parent
     try:
-        run_dir, metrics = write_run_outputs(parent, ctx)
+        run_dir, metrics_json = write_run_outputs(parent, ctx)
         if ctx.projected is not None:
             ctx.projected.write(run_dir)
     except OSError as exc:
         raise SgfkitError(f"cannot write the run outputs under {parent}: {exc.strerror or exc} "
                           f"({exc.filename or parent}). Choose a writable folder with --out or output.dir") from None
-    return RunResult(run_dir, metrics, dict(timer.timings), ctx.hits, ctx.notes,
+    return RunResult(run_dir, metrics_json, dict(timer.timings), ctx.hits, ctx.notes,
                      [r.outcome for r in ctx.records], ctx.evaluations)

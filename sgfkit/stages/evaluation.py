@@ -1,4 +1,4 @@
-"""Stage ``evaluation``: the recipe's MDC strength sweeps (``sgfkit.sweeps``), then the metrics on them."""
+"""Stage ``evaluation``: the recipe's MDC strength sweeps (:mod:`sgfkit.sweeps`), in shards."""
 from __future__ import annotations
 
 from sgfkit.stages.context import RunContext
@@ -15,10 +15,3 @@ def run(ctx: RunContext) -> None:
         ctx.evaluations, notes = sharded_evaluation(ctx.executor, ctx.comps, config, ctx.seed, ctx.fitted_payload)
         ctx.notes += notes
 
-
-def run_metrics(ctx: RunContext) -> None:
-    """Every metric of the recipe on the sweeps and the example edits, into ``ctx.results``."""
-    with ctx.timer.stage("metrics"):
-        outcomes = [r.outcome for r in ctx.records]
-        for label, metric in ctx.comps.metrics:
-            ctx.results[label] = metric.compute(ctx.evaluations, outcomes)
