@@ -5,8 +5,8 @@ the plugin records (its network config, names, the reproducing command, the held
 readable copy of that object sits beside it as ``<name>.json``. Files written before this layout
 (face-attributes: every metadata key its own JSON value) are still read, into the same object.
 
-Also here: the ``sgfkit train-encoder`` command line that reproduces a training run (training blocks
-run under :func:`sgfkit.threads.torch_threads`). Torch is imported only by the functions that need it.
+Also here: one optimiser step, and the ``sgfkit train-encoder`` command line that reproduces a training
+run (training blocks run under :func:`sgfkit.threads.torch_threads`). Torch is imported only by the functions that need it.
 """
 from __future__ import annotations
 
@@ -89,6 +89,16 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     with safe_open(str(path), framework="numpy") as f:
         return _metadata(f.metadata() or {}, path)
+
+
+def optimizer_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, schedule: Any) -> float:
+    """One training step: gradients of ``loss``, the optimiser's update, the learning-rate schedule's step;
+    returns the loss as a number (for the loss curve)."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    schedule.step()
+    return float(loss.detach())
 
 
 def training_command(encoder: str, output: str | Path, options: Mapping[str, Any],

@@ -10,7 +10,8 @@ import torch
 
 from sgfkit.errors import WeightsError
 from sgfkit.recipe import parse_override
-from sgfkit.shipped_weights import METADATA_KEY, module_tensors, read_metadata, read_weights, save_weights, training_command
+from sgfkit.shipped_weights import (METADATA_KEY, module_tensors, read_metadata, read_weights, save_weights,
+                                    training_command)
 from sgfkit.threads import torch_threads
 
 
@@ -84,3 +85,15 @@ def test_torch_threads_restores_the_previous_count_even_on_errors():
             assert torch.get_num_threads() == before + 1
             raise RuntimeError("training failed")
     assert torch.get_num_threads() == before
+
+
+def test_optimizer_step_updates_weights_and_schedule():
+    from sgfkit.shipped_weights import optimizer_step
+
+    w = torch.nn.Parameter(torch.tensor([3.0]))
+    opt = torch.optim.SGD([w], lr=0.25)
+    schedule = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    first = optimizer_step((w ** 2).sum(), opt, schedule)  # grad 6: w 3 -> 1.5, lr 0.25 -> 0.125
+    second = optimizer_step((w ** 2).sum(), opt, schedule)  # grad 3: w 1.5 -> 1.125
+    assert (first, second) == (9.0, 2.25)
+    assert w.item() == pytest.approx(1.125) and opt.param_groups[0]["lr"] == pytest.approx(0.0625)

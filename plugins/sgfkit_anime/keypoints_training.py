@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from sgfkit.errors import ComponentError
 from sgfkit.latents import Latents
 from sgfkit.progress import progress_task
-from sgfkit.shipped_weights import module_tensors, save_weights
+from sgfkit.shipped_weights import module_tensors, optimizer_step, save_weights
 from sgfkit.threads import torch_threads
 from sgfkit_anime.landmark_net import LandmarkNet, LandmarkNetConfig, normalised_to_pixels
 
@@ -153,11 +153,7 @@ def train_keypoint_regressor(output: Path, *, steps: int, batch_size: int, lr: f
                 # factors, and BCE against soft targets gives the trunk too weak a signal
                 loss = F.smooth_l1_loss(pred_px, points, beta=0.5) + attribute_weight * \
                     F.smooth_l1_loss(logits, torch.logit(attrs.clamp(ATTR_EPS, 1 - ATTR_EPS)), beta=0.5)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                schedule.step()
-                losses.append(float(loss.detach()))
+                losses.append(optimizer_step(loss, opt, schedule))
                 task.advance()
                 if step % 25 == 0:
                     task.update(loss=round(losses[-1], 4))

@@ -17,7 +17,7 @@ from typing import Any
 
 from sgfkit.params import Param, validate_params
 from sgfkit.progress import progress_task
-from sgfkit.shipped_weights import training_command
+from sgfkit.shipped_weights import optimizer_step, training_command
 from sgfkit.threads import torch_threads
 
 TRAINING_PARAMS: dict[str, Param] = {
@@ -181,11 +181,7 @@ def _train_embedded(output: Path, encoder_name: str, opts: dict[str, Any]) -> di
                     continue
                 x = images[idx].float() / 127.5 - 1.0
                 loss = F.binary_cross_entropy_with_logits(net.logits(x), attrs[idx])
-                optim.zero_grad(set_to_none=True)
-                loss.backward()
-                optim.step()
-                sched.step()
-                losses.append(float(loss.detach()))
+                losses.append(optimizer_step(loss, optim, sched))
                 task.advance()
                 task.update(loss=round(losses[-1], 4))
     t_train = time.perf_counter() - t1
