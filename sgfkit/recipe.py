@@ -332,24 +332,27 @@ def _fill_followed_params(chk: _Checker, raw: dict[str, Any], top: dict[str, Any
                           classes: dict[str, type]) -> None:
     """Give every component parameter declared ``Param(follows="section.key")`` that its recipe section
     leaves unset the value of that (validated) recipe setting, when the recipe has the section."""
-    sections = [(key, top.get(key), raw.get(key)) for key in COMPONENT_SECTIONS]
+    sections: list[tuple[KeyPath, Any, Any]] = [((key,), top.get(key), raw.get(key)) for key in COMPONENT_SECTIONS]
     for key in COMPONENT_LISTS:
         given = raw.get(key) if isinstance(raw.get(key), list) else []
-        sections += [(f"{key}[{i}]", item, given[i] if i < len(given) else None)
+        sections += [((key, i), item, given[i] if i < len(given) else None)
                      for i, item in enumerate(top.get(key) or [])]
     for path, section, given in sections:
-        cls = classes.get(path)
+        cls = classes.get(format_path(path))
         if not section or cls is None or not isinstance(given, dict):
             continue
         for name, param in cls.all_params().items():
             if param.follows is None or name in given:
                 continue
             source, _, setting = param.follows.partition(".")
-            if isinstance(top.get(source), dict) and setting in top[source]:
+            if setting not in SUB_SCHEMAS.get(source, {}):
+                chk.add((*path, name), f"{cls.__name__} declares that {name!r} follows "
+                        f"{param.follows!r}, which is no recipe setting (a plugin bug); set {name!r} here")
+            elif isinstance(top.get(source), dict) and setting in top[source]:
                 value = top[source][setting]
                 problem = check_value(param, value)
                 if problem:
-                    chk.add((source, setting), f"{problem} (followed by {path}.{name})")
+                    chk.add((source, setting), f"{problem} (followed by {format_path((*path, name))})")
                 else:
                     section[name] = value
 

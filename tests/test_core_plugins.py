@@ -5,6 +5,7 @@ import pytest
 
 import sgfkit
 from sgfkit.errors import PluginLoadError, UnknownComponentError
+from sgfkit.recipe import RecipeError
 from sgfkit.plugins import build_plugin_set, get_plugin_set, reset_plugins, set_plugin_set
 from sgfkit.registry import ComponentClashError, Registry, get_registry, normalize_kind
 
@@ -311,10 +312,18 @@ def test_only_declared_params_follow_a_recipe_setting(install):
         class SameName(TinyGain):
             params = {"delta": Param(float, 0.2, "its own threshold")}
 
+        class FollowsNothing(TinyGain):
+            params = {"delta": Param(float, 0.2, "a typo", follows="evaluation.detla")}
+
+        class FollowsText(TinyGain):
+            params = {"delta": Param(float, 0.2, "follows a text setting", follows="output.dir")}
+
         @hookimpl
         def sgfkit_register_metrics(register):
             register("follows", Follows)
             register("same-name", SameName)
+            register("follows-nothing", FollowsNothing)
+            register("follows-text", FollowsText)
     """)
     from pathlib import Path
 
@@ -326,3 +335,9 @@ def test_only_declared_params_follow_a_recipe_setting(install):
     assert own["delta"] == 0.2 and explicit["delta"] == 0.3
     without = sgfkit.load_recipe(tiny, ["metrics=[{type: follows}]", "evaluation=null"])
     assert without.data["metrics"][0]["delta"] == 0.2  # no evaluation section: the default
+    with pytest.raises(RecipeError) as err:
+        sgfkit.load_recipe(tiny, ["metrics=[{type: follows-nothing}, {type: follows-text}]"])
+    message = str(err.value)
+    assert "metrics[0].delta (line 19): FollowsNothing declares that 'delta' follows 'evaluation.detla', which is no " \
+           "recipe setting (a plugin bug); set 'delta' here" in message
+    assert "output.dir (line 20): expected float, got str 'runs' (followed by metrics[1].delta)" in message
