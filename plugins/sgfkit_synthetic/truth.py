@@ -105,6 +105,9 @@ class SynthFacesEntangledTruth(SynthFacesTruth):
     def names(self) -> list[str]:
         return list(self.attribute_names)
 
+    def keypoint_columns(self) -> list[tuple[str, str]]:
+        return []  # attributes only
+
     def measure(self, generator: Generator, latents: Latents, batch_size: int = 256) -> torch.Tensor:
         outs = [torch.stack([s[a] for a in self.attribute_names], dim=1).float().cpu()
                 for s in self._scenes(generator, latents, batch_size)]
