@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 #: bump when the cached file formats or the sampling procedure change
 CACHE_FORMAT = 1
@@ -47,6 +49,33 @@ class StageCache:
         if self.root is None:
             return None
         return self.root / stage / f"{key}{suffix}"
+
+    def get_or_build(self, stage: str, key: str, build: Callable[[], T], read: Mapping[str, Callable[[Path], Any]],
+                     write: Mapping[str, Callable[[T, Path], None]]) -> tuple[T, bool]:
+        """(value, hit): a stage's files ``<root>/<stage>/<key><suffix>`` read back, or ``build()`` written.
+
+        ``read`` maps each suffix to its reader, in reading order; the value of a hit is what the first
+        reader returns, and a hit needs every file intact (:func:`read_verified`: a damaged file is
+        reported in :attr:`notes` and removed). Otherwise ``build()`` runs and ``write`` (suffix ->
+        ``writer(value, tmp_path)``, in writing order, the same suffixes) stores it atomically with
+        checksums. With caching off (no root) it only builds.
+        """
+        if set(read) != set(write):
+            raise ValueError(f"get_or_build: read {sorted(read)} and write {sorted(write)} name different files")
+        value: Any = None
+        for i, (suffix, reader) in enumerate(read.items()):
+            got = read_verified(self.path(stage, key, suffix), reader, self.notes)
+            if got is None:
+                break
+            value = got if i == 0 else value
+        else:
+            if read:
+                return value, True
+        value = build()
+        if self.root is not None:
+            for suffix, writer in write.items():
+                write_verified(self.path(stage, key, suffix), lambda tmp, w=writer: w(value, tmp))
+        return value, False
 
 
 # -- verified files: every cache file has a sha256 beside it, checked on every read ---------------------

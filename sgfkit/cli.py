@@ -32,12 +32,8 @@ class SgfkitGroup(click.Group):
         self._plugin_commands_added = True
         from sgfkit.plugins import get_plugin_set
 
-        pset = get_plugin_set()
-        for impl in pset.manager.hook.sgfkit_register_commands.get_hookimpls():
-            try:
-                impl.function(**{arg: self for arg in impl.argnames})
-            except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the CLI
-                pset.mark_failed(impl.plugin_name, f"sgfkit_register_commands raised {type(exc).__name__}: {exc}")
+        # a broken plugin must not break the CLI: each implementation runs on its own
+        get_plugin_set().call_each("sgfkit_register_commands", lambda _plugin: self)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._add_plugin_commands()

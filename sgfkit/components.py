@@ -257,6 +257,15 @@ class ConditionEncoder(Component):
         fact by fact; ``None`` (the default) for encoders that only give numbers."""
         return None
 
+    def keypoint_columns(self) -> list[tuple[str, str]]:
+        """The (x name, y name) pair in :attr:`names` of each landmark (pixel coordinates); ``[]`` (the
+        default) for encoders without landmarks. Metrics treat these columns as positions, not scores."""
+        return []
+
+    def keypoint_indices(self) -> list[tuple[int, int]]:
+        """:meth:`keypoint_columns` as (x, y) column indices."""
+        return [(self.index_of(x), self.index_of(y)) for x, y in self.keypoint_columns()]
+
     def measure(self, generator: Generator, latents: Latents, batch_size: int = 64) -> torch.Tensor:
         """C(G(latents)) -> [N, k], in batches, without gradients. Truth encoders override it."""
         outs = []
@@ -466,6 +475,7 @@ class EditEvaluation:
         before: [N, K] scores before the edit.
         after: [S, N, K] scores after the edit at each strength.
         direction: [N] +1 / -1, the intended direction of the target attribute per sample.
+        keypoints: (x, y) column indices of the evaluator's landmarks (``keypoint_indices()``).
     """
 
     method: str
@@ -476,6 +486,7 @@ class EditEvaluation:
     before: np.ndarray
     after: np.ndarray
     direction: np.ndarray
+    keypoints: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -491,6 +502,7 @@ class EditOutcome:
         after: [N, K] evaluator scores of the results.
         steps: [N] steps taken; status: per-sample status strings.
         facts_before / facts_after: optional per-sample discrete facts (evaluators that offer them).
+        keypoints: (x, y) column indices of the evaluator's landmarks (``keypoint_indices()``).
     """
 
     method: str
@@ -503,6 +515,7 @@ class EditOutcome:
     status: list[str]
     facts_before: list[dict[str, Any]] | None = None
     facts_after: list[dict[str, Any]] | None = None
+    keypoints: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass

@@ -5,10 +5,13 @@ the w and w+ spaces (w+ edits start from w broadcast over the layers).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from sgfkit.cache import StageCache
 
 
 @dataclass
@@ -70,15 +73,8 @@ def sample_dataset(generator, encoder, samples: int, batch_size: int, seed: int)
     return LatentDataset(z, latents, conditions, list(encoder.names), "z" if generator.space == "z" else "w")
 
 
-def cached_dataset(cache_file: Path | None, build, notes: list[str] | None = None) -> tuple[LatentDataset, bool]:
-    """Load ``cache_file`` if it is there and intact, else ``build()`` and save it (atomically, with its
-    checksum). Returns (dataset, hit); a damaged cache file is reported in ``notes`` and rebuilt."""
-    from sgfkit.cache import read_verified, write_verified
-
-    dataset = read_verified(cache_file, LatentDataset.load, notes if notes is not None else [])
-    if dataset is not None:
-        return dataset, True
-    dataset = build()
-    if cache_file is not None:
-        write_verified(cache_file, dataset.save)
-    return dataset, False
+def cached_dataset(cache: StageCache, key: str, build: Callable[[], LatentDataset]) -> tuple[LatentDataset, bool]:
+    """(dataset, hit): ``<cache>/datasets/<key>.safetensors`` if it is there and intact, else ``build()``
+    saved there (atomically, with its checksum); a damaged file is reported in ``cache.notes`` and rebuilt."""
+    return cache.get_or_build("datasets", key, build, read={".safetensors": LatentDataset.load},
+                              write={".safetensors": lambda dataset, tmp: dataset.save(tmp)})

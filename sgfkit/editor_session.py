@@ -337,8 +337,10 @@ def _fit_now(recipe: Any, comps: Any, missing: list[Any], root: Path | None, dat
     from sgfkit.cache import StageCache
     from sgfkit.dataset import cached_dataset
     from sgfkit.executors import LocalExecutor
-    from sgfkit.pipeline import Components, _Timer, fit_manipulators
+    from sgfkit.pipeline import Components
     from sgfkit.shards import sharded_dataset
+    from sgfkit.stages import Timer
+    from sgfkit.stages.fit import fit_manipulators
 
     cache = StageCache(root)
     seed, ds = recipe.data["seed"], recipe.data["dataset"]
@@ -347,6 +349,6 @@ def _fit_now(recipe: Any, comps: Any, missing: list[Any], root: Path | None, dat
     def build() -> Any:
         return sharded_dataset(executor, comps, ds["samples"], ds["batch_size"], seed, payload=lambda: None)
 
-    dataset, _ = cached_dataset(cache.path("datasets", data_key, ".safetensors"), build)
+    dataset, _ = cached_dataset(cache, data_key, build)
     subset = Components(comps.generator, comps.encoder, comps.evaluator, missing, [])
-    fit_manipulators(subset, dataset, data_key, cache, seed, _Timer())
+    fit_manipulators(subset, dataset, data_key, cache, seed, Timer())

@@ -29,6 +29,8 @@ class Param:
 
     ``type`` is a Python type or a tuple of them (``(int, str)``); ``float`` accepts ints.
     ``nullable`` allows ``None``; ``choices`` restricts the value; ``min``/``max`` bound numbers.
+    ``follows`` (``"section.key"``): a recipe that leaves this parameter unset gives it the value of that
+    recipe setting instead of the default (e.g. a metric's ``delta`` follows ``evaluation.delta``).
     """
 
     type: type | tuple[type, ...]
@@ -40,6 +42,7 @@ class Param:
     nullable: bool = False
     item_type: type | None = None  # for lists: the type of each item
     path: bool = False  # names a file: a relative value is resolved against the recipe's folder when it exists there
+    follows: str | None = None  # "section.key" of the recipe setting an unset value takes
 
     @property
     def required(self) -> bool:

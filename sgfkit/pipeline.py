@@ -1,5 +1,8 @@
 """Run a validated recipe: build -> dataset (cached) -> fit (cached) -> edits -> evaluation -> metrics -> outputs.
 
+The stages after building are the modules of :mod:`sgfkit.stages`, each ``run(ctx)`` on one
+:class:`sgfkit.stages.RunContext`; this module builds the components and holds the cache keys.
+
 The dataset is cached under ``output.cache_dir`` keyed by a content hash of the recipe sections it
 depends on, the providing plugins' versions and the components' ``versions()``; each fitted
 manipulator by the dataset key plus its ``fit_params()``. An unchanged rerun skips both.
@@ -8,12 +11,6 @@ Deterministic given the recipe's seed (the RNGs are re-seeded before each stage)
 from __future__ import annotations
 
 import inspect
-
-import json
-import time
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +19,6 @@ import numpy as np
 import torch
 
 from sgfkit.cache import StageCache, content_hash
-from sgfkit.dataset import LatentDataset, cached_dataset
 from sgfkit.errors import ComponentError, SgfkitError
 from sgfkit.recipe import Problem, Recipe, RecipeError
 from sgfkit.registry import get_registry
@@ -60,20 +56,8 @@ def resolve_device(name: str) -> str:
     return name
 
 
-class _Timer:
-    def __init__(self) -> None:
-        self.timings: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - start, 4)
-
-
-def _seed_everything(seed: int) -> None:
+def seed_everything(seed: int) -> None:
+    """Re-seed torch and numpy (before each stage that draws random numbers)."""
     torch.manual_seed(seed)
     np.random.seed(seed % 2 ** 32)
 
@@ -180,45 +164,6 @@ def fit_key(data_key: str, manipulator: Any) -> str:
                          "fit_params": manipulator.fit_params(), "versions": manipulator.versions()})
 
 
-def fit_manipulators(comps: Components, dataset: LatentDataset, data_key: str, cache: StageCache,
-                     seed: int, timer: _Timer) -> tuple[dict[str, Any], dict[str, bool]]:
-    """Fit (or load from the cache) every manipulator; returns fit reports and cache hits per label."""
-    from sgfkit.cache import read_verified, write_verified
-    from sgfkit.outputs import write_json_atomic
-
-    reports: dict[str, Any] = {}
-    hits: dict[str, bool] = {}
-    for manipulator in comps.manipulators:
-        key = fit_key(data_key, manipulator)
-        state_file, report_file = cache.path("fits", key, ".safetensors"), cache.path("fits", key, ".json")
-        with timer.stage(f"fit:{manipulator.label}"):
-            report = read_verified(report_file, lambda p: json.loads(p.read_text()), cache.notes)
-            if report is not None and read_verified(state_file, lambda p: manipulator.load(p) or True, cache.notes):
-                reports[manipulator.label], hits[manipulator.label] = report, True
-                _replay_fit_warnings(manipulator.label, report)
-                continue
-            _seed_everything(seed)
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                report = manipulator.fit(dataset, comps.generator, comps.encoder)
-            # stored with the fit so that cached reruns show them too (see _replay_fit_warnings)
-            stored = [str(w) for w in report.get("warnings", [])]  # what the manipulator reported itself
-            stored += [m for m in (str(w.message) for w in caught) if not any(m.endswith(s) for s in stored)]
-            report = {**report, "warnings": stored}
-            reports[manipulator.label], hits[manipulator.label] = report, False
-            if state_file is not None:
-                write_verified(state_file, manipulator.save)
-                write_verified(report_file, lambda tmp: write_json_atomic(tmp, report))
-            _replay_fit_warnings(manipulator.label, report)
-    return reports, hits
-
-
-def _replay_fit_warnings(label: str, report: dict[str, Any]) -> None:
-    """Show a fit's stored warnings (the same lines whether the fit ran now or came from the cache)."""
-    for message in report.get("warnings", []):
-        warnings.warn(f"{label}: {message}", UserWarning, stacklevel=2)
-
-
 def run_recipe(recipe: Recipe, out_dir: str | Path | None = None, photos: Any = None) -> RunResult:
     """Run every stage of a validated recipe and write its run folder.
 
@@ -238,31 +183,13 @@ def run_recipe(recipe: Recipe, out_dir: str | Path | None = None, photos: Any = 
         executor.close()
 
 
-def _edit_sources(generator: Any, edits: dict[str, Any], projected: Any, file_sources: Any) -> tuple[Any, ...]:
-    """(latents, names) of the example-edit sources when they are not just the seeds; () otherwise.
-
-    Projected photos replace the seeds; the rows of ``edits.latents`` come after either.
-    """
-    if file_sources is None:
-        return (projected.projection.latents, projected.names) if projected else ()
-    from sgfkit.latents import Latents
-
-    if projected:
-        base, names = projected.projection.latents, list(projected.names)
-    else:
-        base = generator.to_latents(generator.z_from_seeds(list(edits["seeds"])))
-        names = [f"seed {s}" for s in edits["seeds"]]
-    names += [f"latent {i}" for i in range(len(file_sources))]
-    return (Latents.cat([base, file_sources.to(base.device)]) if len(base) else file_sources), names
-
-
 def _run_stages(recipe: Recipe, executor: Any, out_dir: str | Path | None, photos: Any = None) -> RunResult:
+    from sgfkit import stages
     from sgfkit.run_outputs import write_run_outputs
-    from sgfkit.shards import make_payload, sharded_dataset, sharded_edits, sharded_evaluation
+    from sgfkit.stages import dataset, edits, evaluation, fit, metrics
 
     data = recipe.data
-    timer = _Timer()
-    seed = data["seed"]
+    timer = stages.Timer()
     device = resolve_device(data["device"])
     with timer.stage("build"):
         comps = build_components(recipe, device)
@@ -273,62 +200,19 @@ def _run_stages(recipe: Recipe, executor: Any, out_dir: str | Path | None, photo
             file_sources = load_source_latents(data["edits"]["latents"], data["edits"].get("latents_key"),
                                                comps.generator, recipe.base_dir)
     out = data["output"]
-    cache_root = Path(out["cache_dir"]) if out["cache"] else None
-    cache = StageCache(cache_root)
-    hits: dict[str, bool] = {}
-
-    with timer.stage("dataset"):
-        key = dataset_key(recipe, comps)
-        ds = data["dataset"]
-
-        def build() -> LatentDataset:
-            return sharded_dataset(executor, comps, ds["samples"], ds["batch_size"], seed,
-                                   payload=lambda: make_payload(recipe, comps, fitted=False))
-
-        dataset, hits["dataset"] = (cached_dataset(cache.path("datasets", key, ".safetensors"), build, cache.notes)
-                                    if comps.manipulators else (None, False))
-    fit_reports, fit_hits = ({}, {}) if dataset is None else fit_manipulators(comps, dataset, key, cache, seed, timer)
-    hits.update({f"fit:{k}": v for k, v in fit_hits.items()})
-
-    payload_cache: list[Any] = []
-
-    def fitted_payload() -> Any:  # built once, only when a Ray executor asks for it
-        if not payload_cache:
-            payload_cache.append(make_payload(recipe, comps, fitted=True))
-        return payload_cache[0]
-
-    projected = None
-    if photos is not None:
-        from sgfkit.projection import project_photos
-
-        with timer.stage("projection"):
-            projected = project_photos(recipe, comps.generator, photos, device)
-    records = []
-    if data.get("edits") and comps.manipulators:
-        with timer.stage("edits"):
-            given = _edit_sources(comps.generator, data["edits"], projected, file_sources)
-            records, edit_notes = sharded_edits(executor, comps, data["edits"], seed, fitted_payload, *given)
-            notes += edit_notes
-    evaluations = []
-    if data.get("evaluation") and comps.manipulators:
-        with timer.stage("evaluation"):
-            evaluations, sweep_notes = sharded_evaluation(executor, comps, data["evaluation"], seed, fitted_payload)
-            notes += sweep_notes
-    results = {}
-    with timer.stage("metrics"):
-        outcomes = [r.outcome for r in records]
-        for label, metric in comps.metrics:
-            results[label] = metric.compute(evaluations, outcomes)
-
-    notes = cache.notes + notes
-    parent = Path(out_dir) if out_dir is not None else Path(out["dir"])
+    cache = StageCache(Path(out["cache_dir"]) if out["cache"] else None)
+    ctx = stages.RunContext(recipe, comps, device, executor, cache, photos=photos, file_sources=file_sources,
+                            timer=timer, notes=notes)
+    for stage in (dataset, fit, edits, evaluation, metrics):  # each adds its results to ctx
+        stage.run(ctx)
+    ctx.notes = cache.notes + ctx.notes  # damaged cache files first
+    parent = Path(out_dir) if out_dir is not None else ctx.run_parent
     try:
-        run_dir, metrics = write_run_outputs(parent, recipe, comps, device, records, results, fit_reports,
-                                             hits, notes, timer, data["edits"].get("video") if records else None)
-        if projected is not None:
-            projected.write(run_dir)
+        run_dir, metrics_json = write_run_outputs(parent, ctx)
+        if ctx.projected is not None:
+            ctx.projected.write(run_dir)
     except OSError as exc:
         raise SgfkitError(f"cannot write the run outputs under {parent}: {exc.strerror or exc} "
                           f"({exc.filename or parent}). Choose a writable folder with --out or output.dir") from None
-    return RunResult(run_dir, metrics, dict(timer.timings), hits, notes,
-                     [r.outcome for r in records], evaluations)
+    return RunResult(run_dir, metrics_json, dict(timer.timings), ctx.hits, ctx.notes,
+                     [r.outcome for r in ctx.records], ctx.evaluations)

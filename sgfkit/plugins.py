@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib.metadata as metadata
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +82,28 @@ class PluginSet:
             self.manager.unregister(plugin)
         if self.strict:
             raise PluginLoadError(f"plugin {name!r} failed: {error} (SGFKIT_STRICT_PLUGINS=1 makes this fatal)")
+
+    def call_each(self, hook_name: str, arg_for: Callable[[str], Any],
+                  on_failure: Callable[[str], None] | None = None) -> list[str]:
+        """Call every implementation of ``hook_name`` on its own; return the plugins whose call succeeded.
+
+        Each implementation gets ``arg_for(plugin_name)`` for every argument it names (all sgfkit hooks
+        take one argument). One that raises is recorded as failed and dropped (:meth:`mark_failed`), and
+        ``on_failure(plugin_name)`` lets the caller forget what that plugin gave before: a broken plugin
+        never takes the others down (pluggy's own hook call would stop at the first exception).
+        """
+        succeeded = []
+        for impl in getattr(self.manager.hook, hook_name).get_hookimpls():
+            arg = arg_for(impl.plugin_name)
+            try:
+                impl.function(**{name: arg for name in impl.argnames})
+            except Exception as exc:  # noqa: BLE001 - a hook that raises fails its plugin only
+                if on_failure is not None:
+                    on_failure(impl.plugin_name)
+                self.mark_failed(impl.plugin_name, f"{hook_name} raised {type(exc).__name__}: {exc}")
+                continue
+            succeeded.append(impl.plugin_name)
+        return succeeded
 
 
 def _env_list(name: str) -> set[str] | None:

@@ -328,6 +328,35 @@ def resolve_path_params(cls: type, params: dict[str, Any], base_dir: Path | None
     return out
 
 
+def _fill_followed_params(chk: _Checker, raw: dict[str, Any], top: dict[str, Any],
+                          classes: dict[str, type]) -> None:
+    """Give every component parameter declared ``Param(follows="section.key")`` that its recipe section
+    leaves unset the value of that (validated) recipe setting, when the recipe has the section."""
+    sections: list[tuple[KeyPath, Any, Any]] = [((key,), top.get(key), raw.get(key)) for key in COMPONENT_SECTIONS]
+    for key in COMPONENT_LISTS:
+        given = raw.get(key) if isinstance(raw.get(key), list) else []
+        sections += [((key, i), item, given[i] if i < len(given) else None)
+                     for i, item in enumerate(top.get(key) or [])]
+    for path, section, given in sections:
+        cls = classes.get(format_path(path))
+        if not section or cls is None or not isinstance(given, dict):
+            continue
+        for name, param in cls.all_params().items():
+            if param.follows is None or name in given:
+                continue
+            source, _, setting = param.follows.partition(".")
+            if setting not in SUB_SCHEMAS.get(source, {}):
+                chk.add((*path, name), f"{cls.__name__} declares that {name!r} follows "
+                        f"{param.follows!r}, which is no recipe setting (a plugin bug); set {name!r} here")
+            elif isinstance(top.get(source), dict) and setting in top[source]:
+                value = top[source][setting]
+                problem = check_value(param, value)
+                if problem:
+                    chk.add((source, setting), f"{problem} (followed by {format_path((*path, name))})")
+                else:
+                    section[name] = value
+
+
 def _resolve_section(chk: _Checker, value: Any, kind: str, path: KeyPath, recipe: dict[str, Any],
                      classes: dict[str, type], base_dir: Path | None = None) -> dict[str, Any] | None:
     """Validate one ``{type: NAME, ...params}`` section; return it with defaults filled in."""
@@ -427,13 +456,7 @@ def validate_recipe(data: Any, lines: dict[KeyPath, int | str], origin: str, def
         items = top.get(key) or []
         top[key] = [_resolve_section(chk, item, kind, (key, i), data, classes, base_dir)
                     for i, item in enumerate(items)]
-    evaluation = top.get("evaluation") or {}
-    # one "attribute changed" threshold per run: a metric with a delta parameter that the recipe leaves
-    # unset takes the evaluation's delta
-    raw_metrics = data.get("metrics") if isinstance(data.get("metrics"), list) else []
-    for raw, metric in zip(raw_metrics, top.get("metrics") or []):
-        if metric and isinstance(raw, dict) and "delta" not in raw and "delta" in metric and "delta" in evaluation:
-            metric["delta"] = evaluation["delta"]
+    _fill_followed_params(chk, data, top, classes)
     labels = [m.get("label") or m["type"] for m in top.get("manipulators", []) if m]
     for label in {lab for lab in labels if labels.count(lab) > 1}:
         chk.add(("manipulators",), f"two manipulators are labelled {label!r}; give each a distinct 'label:'")

@@ -117,16 +117,15 @@ class Registry:
         return None
 
     # -- collection -------------------------------------------------------------------------
-    def _impls(self, hook_name: str) -> list[Any]:
-        return list(getattr(self.plugins.manager.hook, hook_name).get_hookimpls())
-
     def _collect(self, hook_name: str, kind: str) -> None:
-        for impl in self._impls(hook_name):
-            info = self.plugins.info(impl.plugin_name)
-            made: list[ComponentSpec] = []
+        made: dict[str, list[ComponentSpec]] = {}
+
+        def register_for(plugin: str) -> Any:
+            info = self.plugins.info(plugin)
+            made[plugin] = []
 
             def register(name: str, component: str | type, *, summary: str = "",
-                         aliases: tuple[str, ...] = (), _plugin: str = impl.plugin_name) -> None:
+                         aliases: tuple[str, ...] = ()) -> None:
                 if not isinstance(name, str) or not name:
                     raise PluginLoadError(f"registered a {kind} with an invalid name {name!r}")
                 if isinstance(component, str) and ":" not in component:
@@ -135,17 +134,13 @@ class Registry:
                 if not isinstance(component, (str, type)):
                     raise PluginLoadError(f"registered {kind} {name!r} as {component!r}: "
                                           "use a 'module:Class' string or the class itself")
-                made.append(ComponentSpec(kind, name, component, _plugin,
-                                          info.distribution if info else None,
-                                          info.version if info else None, summary or "", tuple(aliases)))
+                made[plugin].append(ComponentSpec(kind, name, component, plugin,
+                                                  info.distribution if info else None,
+                                                  info.version if info else None, summary or "", tuple(aliases)))
+            return register
 
-            try:
-                impl.function(**{arg: register for arg in impl.argnames})
-            except Exception as exc:  # noqa: BLE001 - a hook that raises fails its plugin only
-                self.plugins.mark_failed(impl.plugin_name, f"{hook_name} raised {type(exc).__name__}: {exc}")
-                self._drop_plugin(impl.plugin_name)
-                continue
-            for spec in made:
+        for plugin in self.plugins.call_each(hook_name, register_for, self._drop_plugin):
+            for spec in made[plugin]:
                 for key in (spec.name, *spec.aliases):
                     self.specs[kind].setdefault(key, []).append(spec)
 
@@ -158,19 +153,14 @@ class Registry:
         self.weights = [w for w in self.weights if w.plugin != plugin]
 
     def _collect_weights(self) -> None:
-        for impl in self._impls("sgfkit_register_weights"):
-            made: list[KnownWeightsEntry] = []
+        made: dict[str, list[KnownWeightsEntry]] = {}
 
-            def register(name: str, weights: Any, _plugin: str = impl.plugin_name, **_: Any) -> None:
-                made.append(KnownWeightsEntry(name, weights, _plugin))
+        def register_for(plugin: str) -> Any:
+            made[plugin] = []
+            return lambda name, weights, **_: made[plugin].append(KnownWeightsEntry(name, weights, plugin))
 
-            try:
-                impl.function(**{arg: register for arg in impl.argnames})
-            except Exception as exc:  # noqa: BLE001
-                self.plugins.mark_failed(impl.plugin_name, f"sgfkit_register_weights raised {type(exc).__name__}: {exc}")
-                self._drop_plugin(impl.plugin_name)
-                continue
-            self.weights.extend(made)
+        for plugin in self.plugins.call_each("sgfkit_register_weights", register_for, self._drop_plugin):
+            self.weights.extend(made[plugin])
 
     # -- queries ----------------------------------------------------------------------------
     def names(self, kind: str) -> list[str]:

@@ -11,13 +11,16 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sgfkit.outputs import (create_run_dir, figure_png, render_grid, write_bytes_atomic, write_json_atomic,
                             write_npz_atomic, write_text_atomic)
 from sgfkit.report_model import flatten
+
+if TYPE_CHECKING:
+    from sgfkit.stages import RunContext
 
 _flatten = flatten  # report_html imports it under this name
 
@@ -75,19 +78,17 @@ def _latent_arrays(records: list[Any]) -> dict[str, np.ndarray]:
     return arrays
 
 
-def write_run_outputs(parent: Path, recipe: Any, comps: Any, device: str, records: list[Any],
-                      results: dict[str, Any], fit_reports: dict[str, Any], hits: dict[str, bool],
-                      notes: list[str], timer: Any, video: dict[str, Any] | None = None) -> tuple[Path, dict[str, Any]]:
-    """Create the run folder and write every output; returns (run folder, metrics.json content).
+def write_run_outputs(parent: Path, ctx: RunContext) -> tuple[Path, dict[str, Any]]:
+    """Create the run folder under ``parent`` and write every output of a finished run's context;
+    returns (run folder, metrics.json content).
 
-    ``video``: the recipe's ``edits.video`` section (or None); its files are listed in metrics.json and the
-    reports, so they are written before those.
+    Videos (the recipe's ``edits.video``) are listed in metrics.json and the reports, so they are written
+    before those.
     """
     start = time.perf_counter()
-    run_dir = create_run_dir(parent, recipe.name)
+    run_dir = create_run_dir(parent, ctx.recipe.name)
     try:
-        return _write_into(run_dir, recipe, comps, device, records, results, fit_reports, hits, notes, timer, start,
-                           video)
+        return _write_into(run_dir, ctx, start)
     except BaseException:  # Ctrl-C or a failure: no half-written run folder is left behind
         import shutil
 
@@ -95,11 +96,11 @@ def write_run_outputs(parent: Path, recipe: Any, comps: Any, device: str, record
         raise
 
 
-def _write_into(run_dir: Path, recipe: Any, comps: Any, device: str, records: list[Any], results: dict[str, Any],
-                fit_reports: dict[str, Any], hits: dict[str, bool], notes: list[str], timer: Any,
-                start: float, video: dict[str, Any] | None = None) -> tuple[Path, dict[str, Any]]:
+def _write_into(run_dir: Path, ctx: RunContext, start: float) -> tuple[Path, dict[str, Any]]:
+    recipe, comps, records, results, timer = ctx.recipe, ctx.comps, ctx.records, ctx.results, ctx.timer
+    video = recipe.data["edits"].get("video") if records else None
     write_text_atomic(run_dir / "recipe.resolved.yaml", recipe.to_yaml())
-    env = environment(comps, device)
+    env = environment(comps, ctx.device)
     write_json_atomic(run_dir / "environment.json", env)
     files: dict[str, Any] = {"figures": [], "tables": [], "legends": {}}
     if records:
@@ -127,7 +128,7 @@ def _write_into(run_dir: Path, recipe: Any, comps: Any, device: str, records: li
     edits_summary = [{"method": r.outcome.method, "label": r.outcome.label, "target": r.outcome.target,
                       "status": r.outcome.status, "steps": r.outcome.steps.tolist()} for r in records]
     metrics = {"name": recipe.name, "metrics": {label: r.values for label, r in results.items()},
-               "fit": fit_reports, "timings_s": dict(timer.timings), "cache_hits": hits, "notes": notes,
+               "fit": ctx.fit_reports, "timings_s": dict(timer.timings), "cache_hits": ctx.hits, "notes": ctx.notes,
                "edits": edits_summary, "files": files}
     write_json_atomic(run_dir / "metrics.json", metrics)
     write_text_atomic(run_dir / "report.md", render_report(recipe, env, metrics, tables, bool(records)))

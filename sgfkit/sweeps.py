@@ -38,7 +38,7 @@ def sweep_chunk(generator: Any, encoder: Any, evaluator: Any, manipulator: Any, 
     after = np.stack([evaluator.measure(generator, lat).cpu().numpy() for lat in swept])
     return EditEvaluation(method=manipulator.label, attribute=attribute, attribute_index=eval_index,
                           names=list(evaluator.names), strengths=strengths, before=before.cpu().numpy(),
-                          after=after, direction=direction.cpu().numpy())
+                          after=after, direction=direction.cpu().numpy(), keypoints=evaluator.keypoint_indices())
 
 
 def join_chunks(chunks: list[EditEvaluation]) -> EditEvaluation:
@@ -48,4 +48,4 @@ def join_chunks(chunks: list[EditEvaluation]) -> EditEvaluation:
                           names=first.names, strengths=first.strengths,
                           before=np.concatenate([c.before for c in chunks]),
                           after=np.concatenate([c.after for c in chunks], axis=1),
-                          direction=np.concatenate([c.direction for c in chunks]))
+                          direction=np.concatenate([c.direction for c in chunks]), keypoints=first.keypoints)

@@ -59,19 +59,27 @@ def choose_threads(requested: int | None, source: str = "--threads") -> dict[str
 
 
 @contextlib.contextmanager
-def use_threads(requested: int | None, source: str = "recipe") -> Iterator[dict[str, Any]]:
-    """Set torch's intra-op threads for a block (then restore them); yields the choice."""
+def torch_threads(threads: int) -> Iterator[None]:
+    """Run a block with ``threads`` torch intra-op threads, then restore the previous number."""
     import torch
 
-    global _last_choice
-    choice = choose_threads(requested, source)
     previous = torch.get_num_threads()
-    torch.set_num_threads(choice["threads"])
-    _last_choice = choice
+    torch.set_num_threads(threads)
     try:
-        yield choice
+        yield
     finally:
         torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def use_threads(requested: int | None, source: str = "recipe") -> Iterator[dict[str, Any]]:
+    """Set torch's intra-op threads for a block (then restore them); yields the choice, recorded for
+    environment.json (training commands that set their own threads use :func:`torch_threads`)."""
+    global _last_choice
+    choice = choose_threads(requested, source)
+    with torch_threads(choice["threads"]):
+        _last_choice = choice
+        yield choice
 
 
 def last_choice() -> dict[str, Any] | None:

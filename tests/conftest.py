@@ -54,6 +54,16 @@ def tiny_plugins(monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
+def no_weight_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Isolate the weights search path ($SGFKIT_HOME, the user cache, the working folder) in ``tmp_path``,
+    so that no weights file outside it is found."""
+    monkeypatch.setenv("SGFKIT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
 def make_dist() -> Callable[..., Path]:
     """Write an installed-looking plugin (module + dist-info with an entry point) into ``site``."""
 

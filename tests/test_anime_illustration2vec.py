@@ -256,10 +256,7 @@ def test_gzipped_tag_list_is_found(tagger_files, tmp_path: Path) -> None:
     assert enc.names == TAGS
 
 
-def test_missing_weights_say_what_to_download(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("SGFKIT_HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)
+def test_missing_weights_say_what_to_download(no_weight_dirs: Path) -> None:
     with pytest.raises(WeightsError, match=r"illust2vec_tag_ver200\.caffemodel.*illustration2vec/releases"):
         Illustration2Vec()
 

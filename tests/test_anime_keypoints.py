@@ -43,7 +43,7 @@ def test_training_writes_weights_metadata_and_report(tiny_weights) -> None:
     assert meta["training"]["data_seed"] == 0 and meta["training"]["steps"] == 3
     assert meta["command"].startswith("sgfkit train-encoder anime-keypoints --out ")
     assert "--set steps=3" in meta["command"] and "--set width=4" in meta["command"]
-    assert '"smile", "hair_hue", "black_hair"' in meta["command"]
+    assert '\'attributes=["smile","hair_hue","black_hair"]\'' in meta["command"]
     assert set(report["landmark_error_px_per_point"]) == set(meta["landmark_names"])
     assert report["landmark_error_px"] > 0 and 0 <= report["attribute_mae"] <= 1
     assert meta["heldout"]["landmark_error_px"] == report["landmark_error_px"]
@@ -62,6 +62,8 @@ def test_encoder_names_and_outputs(tiny_weights) -> None:
     assert ((attrs >= 0) & (attrs <= 1)).all()
     sub = AnimeKeypointsEncoder(weights=str(out), attributes=["hair_hue"])
     assert sub.names[-1] == "hair_hue" and len(sub.names) == 2 * len(points) + 1
+    # the landmark columns are declared, so metrics need not guess them from "_x" / "_y" names
+    assert enc.keypoint_indices() == [(2 * i, 2 * i + 1) for i in range(len(points))]
 
 
 def test_landmarks_follow_the_input_resolution(tiny_weights) -> None:
@@ -119,7 +121,7 @@ def test_target_errors_are_clear(tiny_weights) -> None:
 def test_bad_weights_files(tmp_path: Path, tiny_weights) -> None:
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"\x00" * 64)
-    with pytest.raises(WeightsError, match="junk.safetensors is not a readable safetensors file"):
+    with pytest.raises(WeightsError, match="junk.safetensors: not a readable anime-keypoints weights file"):
         AnimeKeypointsEncoder(weights=str(junk))
     from safetensors.torch import save_file
 

@@ -15,7 +15,8 @@ def outcome(target: dict, after_delta: np.ndarray) -> EditOutcome:
     before = np.array([[0.2, 0.5, 0.3, 30.0, 40.0, 31.0, 55.0],
                        [0.6, 0.1, 0.4, 28.0, 42.0, 29.0, 56.0]])
     return EditOutcome(method="SGF", target=target, label="edit", names=NAMES, before=before,
-                       after=before + after_delta, steps=np.array([5, 7]), status=["converged", "max_steps"])
+                       after=before + after_delta, steps=np.array([5, 7]), status=["converged", "max_steps"],
+                       keypoints=[(3, 4), (5, 6)])
 
 
 def test_moves_holds_and_side_effects() -> None:
@@ -49,4 +50,8 @@ def test_unknown_point_and_no_edits() -> None:
     metric = KeypointMovesMetric()
     with pytest.raises(ComponentError, match="no point 'nose'"):
         metric.score(outcome({"move": {"nose": [1, 0]}}, np.zeros((2, len(NAMES)))))
+    undeclared = outcome({"move": {"chin": [1, 0]}}, np.zeros((2, len(NAMES))))
+    undeclared.keypoints = [(3, 4)]  # chin_x / chin_y are not declared landmarks: no point 'chin'
+    with pytest.raises(ComponentError, match="no point 'chin'; its points: mouth_top"):
+        metric.score(undeclared)
     assert metric.compute([], []).values == {}

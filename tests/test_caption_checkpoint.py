@@ -39,8 +39,9 @@ def _fake_tutorial_modules(monkeypatch) -> dict[str, type]:
     return classes
 
 
-def _tutorial_checkpoint(tmp_path, monkeypatch, vocab_size: int = 12):
-    """A legacy-format checkpoint of whole modules with the tutorial's class names and keys."""
+def _tutorial_checkpoint(tmp_path, monkeypatch, vocab_size: int = 12, tamper=None):
+    """A legacy-format checkpoint of whole modules with the tutorial's class names and keys (``tamper``:
+    changes the decoder before it is saved)."""
     torch.manual_seed(0)
     classes = _fake_tutorial_modules(monkeypatch)
     cfg = sat_model.CaptionerConfig(vocab_size=vocab_size, encoder="resnet", encoder_dim=2048, enc_image_size=14,
@@ -56,6 +57,8 @@ def _tutorial_checkpoint(tmp_path, monkeypatch, vocab_size: int = 12):
     encoder.enc_image_size = 14
     decoder.__class__ = classes["DecoderWithAttention"]
     decoder.attention.__class__ = classes["Attention"]
+    if tamper is not None:
+        tamper(decoder)
     optimizer = torch.optim.Adam(decoder.parameters())
     path = tmp_path / "BEST_checkpoint_coco_5_cap_per_img_5_min_word_freq.pth.tar"
     torch.save({"epoch": 3, "epochs_since_improvement": 0, "bleu-4": 0.2, "encoder": encoder, "decoder": decoder,
@@ -111,6 +114,17 @@ def test_broken_and_foreign_files_give_clear_errors(tmp_path, monkeypatch):
         read_tutorial_checkpoint(state_only)
     with pytest.raises(WeightsError, match="checkpoint not found"):
         read_tutorial_checkpoint(tmp_path / "missing.pth.tar")
+
+
+def test_a_checkpoint_off_the_tutorial_layout_names_what_differs(tmp_path, monkeypatch):
+    def tamper(decoder):
+        decoder.extra = torch.nn.Linear(2, 2)                   # a layer the tutorial's decoder has not
+        decoder.init_c = torch.nn.Linear(2048, 5)               # and one of the wrong size
+
+    path, _, _ = _tutorial_checkpoint(tmp_path, monkeypatch, tamper=tamper)
+    with pytest.raises(WeightsError, match=r"does not fit the Show-Attend-Tell decoder layout: unexpected keys "
+                                           r"\['extra.weight', 'extra.bias'\]; shape mismatches init_c.weight"):
+        load_tutorial_captioner(path)
 
 
 def test_word_map_format_and_errors(tmp_path):

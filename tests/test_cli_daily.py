@@ -82,10 +82,7 @@ def test_validate_takes_many_files_and_reports_each(tiny_plugins):
     assert f"{BAD} has" in result.stderr and "1 of 3 recipes have problems" in result.stderr
 
 
-def test_validate_lists_every_missing_weights_file_with_download_help(tmp_path, monkeypatch):
-    monkeypatch.setenv("SGFKIT_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)
+def test_validate_lists_every_missing_weights_file_with_download_help(no_weight_dirs):
     recipe = REPO / "recipes" / "paper" / "ffhq_attributes.yaml"
     result = CliRunner().invoke(cli, ["validate", str(recipe)])
     assert result.exit_code == 1
@@ -99,13 +96,11 @@ def test_validate_lists_every_missing_weights_file_with_download_help(tmp_path, 
     assert schema.exit_code == 0 and "OK" in schema.output
 
 
-def test_weights_status_column_and_check(tmp_path, monkeypatch):
+def test_weights_status_column_and_check(no_weight_dirs, monkeypatch):
     from sgfkit.weights import KnownWeights, sha256_of, weights_status
 
+    tmp_path = no_weight_dirs
     home = tmp_path / "home"
-    monkeypatch.setenv("SGFKIT_HOME", str(home))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)
     (home / "weights").mkdir(parents=True)
     (home / "weights" / "senet50_ft_weight.pkl").write_bytes(b"not really")
     rows = {r["file_name"]: r for r in json.loads(CliRunner().invoke(cli, ["weights", "--json"]).output)["weights"]}

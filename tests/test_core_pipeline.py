@@ -145,6 +145,7 @@ def test_unavailable_cuda_is_a_clear_error(work, monkeypatch):
 
 
 def test_sample_dataset_batches_and_caches(work):
+    from sgfkit.cache import StageCache
     from sgfkit.dataset import cached_dataset, sample_dataset
 
     gen, enc = sgfkit.get_generator("tiny-linear"), sgfkit.get_condition_encoder("tiny-colour")
@@ -154,10 +155,13 @@ def test_sample_dataset_batches_and_caches(work):
     assert np.allclose(whole.latents.numpy(), batched.latents.numpy())
     assert np.allclose(whole.conditions.numpy(), batched.conditions.numpy(), atol=1e-6)
     calls = []
-    path = work / "c" / "d.safetensors"
-    first, hit1 = cached_dataset(path, lambda: calls.append(1) or whole)
-    second, hit2 = cached_dataset(path, lambda: calls.append(1) or whole)
+    cache = StageCache(work / "c")
+    first, hit1 = cached_dataset(cache, "k", lambda: calls.append(1) or whole)
+    second, hit2 = cached_dataset(cache, "k", lambda: calls.append(1) or whole)
     assert (hit1, hit2, len(calls)) == (False, True, 1)
+    assert (work / "c" / "datasets" / "k.safetensors").is_file() and not cache.notes
+    off, hit3 = cached_dataset(StageCache(None), "k", lambda: calls.append(1) or whole)  # caching off: build
+    assert (hit3, len(calls)) == (False, 2) and off is whole
     assert second.condition_names == ["red", "green", "blue"] and np.array_equal(second.z, whole.z)
 
 
@@ -189,3 +193,29 @@ def test_render_grid_labels_and_sizes():
     one = Image.open(__import__("io").BytesIO(render_grid([GridBlock("a", [[(cell, "x")] * 3])])))
     two = Image.open(__import__("io").BytesIO(render_grid([GridBlock("a", [[(cell, "x")] * 3] * 2)])))
     assert one.width == two.width >= 3 * 96 and two.height > one.height + 96
+
+
+def test_stage_cache_get_or_build_needs_every_file_intact(tmp_path):
+    """A stage of two files (a fit's report and state): a hit needs both; a damaged one rebuilds both."""
+    import pytest
+
+    from sgfkit.cache import StageCache
+
+    cache, built, loaded = StageCache(tmp_path), [], []
+    read = {".json": lambda p: json.loads(p.read_text()), ".bin": lambda p: loaded.append(p.read_bytes()) or True}
+    write = {".bin": lambda value, tmp: tmp.write_bytes(b"state"),
+             ".json": lambda value, tmp: tmp.write_text(json.dumps(value))}
+
+    def build():
+        built.append(1)
+        return {"report": len(built)}
+
+    assert cache.get_or_build("fits", "k", build, read, write) == ({"report": 1}, False)
+    assert cache.get_or_build("fits", "k", build, read, write) == ({"report": 1}, True)
+    assert loaded == [b"state"] and not cache.notes
+    (tmp_path / "fits" / "k.bin").write_bytes(b"flipped")          # the checksum no longer matches
+    assert cache.get_or_build("fits", "k", build, read, write) == ({"report": 2}, False)
+    assert len(cache.notes) == 1 and "k.bin failed its checksum" in cache.notes[0]
+    assert cache.get_or_build("fits", "k", build, read, write) == ({"report": 2}, True)
+    with pytest.raises(ValueError, match="different files"):
+        cache.get_or_build("fits", "k", build, read, {".json": write[".json"]})

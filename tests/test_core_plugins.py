@@ -5,6 +5,7 @@ import pytest
 
 import sgfkit
 from sgfkit.errors import PluginLoadError, UnknownComponentError
+from sgfkit.recipe import RecipeError
 from sgfkit.plugins import build_plugin_set, get_plugin_set, reset_plugins, set_plugin_set
 from sgfkit.registry import ComponentClashError, Registry, get_registry, normalize_kind
 
@@ -31,6 +32,18 @@ def _select(monkeypatch, *names: str) -> None:
     reset_plugins()
 
 
+@pytest.fixture
+def install(site, make_dist, monkeypatch):
+    """``install(module, code)``: write a plugin (distribution ``module`` with dashes) beside the tiny one and
+    load only the two."""
+
+    def install(module: str, code: str) -> None:
+        make_dist(site, module.replace("_", "-"), module, code)
+        _select(monkeypatch, module.replace("_", "-"))
+
+    return install
+
+
 def _plugins() -> dict[str, dict]:
     return {p["name"]: p for p in sgfkit.get_plugins()}
 
@@ -55,24 +68,22 @@ def test_listing_does_not_import_the_component_module(tiny_plugins):
     assert "sgfkit_tiny.components" in sys.modules
 
 
-def test_broken_plugin_is_recorded_and_the_rest_keep_working(site, make_dist, monkeypatch):
-    make_dist(site, "sgfkit-broken", "sgfkit_broken", "raise ImportError('needs libfoo 2.0')\n")
-    _select(monkeypatch, "sgfkit-broken")
+def test_broken_plugin_is_recorded_and_the_rest_keep_working(install):
+    install("sgfkit_broken", "raise ImportError('needs libfoo 2.0')\n")
     broken = _plugins()["sgfkit_broken"]
     assert broken["status"] == "failed"
     assert broken["error"] == "ImportError: needs libfoo 2.0"
     assert sgfkit.get_generator("tiny-linear").resolution == 8
 
 
-def test_unknown_hook_name_is_reported_with_a_suggestion(site, make_dist, monkeypatch):
-    make_dist(site, "sgfkit-typo", "sgfkit_typo", """
+def test_unknown_hook_name_is_reported_with_a_suggestion(install):
+    install("sgfkit_typo", """
         from sgfkit import hookimpl
 
         @hookimpl
         def sgfkit_register_generator(register):
             register("typo-gen", "sgfkit_tiny.components:TinyGenerator")
     """)
-    _select(monkeypatch, "sgfkit-typo")
     typo = _plugins()["sgfkit_typo"]
     assert typo["status"] == "failed"
     assert "unknown hook 'sgfkit_register_generator'. did you mean 'sgfkit_register_generators'?" in typo["error"]
@@ -95,9 +106,8 @@ def test_two_distributions_with_one_plugin_name_are_both_reported(site, make_dis
     assert "dup-a" not in names and "dup-b" not in names and "tiny-linear" in names
 
 
-def test_component_name_clash_names_both_providers(site, make_dist, monkeypatch):
-    make_dist(site, "sgfkit-clone", "sgfkit_clone", GOOD.format(name="tiny-linear", summary="clone"))
-    _select(monkeypatch, "sgfkit-clone")
+def test_component_name_clash_names_both_providers(install):
+    install("sgfkit_clone", GOOD.format(name="tiny-linear", summary="clone"))
     listed = [c for c in sgfkit.list_components("generator") if c["name"] == "tiny-linear"]
     assert {c["plugin"] for c in listed} == {"sgfkit_tiny", "sgfkit_clone"}
     with pytest.raises(ComponentClashError, match="generator 'tiny-linear' is registered by more than one plugin") as info:
@@ -122,16 +132,15 @@ def test_disable_and_load_env_vars_select_plugins(tiny_plugins, monkeypatch):
     assert "tiny-linear" in get_registry().names("generator")
 
 
-def test_strict_mode_makes_a_failure_fatal(site, make_dist, monkeypatch):
-    make_dist(site, "sgfkit-broken", "sgfkit_broken", "raise RuntimeError('boom')\n")
-    _select(monkeypatch, "sgfkit-broken")
+def test_strict_mode_makes_a_failure_fatal(install, monkeypatch):
+    install("sgfkit_broken", "raise RuntimeError('boom')\n")
     monkeypatch.setenv("SGFKIT_STRICT_PLUGINS", "1")
     with pytest.raises(PluginLoadError, match=r"sgfkit_broken' failed to import: RuntimeError: boom"):
         get_plugin_set()
 
 
-def test_a_hook_that_raises_fails_only_its_plugin(site, make_dist, monkeypatch):
-    make_dist(site, "sgfkit-raiser", "sgfkit_raiser", """
+def test_a_hook_that_raises_fails_only_its_plugin(install):
+    install("sgfkit_raiser", """
         from sgfkit import hookimpl
 
         @hookimpl
@@ -139,7 +148,6 @@ def test_a_hook_that_raises_fails_only_its_plugin(site, make_dist, monkeypatch):
             register("ok-metric", "sgfkit_tiny.components:TinyGain")
             raise ValueError("half-way")
     """)
-    _select(monkeypatch, "sgfkit-raiser")
     assert "tiny-gain" in get_registry().names("metric")
     assert "ok-metric" not in get_registry().names("metric")
     raiser = _plugins()["sgfkit_raiser"]
@@ -147,21 +155,20 @@ def test_a_hook_that_raises_fails_only_its_plugin(site, make_dist, monkeypatch):
     assert raiser["error"] == "sgfkit_register_metrics raised ValueError: half-way"
 
 
-def test_a_bad_registration_fails_its_plugin(site, make_dist, monkeypatch):
-    make_dist(site, "sgfkit-dotted", "sgfkit_dotted", """
+def test_a_bad_registration_fails_its_plugin(install):
+    install("sgfkit_dotted", """
         from sgfkit import hookimpl
 
         @hookimpl
         def sgfkit_register_generators(register):
             register("dotted", "sgfkit_tiny.components.TinyGenerator")
     """)
-    _select(monkeypatch, "sgfkit-dotted")
     error = _plugins()["sgfkit_dotted"]["error"]
     assert "use a 'module:Class' string or the class itself" in error
 
 
-def test_wrong_base_class_is_reported_when_resolved(site, make_dist, monkeypatch):
-    make_dist(site, "sgfkit-wrongbase", "sgfkit_wrongbase", """
+def test_wrong_base_class_is_reported_when_resolved(install):
+    install("sgfkit_wrongbase", """
         from sgfkit import hookimpl
 
         @hookimpl
@@ -169,7 +176,6 @@ def test_wrong_base_class_is_reported_when_resolved(site, make_dist, monkeypatch
             register("not-a-gen", "sgfkit_tiny.components:TinyColourEncoder")
             register("missing-mod", "sgfkit_nowhere.gen:Gen")
     """)
-    _select(monkeypatch, "sgfkit-wrongbase")
     with pytest.raises(PluginLoadError, match=r"registered 'not-a-gen' as a generator, but .*TinyColourEncoder "
                                               r"is not a subclass of sgfkit.Generator"):
         sgfkit.get_generator("not-a-gen")
@@ -178,9 +184,8 @@ def test_wrong_base_class_is_reported_when_resolved(site, make_dist, monkeypatch
         sgfkit.get_generator("missing-mod")
 
 
-def test_unknown_component_suggests_and_mentions_failed_plugins(site, make_dist, monkeypatch):
-    make_dist(site, "sgfkit-broken", "sgfkit_broken", "raise ImportError('no gpu lib')\n")
-    _select(monkeypatch, "sgfkit-broken")
+def test_unknown_component_suggests_and_mentions_failed_plugins(install):
+    install("sgfkit_broken", "raise ImportError('no gpu lib')\n")
     with pytest.raises(UnknownComponentError) as info:
         sgfkit.get_generator("tiny-linaer")
     message = str(info.value)
@@ -223,8 +228,8 @@ def test_weights_hook_is_collected(tiny_plugins):
     assert weights[0]["file_name"] == "tiny.safetensors"
 
 
-def test_undeclared_condition_kind_is_refused_when_resolved(site, make_dist, monkeypatch):
-    make_dist(site, "sgfkit-kinds", "sgfkit_kinds", """
+def test_undeclared_condition_kind_is_refused_when_resolved(install):
+    install("sgfkit_kinds", """
         from sgfkit import hookimpl
         from sgfkit_tiny.components import TinyColourEncoder, TinyShift
 
@@ -242,8 +247,97 @@ def test_undeclared_condition_kind_is_refused_when_resolved(site, make_dist, mon
         def sgfkit_register_manipulators(register):
             register("word-shift", WordShift)
     """)
-    _select(monkeypatch, "sgfkit-kinds")
     with pytest.raises(PluginLoadError, match=r"condition_kind 'colours' is not one of attributes, keypoints"):
         get_registry().resolve("condition-encoder", "colour-words")
     with pytest.raises(PluginLoadError, match=r"condition_kinds lists unknown kinds 'words'"):
         get_registry().resolve("manipulator", "word-shift")
+
+
+def test_each_hook_implementation_is_called_on_its_own():
+    """One raising implementation fails its plugin only; the caller hears which, to forget what it gave."""
+    import types
+
+    from sgfkit import hookimpl
+
+    calls: list[str] = []
+
+    def plugin(name: str, fail: bool) -> types.SimpleNamespace:
+        @hookimpl
+        def sgfkit_register_commands(cli):
+            calls.append(f"{name}:{cli}")
+            if fail:
+                raise RuntimeError("broken")
+        return types.SimpleNamespace(sgfkit_register_commands=sgfkit_register_commands, __name__=name)
+
+    pset = build_plugin_set(load_entry_points=False, extra=[("first", plugin("first", False)),
+                                                             ("second", plugin("second", True)),
+                                                             ("third", plugin("third", False))])
+    failed: list[str] = []
+    ok = pset.call_each("sgfkit_register_commands", lambda p: f"arg-for-{p}", failed.append)
+    assert sorted(ok) == ["first", "third"] and failed == ["second"]
+    assert sorted(calls) == ["first:arg-for-first", "second:arg-for-second", "third:arg-for-third"]
+    info = pset.info("second")
+    assert info.status == "failed" and info.error == "sgfkit_register_commands raised RuntimeError: broken"
+    assert pset.manager.get_plugin("second") is None  # dropped: later hook calls skip it
+
+
+def test_a_raising_weights_hook_drops_the_plugins_components(install):
+    install("sgfkit_halfway", """
+        from sgfkit import hookimpl
+
+        @hookimpl
+        def sgfkit_register_generators(register):
+            register("halfway-gan", "sgfkit_tiny.components:TinyGenerator")
+
+        @hookimpl
+        def sgfkit_register_weights(register):
+            raise ValueError("no weights today")
+    """)
+    assert "halfway-gan" not in get_registry().names("generator")
+    assert "tiny-weights" in [w["name"] for w in sgfkit.list_weights()]
+    assert _plugins()["sgfkit_halfway"]["error"] == "sgfkit_register_weights raised ValueError: no weights today"
+
+
+def test_only_declared_params_follow_a_recipe_setting(install):
+    """A metric parameter takes ``evaluation.delta`` because it declares ``follows``, not because of its name."""
+    install("sgfkit_follow", """
+        from sgfkit import hookimpl
+        from sgfkit.params import Param
+        from sgfkit_tiny.components import TinyGain
+
+        class Follows(TinyGain):
+            params = {"delta": Param(float, 0.2, "follows", follows="evaluation.delta"),
+                      "samples": Param(int, 7, "follows a setting of another type", follows="evaluation.seed")}
+
+        class SameName(TinyGain):
+            params = {"delta": Param(float, 0.2, "its own threshold")}
+
+        class FollowsNothing(TinyGain):
+            params = {"delta": Param(float, 0.2, "a typo", follows="evaluation.detla")}
+
+        class FollowsText(TinyGain):
+            params = {"delta": Param(float, 0.2, "follows a text setting", follows="output.dir")}
+
+        @hookimpl
+        def sgfkit_register_metrics(register):
+            register("follows", Follows)
+            register("same-name", SameName)
+            register("follows-nothing", FollowsNothing)
+            register("follows-text", FollowsText)
+    """)
+    from pathlib import Path
+
+    tiny = Path(__file__).parent / "fixtures" / "core" / "recipes" / "tiny.yaml"
+    recipe = sgfkit.load_recipe(tiny, ["metrics=[{type: follows}, {type: same-name}, {type: follows, delta: 0.3}]",
+                                       "evaluation.delta=0.1", "evaluation.seed=5"])
+    followed, own, explicit = recipe.data["metrics"]
+    assert (followed["delta"], followed["samples"]) == (0.1, 5)
+    assert own["delta"] == 0.2 and explicit["delta"] == 0.3
+    without = sgfkit.load_recipe(tiny, ["metrics=[{type: follows}]", "evaluation=null"])
+    assert without.data["metrics"][0]["delta"] == 0.2  # no evaluation section: the default
+    with pytest.raises(RecipeError) as err:
+        sgfkit.load_recipe(tiny, ["metrics=[{type: follows-nothing}, {type: follows-text}]"])
+    message = str(err.value)
+    assert "metrics[0].delta (line 19): FollowsNothing declares that 'delta' follows 'evaluation.detla', which is no " \
+           "recipe setting (a plugin bug); set 'delta' here" in message
+    assert "output.dir (line 20): expected float, got str 'runs' (followed by metrics[1].delta)" in message

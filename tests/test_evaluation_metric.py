@@ -55,8 +55,14 @@ def test_empty_evaluations_give_empty_result():
 def test_keypoint_columns_are_left_out_of_disentanglement():
     ev = evaluation("m", "x", 0, [(0.5, 0.0)])
     ev.names = ["x", "eye_x", "eye_y"]
+    ev.keypoints = [(1, 2)]                        # what the evaluator declares (keypoint_indices())
     ev.after[0, :, 1:] += 3.0                      # keypoints move by pixels: not an attribute change
     assert MDSMetric().compute([ev], []).values["m"]["x"]["points"] == [[1.0, 1.0]]
+    # names alone decide nothing: undeclared "_x" / "_y" columns are scores like any other
+    undeclared = evaluation("m", "x", 0, [(0.5, 0.0)])
+    undeclared.names = ["x", "eye_x", "eye_y"]
+    undeclared.after[0, :, 1:] += 3.0
+    assert MDSMetric().compute([undeclared], []).values["m"]["x"]["points"] == [[1.0, 0.0]]
     counted = MDSMetric(exclude_keypoints=False).compute([ev], []).values["m"]["x"]["points"]
     assert counted == [[1.0, 0.0]]
     with pytest.raises(Exception, match="not evaluator columns"):

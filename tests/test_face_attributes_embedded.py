@@ -64,7 +64,7 @@ def test_bad_inputs_give_clear_errors(encoder, tmp_path):
         encoder.index_of("smille")
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"not safetensors at all")
-    with pytest.raises(WeightsError, match="bad.safetensors: not a readable safetensors file"):
+    with pytest.raises(WeightsError, match="bad.safetensors: not a readable face-attributes weights file"):
         FaceAttributes(weights=str(bad))
 
 

@@ -22,14 +22,6 @@ FIX = Path(__file__).parent / "fixtures" / "face_attributes"
 torch.set_num_threads(1)
 
 
-@pytest.fixture
-def no_weight_dirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("SGFKIT_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def py2_style_pickle(state: dict[str, np.ndarray], numpy1_names: bool = True) -> bytes:
     """Protocol-2 pickle of a dict of arrays whose raw data is a latin-1 *str*, as Python 2 wrote them."""
     from numpy._core.multiarray import _reconstruct

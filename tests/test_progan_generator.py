@@ -36,15 +36,6 @@ def shapes_of(module: torch.nn.Module) -> dict[str, list[int]]:
     return {k: list(v.shape) for k, v in module.state_dict().items()}
 
 
-@pytest.fixture
-def no_weight_dirs(tmp_path, monkeypatch):
-    """Isolate the weights search path so that nothing outside tmp_path is found."""
-    monkeypatch.setenv("SGFKIT_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 # -- InterFaceGAN layout ---------------------------------------------------------------------
 
 def test_interfacegan_fixture_outputs_match_to_1e4():

@@ -30,11 +30,8 @@ def test_recipe_validates_without_weights(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", PAPER, ids=lambda p: p.name)
-def test_paper_recipe_without_weights_says_what_to_download(path: Path, tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SGFKIT_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)
+def test_paper_recipe_without_weights_says_what_to_download(path: Path, no_weight_dirs: Path) -> None:
+    tmp_path = no_weight_dirs
     with pytest.raises(WeightsError) as err:
         sgfkit.run(path, out_dir=tmp_path / "runs")
     message = str(err.value)

@@ -13,14 +13,6 @@ from sgfkit_stylegan2.generator import StyleGAN2Generator, layer_groups_for
 FIXTURE = Path(__file__).parent / "fixtures" / "stylegan2" / "G_ema_state_dict.npz"
 
 
-@pytest.fixture
-def no_weights_anywhere(tmp_path, monkeypatch):
-    monkeypatch.setenv("SGFKIT_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def test_registered_as_generator_with_known_weights():
     from sgfkit import api
 
@@ -33,16 +25,16 @@ def test_registered_as_generator_with_known_weights():
     assert "api.ngc.nvidia.com" in ffhq["source"] and ffhq["sha256"] is None   # no digest invented
 
 
-def test_missing_known_checkpoint_says_what_to_download(no_weights_anywhere):
+def test_missing_known_checkpoint_says_what_to_download(no_weight_dirs):
     with pytest.raises(WeightsError) as err:
         StyleGAN2Generator(checkpoint="stylegan2-ffhq-1024x1024.pkl")
     msg = str(err.value)
-    assert "not found" in msg and str(no_weights_anywhere / "home" / "weights") in msg
+    assert "not found" in msg and str(no_weight_dirs / "home" / "weights") in msg
     assert "Download stylegan2-ffhq-1024x1024.pkl" in msg and "api.ngc.nvidia.com" in msg and "licence" in msg
 
 
-def test_checkpoint_is_found_in_sgfkit_home(no_weights_anywhere):
-    home = no_weights_anywhere / "home" / "weights"
+def test_checkpoint_is_found_in_sgfkit_home(no_weight_dirs):
+    home = no_weight_dirs / "home" / "weights"
     home.mkdir(parents=True)
     (home / "mine.npz").write_bytes(FIXTURE.read_bytes())
     g = StyleGAN2Generator(checkpoint="mine.npz")

@@ -33,6 +33,7 @@ def test_truth_names_ranges_and_shapes(world):
     _, a = world
     truth = SynthFacesEntangledTruth()
     assert truth.names == [*FACE_ATTRIBUTES, "grey_hair"] and truth.condition_kind == "attributes"
+    assert truth.keypoint_indices() == []  # no landmarks, unlike synth-faces' truth
     for name, v in a.items():
         assert v.min() >= 0 and v.max() <= 1, name
         assert v.std() > 0.05, f"{name} barely varies"

@@ -27,6 +27,8 @@ def test_face_truth_names_and_ranges():
     assert c[:, :k].min() >= 0 and c[:, :k].max() <= 1
     assert c[:, k:].min() > 0 and c[:, k:].max() < 32
     assert (c[:, :k].std(0) > 0.05).all()  # every attribute varies
+    assert truth.keypoint_indices() == [(k + 2 * i, k + 2 * i + 1) for i in range(len(truth.landmark_names))]
+    assert SynthFlowersTruth().keypoint_columns() == []  # flowers have no landmarks (the default)
 
 
 def test_truth_encoders_refuse_pixels_and_other_worlds():

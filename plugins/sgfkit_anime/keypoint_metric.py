@@ -1,7 +1,7 @@
 """``keypoint-moves`` metric: score keypoint / attribute edits against the evaluator's truth.
 
-For each example edit (an :class:`EditOutcome`), with the evaluator's columns ``<point>_x/_y``
-(pixels) and attributes:
+For each example edit (an :class:`EditOutcome`), with the evaluator's declared keypoint columns
+``<point>_x/_y`` (pixels) and its other columns (attributes):
 
 - ``move_error_px``: mean over samples and moved points of |actual move - requested move| (px);
 - ``moved_px``: mean length of the actual moves of the targeted points (px);
@@ -22,9 +22,10 @@ from sgfkit.errors import ComponentError
 from sgfkit.params import Param
 
 
-def _points(names: list[str]) -> list[str]:
-    xs = {n[:-2] for n in names if n.endswith("_x")}
-    return [n[:-2] for n in names if n.endswith("_x") and f"{n[:-2]}_y" in names and n[:-2] in xs]
+def _points(edit: EditOutcome) -> list[str]:
+    """The evaluator's landmarks by point name: the columns it declares (``keypoint_columns()``, carried
+    as ``edit.keypoints``), named ``<point>_x`` / ``<point>_y``."""
+    return [edit.names[x].removesuffix("_x") for x, _ in edit.keypoints]
 
 
 class KeypointMovesMetric(Metric):
@@ -32,20 +33,21 @@ class KeypointMovesMetric(Metric):
 
     params: ClassVar[dict[str, Param]] = {
         "tolerance_px": Param(float, 1.5, "a moved point 'arrived' within this many pixels of its target", min=0.0),
-        "delta": Param(float, 0.2, "an attribute changed / arrived when within / beyond delta", min=0.0),
+        "delta": Param(float, 0.2, "an attribute changed / arrived when within / beyond delta (unset: the "
+                       "recipe's evaluation.delta)", min=0.0, follows="evaluation.delta"),
     }
 
     def score(self, edit: EditOutcome) -> dict[str, Any]:
         names = list(edit.names)
         col = {n: i for i, n in enumerate(names)}
-        points = _points(names)
+        points = _points(edit)
         attributes = [n for n in names if not any(n in (f"{p}_x", f"{p}_y") for p in points)]
         before, after = np.asarray(edit.before, np.float64), np.asarray(edit.after, np.float64)
         n = before.shape[0]
         target = dict(edit.target)
         moves: dict[str, np.ndarray] = {}
         for point, delta in dict(target.get("move", {})).items():
-            if f"{point}_x" not in col:
+            if point not in points:
                 raise ComponentError(f"keypoint-moves: the evaluator has no point {point!r}; its points: "
                                      f"{', '.join(points)}")
             moves[point] = np.asarray(delta, np.float64)

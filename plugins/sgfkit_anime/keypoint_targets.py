@@ -29,6 +29,9 @@ class KeypointTargetsMixin(ConditionEncoder):
     point_names: list[str]
     pixel_scale: float = 20.0
 
+    def keypoint_columns(self) -> list[tuple[str, str]]:
+        return [(f"{p}_x", f"{p}_y") for p in self.point_names]
+
     # -- helpers ------------------------------------------------------------------------------
     def point_dims(self, point: str) -> tuple[int, int]:
         if point not in self.point_names:

@@ -15,10 +15,11 @@ import torch
 
 from sgfkit.errors import ComponentError, WeightsError, did_you_mean
 from sgfkit.params import Param
-from sgfkit.state_dicts import build_checked, config_from_metadata, json_metadata
+from sgfkit.shipped_weights import read_weights, training_command
+from sgfkit.state_dicts import build_checked, config_from_metadata, json_metadata, load_state_checked
 from sgfkit.weights import locate_weights, sha256_of
 from sgfkit_anime.keypoint_targets import KeypointTargetsMixin
-from sgfkit_anime.keypoints_training import resize_to, train_keypoint_regressor, training_command
+from sgfkit_anime.keypoints_training import resize_to, train_keypoint_regressor
 from sgfkit_anime.landmark_net import LandmarkNet, LandmarkNetConfig, normalised_to_pixels
 
 SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "anime_keypoints.safetensors"
@@ -26,22 +27,13 @@ SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "anime_keypoints
 
 def read_keypoint_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """(state dict, metadata) of a weights file written by :func:`train_keypoint_regressor`."""
-    from safetensors import SafetensorError, safe_open
-
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta_text = (f.metadata() or {}).get("sgfkit")
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise WeightsError(f"{path} is not a readable safetensors file ({exc}); retrain it with "
-                           "'sgfkit train-encoder anime-keypoints --out PATH' or reinstall sgfkit") from None
-    if not meta_text:
+    tensors, meta = read_weights(path, "anime-keypoints weights", "retrain it with 'sgfkit train-encoder "
+                                 "anime-keypoints --out PATH' or reinstall sgfkit")
+    if not meta:
         raise WeightsError(f"{path} has no sgfkit metadata: it was not written by "
                            "'sgfkit train-encoder anime-keypoints'")
-    meta = json_metadata(meta_text, path, "sgfkit")
-    if not isinstance(meta, dict) or meta.get("format") != "sgfkit-anime-keypoints/1":
-        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
-        raise WeightsError(f"{path} holds {found!r} weights, not anime-keypoints ones")
+    if meta.get("format") != "sgfkit-anime-keypoints/1":
+        raise WeightsError(f"{path} holds {meta.get('format')!r} weights, not anime-keypoints ones")
     names = [meta.get("landmark_names"), meta.get("attribute_names")]
     if not all(isinstance(n, list) and all(isinstance(x, str) for x in n) for n in names):
         raise WeightsError(f"{path}: malformed landmark_names / attribute_names metadata")
@@ -95,11 +87,7 @@ class AnimeKeypointsEncoder(KeypointTargetsMixin):
         self.meta = meta
         config = config_from_metadata(LandmarkNetConfig, meta.get("config"), self.weights_path, "anime-keypoints")
         self.net = build_checked(lambda: LandmarkNet(config), state, self.weights_path, "anime-keypoints network")
-        try:
-            self.net.load_state_dict(state)
-        except RuntimeError as exc:
-            raise WeightsError(f"{self.weights_path}: tensors do not fit the network described by its "
-                               f"metadata ({str(exc).splitlines()[0]})") from None
+        load_state_checked(self.net, state, self.weights_path, "anime-keypoints network its metadata describes")
         self.net.eval()
         self.point_names = list(meta["landmark_names"])
         trained = list(meta["attribute_names"])
@@ -173,5 +161,5 @@ class AnimeKeypointsEncoder(KeypointTargetsMixin):
         defaults = {k: v.default for k, v in cls.training_params.items()}
         if opts["resolution"] % 16:
             raise ComponentError(f"resolution must be a multiple of 16 (the net downsamples 16x), got {opts['resolution']}")
-        command = training_command(Path(output), {k: opts[k] for k in options}, defaults)
+        command = training_command("anime-keypoints", output, {k: opts[k] for k in options}, defaults)
         return train_keypoint_regressor(Path(output), command=command, **opts)

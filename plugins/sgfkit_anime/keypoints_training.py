@@ -9,10 +9,8 @@ Weights: safetensors (tensors + JSON metadata) plus a readable ``.json`` beside 
 """
 from __future__ import annotations
 
-import json
 import math
 import platform
-import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,8 @@ import torch.nn.functional as F
 from sgfkit.errors import ComponentError
 from sgfkit.latents import Latents
 from sgfkit.progress import progress_task
+from sgfkit.shipped_weights import module_tensors, optimizer_step, save_weights
+from sgfkit.threads import torch_threads
 from sgfkit_anime.landmark_net import LandmarkNet, LandmarkNetConfig, normalised_to_pixels
 
 #: seed offset of the held-out set (training chunks use data_seed * 1_000_003 + chunk index)
@@ -116,13 +116,9 @@ def train_keypoint_regressor(output: Path, *, steps: int, batch_size: int, lr: f
                              attributes: list[str] | None, world_seed: int = 0,
                              command: str | None = None) -> dict[str, Any]:
     """Train, evaluate on held-out renders, save ``output`` (.safetensors) + ``output.json``; return the report."""
-    from safetensors.torch import save_file
-
     if truncation_max < truncation:
         raise ComponentError(f"truncation_max ({truncation_max}) must be >= truncation ({truncation})")
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         torch.manual_seed(data_seed)
         generator, truth = synth_faces_world(resolution, world_seed)
         names = list(truth.attribute_names)
@@ -157,19 +153,13 @@ def train_keypoint_regressor(output: Path, *, steps: int, batch_size: int, lr: f
                 # factors, and BCE against soft targets gives the trunk too weak a signal
                 loss = F.smooth_l1_loss(pred_px, points, beta=0.5) + attribute_weight * \
                     F.smooth_l1_loss(logits, torch.logit(attrs.clamp(ATTR_EPS, 1 - ATTR_EPS)), beta=0.5)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                schedule.step()
-                losses.append(float(loss.detach()))
+                losses.append(optimizer_step(loss, opt, schedule))
                 task.advance()
                 if step % 25 == 0:
                     task.update(loss=round(losses[-1], 4))
         train_seconds = time.perf_counter() - started
         report = evaluate(net, generator, truth, heldout_samples, data_seed * 1_000_003 + HELDOUT_SEED_OFFSET,
                           truncation, attribute_index)
-    finally:
-        torch.set_num_threads(previous_threads)
     report.update({"render_seconds": round(render_seconds, 1), "train_seconds": round(train_seconds, 1),
                    "final_loss": round(losses[-1], 4),
                    "loss_curve": [round(v, 4) for v in losses[:: max(1, steps // 40)]]})
@@ -186,20 +176,5 @@ def train_keypoint_regressor(output: Path, *, steps: int, batch_size: int, lr: f
         "command": command or "",
         "heldout": report,
     }
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()}
-    save_file(tensors, str(output), metadata={"sgfkit": json.dumps(meta)})
-    output.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+    save_weights(output, module_tensors(net), meta)
     return report
-
-
-def training_command(output: Path, options: dict[str, Any], defaults: dict[str, Any]) -> str:
-    """The CLI command that reproduces a training run (non-default options as --set k=v)."""
-    parts = ["sgfkit", "train-encoder", "anime-keypoints", "--out", str(output)]
-    for key, value in options.items():
-        if key in defaults and defaults[key] == value:
-            continue
-        text = json.dumps(value) if isinstance(value, list) else str(value)
-        parts += ["--set", f"{key}={text}"]
-    return shlex.join(parts)

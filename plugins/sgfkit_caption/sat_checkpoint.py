@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from sgfkit.errors import WeightsError
+from sgfkit.state_dicts import load_state_checked
 from sgfkit.torch_files import read_torch_bytes
 from sgfkit_caption.sat_model import Captioner, CaptionerConfig
 
@@ -132,20 +133,8 @@ def captioner_from_records(encoder: Any, decoder: Any, source: str) -> Captioner
                              decoder_dim=int(decoder_dim), resnet_layers=layers)
     model = Captioner(config, IMAGENET_MEAN, IMAGENET_STD, input_size=TUTORIAL_INPUT_SIZE)
     for part, state in (("encoder", enc_state), ("decoder", dec_state)):
-        target = getattr(model, part)
-        ours = target.state_dict()
-        ours = {k: v for k, v in ours.items() if not k.endswith("num_batches_tracked")}
-        missing = sorted(set(ours) - set(state))
-        unexpected = sorted(set(state) - set(ours))
-        wrong = [f"{k} {list(state[k].shape)} (expected {list(ours[k].shape)})"
-                 for k in ours if k in state and state[k].shape != ours[k].shape]
-        if missing or unexpected or wrong:
-            details = "; ".join(filter(None, [
-                f"missing {', '.join(missing[:5])}" if missing else "",
-                f"unexpected {', '.join(unexpected[:5])}" if unexpected else "",
-                f"wrong shapes {', '.join(wrong[:5])}" if wrong else ""]))
-            raise WeightsError(f"{source}: the {part} does not match the Show-Attend-Tell layout: {details}")
-        target.load_state_dict({k: v.float() for k, v in state.items()}, strict=False)
+        load_state_checked(getattr(model, part), state, source, f"Show-Attend-Tell {part} layout",
+                           optional=("num_batches_tracked",))
     return model.eval()
 
 

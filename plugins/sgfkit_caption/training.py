@@ -9,10 +9,8 @@ attribute a caption names against the truth.
 """
 from __future__ import annotations
 
-import json
 import math
 import random
-import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,8 @@ import torch
 from sgfkit.latents import Latents
 from sgfkit.params import validate_params
 from sgfkit.progress import progress_task
+from sgfkit.shipped_weights import training_command
+from sgfkit.threads import torch_threads
 from sgfkit_caption.beam_search import DecoderStepModel, beam_search
 from sgfkit_caption.embedded_weights import save_embedded_captioner
 from sgfkit_caption.sat_model import Captioner, CaptionerConfig
@@ -132,12 +132,8 @@ def caption_accuracy(captions_text: list[str], facts: list[dict]) -> dict[str, A
 def train_flower_captioner(output: Path, **options: Any) -> dict[str, Any]:
     """Train, evaluate on held-out renders, save ``output`` (.safetensors + .json); returns the report."""
     opts = validate_params(TRAINING_PARAMS, options, component="train-encoder flower-caption")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(opts["threads"])
-    try:
+    with torch_threads(opts["threads"]):
         return _train(output, options, opts)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _train(output: Path, options: dict[str, Any], opts: dict[str, Any]) -> dict[str, Any]:
@@ -218,10 +214,8 @@ def _train(output: Path, options: dict[str, Any], opts: dict[str, Any]) -> dict[
                    "final_loss": round(sum(losses[-50:]) / len(losses[-50:]), 4),
                    "examples": [{"caption": c, "truth": f} for c, f in list(zip(generated, held_facts))[:5]],
                    "data_seconds": round(data_s, 1), "train_seconds": round(train_s, 1)})
-    defaults = TRAINING_PARAMS
-    given = " ".join(f"--set {k}={shlex.quote(json.dumps(v) if isinstance(v, list) else str(v))}"
-                     for k, v in options.items() if k not in defaults or v != defaults[k].default)
-    meta = {"training_command": f"sgfkit train-encoder flower-caption --out {output} {given}".strip(),
+    command = training_command("flower-caption", output, options, {k: p.default for k, p in TRAINING_PARAMS.items()})
+    meta = {"training_command": command,
             "options": opts, "data_seed": seed, "held_out_seed": seed + 1, "held_out": report,
             "world": {"generator": "synth-flowers", "resolution": opts["resolution"], "truncation": opts["truncation"]},
             "torch": torch.__version__}

@@ -4,15 +4,16 @@
   ``{state-dict name: numpy array}`` (Python-2 era, read with latin-1). Read through
   :mod:`sgfkit.safe_pickle` with a numpy-only allow-list: no code in the file can run.
 * attribute head (ours): safetensors with ``layers.{i}.weight`` / ``layers.{i}.bias`` and the
-  metadata key ``attribute_names`` (a JSON list); or a torch file (read ``weights_only``) holding
+  metadata ``attribute_names`` (:mod:`sgfkit.shipped_weights` layout; older files: the key
+  ``attribute_names`` holds a JSON list); or a torch file (read ``weights_only``) holding
   ``{"state_dict": ..., "attribute_names": [...]}``.
 * embedded network (ours, shipped): safetensors with ``backbone.*`` / ``head.*`` tensors and
   metadata ``config`` (JSON :class:`SENetConfig`), ``attribute_names``, ``input_size`` and the
-  training record; a JSON copy of that metadata sits next to it for people and tools.
+  training record (:mod:`sgfkit.shipped_weights`, which also reads the older one-key-per-entry files);
+  a JSON copy of that metadata sits next to it for people and tools.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,9 @@ import numpy as np
 import torch
 
 from sgfkit.errors import WeightsError
-from sgfkit.state_dicts import build_checked, config_from_metadata, json_metadata, load_state_checked
 from sgfkit.safe_pickle import load_restricted, numpy_allowlist
+from sgfkit.shipped_weights import module_tensors, read_weights, save_weights
+from sgfkit.state_dicts import build_checked, config_from_metadata, load_state_checked
 from sgfkit.torch_files import load_torch_checkpoint
 from sgfkit_face_attributes.senet import (SENET50, AttributeHead, FaceAttributeNet, SENet, SENetConfig,
                                           head_dims_from_state)
@@ -62,15 +64,9 @@ def load_head(path: str | Path) -> tuple[AttributeHead, list[str]]:
     if not path.is_file():
         raise WeightsError(f"attribute head file not found: {path}")
     if path.suffix == ".safetensors":
-        from safetensors import SafetensorError, safe_open
-
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                meta = f.metadata() or {}
-                state = {k: f.get_tensor(k) for k in f.keys()}
-        except (SafetensorError, OSError, ValueError) as exc:
-            raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from None
-        names = json_metadata(meta["attribute_names"], path, "attribute_names") if "attribute_names" in meta else None
+        state, meta = read_weights(path, "attribute-head weights",
+                                   "train one with 'sgfkit train-encoder face-attributes --set backbone=senet50'")
+        names = meta.get("attribute_names")
     else:
         obj = load_torch_checkpoint(path, what="attribute-head checkpoint")
         if not isinstance(obj, dict):
@@ -94,40 +90,26 @@ def load_head(path: str | Path) -> tuple[AttributeHead, list[str]]:
     return head.eval(), [str(n) for n in names]
 
 
-def save_head(path: str | Path, head: AttributeHead, names: list[str]) -> None:
-    """Write an attribute head in the safetensors format :func:`load_head` reads."""
-    from safetensors.torch import save_file
-
-    state = {k: v.detach().contiguous().cpu() for k, v in head.state_dict().items()}
-    save_file(state, str(path), metadata={"attribute_names": json.dumps(list(names))})
+def save_head(path: str | Path, head: AttributeHead, names: list[str], record: dict[str, Any] | None = None) -> None:
+    """Write an attribute head in the safetensors format :func:`load_head` reads (``record``: more metadata,
+    e.g. how it was trained)."""
+    save_weights(path, module_tensors(head), {"attribute_names": list(names), "head_dims": head.dims,
+                                              **(record or {})})
 
 
 def save_embedded(path: str | Path, net: FaceAttributeNet, meta: dict[str, Any]) -> None:
     """Write the embedded network (safetensors) and its metadata (in the file and as ``.json``)."""
-    from safetensors.torch import save_file
-
-    path = Path(path)
-    state = {k: v.detach().contiguous().cpu() for k, v in net.state_dict().items()
-             if not k.endswith("num_batches_tracked")}
-    save_file(state, str(path), metadata={k: json.dumps(v) for k, v in meta.items()})
-    path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+    save_weights(path, module_tensors(net, drop=("num_batches_tracked",)), meta)
 
 
 def load_embedded(path: str | Path) -> tuple[FaceAttributeNet, dict[str, Any]]:
     """The embedded network and its metadata (``config``, ``attribute_names``, ``input_size``, ...)."""
-    from safetensors import SafetensorError, safe_open
-
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"face-attributes embedded weights not found: {path}. Reinstall sgfkit, or retrain "
                            "them with `sgfkit train-encoder face-attributes --out PATH`")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            raw_meta = f.metadata() or {}
-            state = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from None
-    meta = {k: json_metadata(v, path, k) for k, v in raw_meta.items()}
+    state, meta = read_weights(path, "face-attributes weights",
+                               "retrain with `sgfkit train-encoder face-attributes --out PATH`")
     for key in ("config", "attribute_names", "input_size"):
         if key not in meta:
             raise WeightsError(f"{path}: metadata lacks {key!r}; not a face-attributes weights file")

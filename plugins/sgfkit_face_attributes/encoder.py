@@ -84,18 +84,16 @@ class FaceAttributes(ConditionEncoder):
     def declared_names(cls, params: dict[str, Any], base_dir: Path | None = None) -> list[str] | None:
         """The attribute names in the safetensors header of the embedded weights or the senet50 head
         (the header only: no tensors are read); ``None`` when the file is missing or not safetensors."""
-        from safetensors import SafetensorError, safe_open
+        from safetensors import SafetensorError
 
-        from sgfkit.state_dicts import json_metadata
+        from sgfkit.shipped_weights import read_metadata
 
         spec = params.get("head") if params.get("config") == "senet50" else params.get("weights")
         try:
             path = EMBEDDED_WEIGHTS if spec is None else locate_weights(spec, base_dir=base_dir)
             if path.suffix != ".safetensors":
                 return None
-            with safe_open(str(path), framework="numpy") as f:
-                meta = f.metadata() or {}
-            names = json_metadata(meta["attribute_names"], path, "attribute_names")
+            names = read_metadata(path)["attribute_names"]
         except (WeightsError, SafetensorError, OSError, ValueError, KeyError):
             return None  # 'sgfkit validate' reports missing files on their own
         return [str(n) for n in names] if isinstance(names, list) else None

@@ -68,8 +68,6 @@ def train_senet50_head(output: Path, opts: dict[str, Any], data: tuple[torch.Ten
                        command: str) -> dict[str, Any]:
     """Fit and write the head; ``data`` = (train images, train scores, held-out images, held-out scores),
     images uint8 [N, 3, H, W], scores [N, A] in [0, 1]. Returns the report (also in ``output``'s .json)."""
-    import json
-
     from sgfkit.weights import locate_weights
     from sgfkit_face_attributes.checkpoints import load_senet50, save_head
 
@@ -95,9 +93,5 @@ def train_senet50_head(output: Path, opts: dict[str, Any], data: tuple[torch.Ten
         "train_loss_first": losses[0], "train_loss_last": float(sum(losses[-5:]) / len(losses[-5:])),
         "steps": len(losses), "seconds_features": round(t_features, 1),
     }
-    output.parent.mkdir(parents=True, exist_ok=True)
-    save_head(output, head, names)
-    output.with_suffix(".json").write_text(json.dumps(
-        {"attribute_names": names, "head_dims": head.dims, "training": {"command": command, "options": opts},
-         "heldout": report}, indent=2, default=str) + "\n")
+    save_head(output, head, names, {"training": {"command": command, "options": opts}, "heldout": report})
     return report

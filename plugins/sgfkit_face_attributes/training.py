@@ -17,6 +17,8 @@ from typing import Any
 
 from sgfkit.params import Param, validate_params
 from sgfkit.progress import progress_task
+from sgfkit.shipped_weights import optimizer_step, training_command
+from sgfkit.threads import torch_threads
 
 TRAINING_PARAMS: dict[str, Param] = {
     "samples": Param(int, 12000, "training renders (rendered once, seeded), split over train_truncations", min=8),
@@ -59,15 +61,11 @@ TRAINING_PARAMS: dict[str, Param] = {
 
 
 def _command(output: Path, options: dict[str, Any], name: str = "face-attributes") -> str:
-    """The ``sgfkit train-encoder NAME`` command line that reproduces these options (values as YAML/JSON)."""
-    parts = ["sgfkit", "train-encoder", name, "--out", str(output)]
-    given = [(key, options[key]) for key, param in TRAINING_PARAMS.items()
-             if key != "generator_params" and options[key] != param.default]
-    given += [(f"generator.{key}", value) for key, value in options["generator_params"].items()]
-    for key, value in given:
-        text = f"{key}={json.dumps(value, separators=(',', ':'))}"
-        parts += ["--set", f"'{text}'" if any(c in text for c in "[{ ") else text]
-    return " ".join(parts)
+    """The ``sgfkit train-encoder NAME`` command line that reproduces these options (generator
+    parameters as ``--set generator.KEY=VALUE``)."""
+    given = {key: value for key, value in options.items() if key != "generator_params"}
+    given.update({f"generator.{key}": value for key, value in options["generator_params"].items()})
+    return training_command(name, output, given, {key: param.default for key, param in TRAINING_PARAMS.items()})
 
 
 def render_pool(n: int, seed: int, resolution: int, truncation: float, batch: int):
@@ -113,117 +111,113 @@ def train_embedded(output: Path, encoder_name: str = "face-attributes", **option
 
     ``encoder_name`` is the registered name the reproducing command in the metadata uses.
     """
+    opts = validate_params(TRAINING_PARAMS, options, component="face-attributes training")
+    with torch_threads(opts["threads"]):
+        return _train_embedded(output, encoder_name, opts)
+
+
+def _train_embedded(output: Path, encoder_name: str, opts: dict[str, Any]) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
 
     from sgfkit_face_attributes.checkpoints import save_embedded
     from sgfkit_face_attributes.senet import AttributeHead, FaceAttributeNet, SENet, SENetConfig
 
-    opts = validate_params(TRAINING_PARAMS, options, component="face-attributes training")
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(opts["threads"])
-    try:
-        t0 = time.perf_counter()
-        _check_sources(opts)
-        if opts["labels"] is not None:  # the user's labelled images or latents; a seeded share is held out
-            from sgfkit_face_attributes.labelled_images import read_labelled_images, split_heldout
+    t0 = time.perf_counter()
+    _check_sources(opts)
+    if opts["labels"] is not None:  # the user's labelled images or latents; a seeded share is held out
+        from sgfkit_face_attributes.labelled_images import read_labelled_images, split_heldout
 
-            if opts["images"] is not None:
-                every, scores, names = read_labelled_images(Path(opts["images"]), Path(opts["labels"]),
-                                                            opts["resolution"])
-            else:
-                from sgfkit_face_attributes.labelled_latents import render_labelled_latents
-
-                every, scores, names = render_labelled_latents(
-                    Path(opts["latents"]), Path(opts["labels"]), opts["generator"], opts["generator_params"],
-                    opts["resolution"], opts["render_batch"], opts["latents_key"])
-            train_idx, test_idx = split_heldout(len(every), opts["heldout_share"], opts["heldout_seed"])
-            images, attrs = every[train_idx], scores[train_idx]
-            test_images, test_attrs = every[test_idx], scores[test_idx]
-            psi1_images = None
-            if opts["backbone"] == "senet50":
-                from sgfkit_face_attributes.head_training import train_senet50_head
-
-                return train_senet50_head(output, opts, (images, attrs, test_images, test_attrs), names,
-                                          _command(output, opts, encoder_name))
+        if opts["images"] is not None:
+            every, scores, names = read_labelled_images(Path(opts["images"]), Path(opts["labels"]),
+                                                        opts["resolution"])
         else:
-            psis = opts["train_truncations"] or [opts["truncation"]]
-            pools = [render_pool(opts["samples"] // len(psis) + (k < opts["samples"] % len(psis)), opts["seed"] + k,
-                                 opts["resolution"], psi, opts["render_batch"]) for k, psi in enumerate(psis)]
-            images, attrs, names = torch.cat([p[0] for p in pools]), torch.cat([p[1] for p in pools]), pools[0][2]
-            test_images, test_attrs, _ = render_pool(opts["heldout"], opts["heldout_seed"], opts["resolution"],
-                                                     opts["truncation"], opts["render_batch"])
-            psi1_images, psi1_attrs, _ = render_pool(opts["heldout"], opts["heldout_seed"], opts["resolution"],
-                                                     1.0, opts["render_batch"])
-        t_render = time.perf_counter() - t0
+            from sgfkit_face_attributes.labelled_latents import render_labelled_latents
 
-        torch.manual_seed(opts["seed"])
-        config = SENetConfig(layers=tuple(opts["layers"]), widths=tuple(opts["widths"]),
-                             stem_width=opts["stem_width"], reduction=opts["reduction"],
-                             stem_pool=opts["stem_pool"])
-        backbone = SENet(config)
-        net = FaceAttributeNet(backbone, AttributeHead([config.feature_dim, len(names)]))
-        optim = torch.optim.AdamW(net.parameters(), lr=opts["lr"], weight_decay=opts["weight_decay"])
-        steps_per_epoch = math.ceil(len(images) / opts["batch_size"])
-        total = steps_per_epoch * opts["epochs"]
-        sched = torch.optim.lr_scheduler.OneCycleLR(optim, max_lr=opts["lr"], total_steps=total,
-                                                    pct_start=0.15, anneal_strategy="cos")
-        gen = torch.Generator().manual_seed(opts["seed"])
-        t1 = time.perf_counter()
-        losses = []
-        with progress_task("Training face-attributes", total=total) as task:
-            for _ in range(opts["epochs"]):
-                net.train()
-                order = torch.randperm(len(images), generator=gen)
-                for start in range(0, len(images), opts["batch_size"]):
-                    idx = order[start:start + opts["batch_size"]]
-                    if len(idx) < 2:   # BatchNorm needs two samples
-                        continue
-                    x = images[idx].float() / 127.5 - 1.0
-                    loss = F.binary_cross_entropy_with_logits(net.logits(x), attrs[idx])
-                    optim.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optim.step()
-                    sched.step()
-                    losses.append(float(loss.detach()))
-                    task.advance()
-                    task.update(loss=round(losses[-1], 4))
-        t_train = time.perf_counter() - t1
-        heldout = evaluate(net, test_images, test_attrs)
-        heldout_psi1 = evaluate(net, psi1_images, psi1_attrs) if psi1_images is not None else {"mae": None}
-        # the error of always predicting the training mean: what a useless network would score
-        baseline = float((test_attrs - attrs.mean(0)).abs().mean())
-        per_attr = evaluate_per_attribute(net, test_images, test_attrs, names)
-        report = {
-            "heldout_mae": heldout["mae"], "heldout_max_attribute_mae": heldout["max_attribute_mae"],
-            "heldout_n": heldout["n"], "heldout_per_attribute": per_attr,
-            "heldout_truncation": opts["truncation"], "heldout_mae_truncation_1": heldout_psi1["mae"],
-            "heldout_mae_predict_mean": baseline,
-            "train_loss_last": float(sum(losses[-20:]) / max(1, len(losses[-20:]))),
-            "steps": len(losses), "seconds_render": round(t_render, 1), "seconds_train": round(t_train, 1),
-        }
-        meta = {
-            "config": config.to_dict(), "attribute_names": names, "input_size": opts["resolution"],
-            "head_dims": [config.feature_dim, len(names)],
-            "training": {"command": _command(output, opts, encoder_name), "options": opts,
-                         "data": f"labelled images {opts['images']} ({opts['labels']}), {opts['resolution']} px; "
-                                 f"held out: a {opts['heldout_share']} share drawn with heldout_seed"
-                                 if opts["images"] is not None else
-                                 f"labelled latents {opts['latents']} ({opts['labels']}) rendered by "
-                                 f"{opts['generator']} {json.dumps(opts['generator_params'])} at "
-                                 f"{opts['resolution']} px; held out: a {opts['heldout_share']} share drawn with "
-                                 f"heldout_seed" if opts["latents"] is not None else
-                                 f"synth-faces {opts['resolution']} px, sample_latents(n, data_seed + k) at "
-                                 f"truncation train_truncations[k]; held out: sample_latents(heldout, heldout_seed) "
-                                 f"at truncation {opts['truncation']} (and 1.0)",
-                         "data_seed": opts["seed"], "heldout_seed": opts["heldout_seed"]},
-            "heldout": report,
-        }
-        output.parent.mkdir(parents=True, exist_ok=True)
-        save_embedded(output, net.eval(), meta)
-        return report
-    finally:
-        torch.set_num_threads(previous_threads)
+            every, scores, names = render_labelled_latents(
+                Path(opts["latents"]), Path(opts["labels"]), opts["generator"], opts["generator_params"],
+                opts["resolution"], opts["render_batch"], opts["latents_key"])
+        train_idx, test_idx = split_heldout(len(every), opts["heldout_share"], opts["heldout_seed"])
+        images, attrs = every[train_idx], scores[train_idx]
+        test_images, test_attrs = every[test_idx], scores[test_idx]
+        psi1_images = None
+        if opts["backbone"] == "senet50":
+            from sgfkit_face_attributes.head_training import train_senet50_head
+
+            return train_senet50_head(output, opts, (images, attrs, test_images, test_attrs), names,
+                                      _command(output, opts, encoder_name))
+    else:
+        psis = opts["train_truncations"] or [opts["truncation"]]
+        pools = [render_pool(opts["samples"] // len(psis) + (k < opts["samples"] % len(psis)), opts["seed"] + k,
+                             opts["resolution"], psi, opts["render_batch"]) for k, psi in enumerate(psis)]
+        images, attrs, names = torch.cat([p[0] for p in pools]), torch.cat([p[1] for p in pools]), pools[0][2]
+        test_images, test_attrs, _ = render_pool(opts["heldout"], opts["heldout_seed"], opts["resolution"],
+                                                 opts["truncation"], opts["render_batch"])
+        psi1_images, psi1_attrs, _ = render_pool(opts["heldout"], opts["heldout_seed"], opts["resolution"],
+                                                 1.0, opts["render_batch"])
+    t_render = time.perf_counter() - t0
+
+    torch.manual_seed(opts["seed"])
+    config = SENetConfig(layers=tuple(opts["layers"]), widths=tuple(opts["widths"]),
+                         stem_width=opts["stem_width"], reduction=opts["reduction"],
+                         stem_pool=opts["stem_pool"])
+    backbone = SENet(config)
+    net = FaceAttributeNet(backbone, AttributeHead([config.feature_dim, len(names)]))
+    optim = torch.optim.AdamW(net.parameters(), lr=opts["lr"], weight_decay=opts["weight_decay"])
+    steps_per_epoch = math.ceil(len(images) / opts["batch_size"])
+    total = steps_per_epoch * opts["epochs"]
+    sched = torch.optim.lr_scheduler.OneCycleLR(optim, max_lr=opts["lr"], total_steps=total,
+                                                pct_start=0.15, anneal_strategy="cos")
+    gen = torch.Generator().manual_seed(opts["seed"])
+    t1 = time.perf_counter()
+    losses = []
+    with progress_task("Training face-attributes", total=total) as task:
+        for _ in range(opts["epochs"]):
+            net.train()
+            order = torch.randperm(len(images), generator=gen)
+            for start in range(0, len(images), opts["batch_size"]):
+                idx = order[start:start + opts["batch_size"]]
+                if len(idx) < 2:   # BatchNorm needs two samples
+                    continue
+                x = images[idx].float() / 127.5 - 1.0
+                loss = F.binary_cross_entropy_with_logits(net.logits(x), attrs[idx])
+                losses.append(optimizer_step(loss, optim, sched))
+                task.advance()
+                task.update(loss=round(losses[-1], 4))
+    t_train = time.perf_counter() - t1
+    heldout = evaluate(net, test_images, test_attrs)
+    heldout_psi1 = evaluate(net, psi1_images, psi1_attrs) if psi1_images is not None else {"mae": None}
+    # the error of always predicting the training mean: what a useless network would score
+    baseline = float((test_attrs - attrs.mean(0)).abs().mean())
+    per_attr = evaluate_per_attribute(net, test_images, test_attrs, names)
+    report = {
+        "heldout_mae": heldout["mae"], "heldout_max_attribute_mae": heldout["max_attribute_mae"],
+        "heldout_n": heldout["n"], "heldout_per_attribute": per_attr,
+        "heldout_truncation": opts["truncation"], "heldout_mae_truncation_1": heldout_psi1["mae"],
+        "heldout_mae_predict_mean": baseline,
+        "train_loss_last": float(sum(losses[-20:]) / max(1, len(losses[-20:]))),
+        "steps": len(losses), "seconds_render": round(t_render, 1), "seconds_train": round(t_train, 1),
+    }
+    meta = {
+        "config": config.to_dict(), "attribute_names": names, "input_size": opts["resolution"],
+        "head_dims": [config.feature_dim, len(names)],
+        "training": {"command": _command(output, opts, encoder_name), "options": opts,
+                     "data": f"labelled images {opts['images']} ({opts['labels']}), {opts['resolution']} px; "
+                             f"held out: a {opts['heldout_share']} share drawn with heldout_seed"
+                             if opts["images"] is not None else
+                             f"labelled latents {opts['latents']} ({opts['labels']}) rendered by "
+                             f"{opts['generator']} {json.dumps(opts['generator_params'])} at "
+                             f"{opts['resolution']} px; held out: a {opts['heldout_share']} share drawn with "
+                             f"heldout_seed" if opts["latents"] is not None else
+                             f"synth-faces {opts['resolution']} px, sample_latents(n, data_seed + k) at "
+                             f"truncation train_truncations[k]; held out: sample_latents(heldout, heldout_seed) "
+                             f"at truncation {opts['truncation']} (and 1.0)",
+                     "data_seed": opts["seed"], "heldout_seed": opts["heldout_seed"]},
+        "heldout": report,
+    }
+    output.parent.mkdir(parents=True, exist_ok=True)
+    save_embedded(output, net.eval(), meta)
+    return report
 
 
 def _check_sources(opts: dict[str, Any]) -> None:

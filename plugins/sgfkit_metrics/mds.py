@@ -20,12 +20,13 @@ class MDSMetric(Metric):
     """Manipulation disentanglement score (SGF paper, section 4.4.1)."""
 
     params: ClassVar[dict[str, Param]] = {
-        "delta": Param(float, 0.2, "an attribute 'changed' when its score moved by more than delta", min=0.0),
+        "delta": Param(float, 0.2, "an attribute 'changed' when its score moved by more than delta (unset: the "
+                       "recipe's evaluation.delta)", min=0.0, follows="evaluation.delta"),
         "plot": Param(bool, True, "draw the MDC figure"),
         "scored": Param(list, None, "names of the attributes counted for disentanglement (default: every "
                         "evaluator column, less keypoints)", nullable=True, item_type=str),
-        "exclude_keypoints": Param(bool, True, "leave keypoint columns (<point>_x / <point>_y, in pixels) "
-                                   "out of the disentanglement count"),
+        "exclude_keypoints": Param(bool, True, "leave the evaluator's keypoint columns (pixel positions it "
+                                   "declares with keypoint_columns()) out of the disentanglement count"),
     }
 
     def _columns(self, ev: EditEvaluation) -> list[int]:
@@ -38,8 +39,8 @@ class MDSMetric(Metric):
                                      f"choose from {', '.join(ev.names)}")
             return [i for i, n in enumerate(ev.names) if n in keep]
         if self.params["exclude_keypoints"]:
-            return [i for i, n in enumerate(ev.names)
-                    if i == ev.attribute_index or not (n.endswith("_x") or n.endswith("_y"))]
+            positions = {i for pair in ev.keypoints for i in pair}
+            return [i for i in range(len(ev.names)) if i == ev.attribute_index or i not in positions]
         return list(range(len(ev.names)))
 
     def compute(self, evaluations: list[EditEvaluation], edits: list[EditOutcome]) -> MetricResult:

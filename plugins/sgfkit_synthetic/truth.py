@@ -68,6 +68,9 @@ class SynthFacesTruth(_TruthEncoder):
     def declared_names(cls, params: dict[str, Any], base_dir: Any = None) -> list[str] | None:
         return cls.names.fget(cls)  # built from class attributes only
 
+    def keypoint_columns(self) -> list[tuple[str, str]]:
+        return [(f"{p}_x", f"{p}_y") for p in self.landmark_names]
+
     def measure(self, generator: Generator, latents: Latents, batch_size: int = 256) -> torch.Tensor:
         outs = []
         for s in self._scenes(generator, latents, batch_size):
@@ -101,6 +104,9 @@ class SynthFacesEntangledTruth(SynthFacesTruth):
     @property
     def names(self) -> list[str]:
         return list(self.attribute_names)
+
+    def keypoint_columns(self) -> list[tuple[str, str]]:
+        return []  # attributes only
 
     def measure(self, generator: Generator, latents: Latents, batch_size: int = 256) -> torch.Tensor:
         outs = [torch.stack([s[a] for a in self.attribute_names], dim=1).float().cpu()
