@@ -335,3 +335,48 @@ def test_a_plateau_of_identical_readings_is_not_divergence():
     # a captioner repeats its caption (same error) until the image has changed enough
     trace = _feed([0.5] + [0.4] * 10 + [0.3, 0.04])
     assert trace.status == ["converged"] and int(trace.steps[0]) == 12
+
+
+def test_follow_coupling_moves_tied_dims_with_the_targeted_ones_and_keeps_held_ones():
+    from sgfkit_manipulators.sgf_loop import follow_coupling
+
+    gen = torch.Generator().manual_seed(0)
+    a, b, noise = (torch.randn(4000, generator=gen) for _ in range(3))
+    # dim 1 is read from dim 0 (a score read from a point), dim 2 is independent, dim 3 is held
+    c = torch.stack([a, 2.0 * a + 0.05 * noise, b, 0.5 * b + 0.3 * a], dim=1)
+    couple = follow_coupling(torch.cov(c.T), [0, 3])
+    dc = torch.tensor([[1.0, 0.0, 0.0, 0.0]])
+    out = couple(dc)
+    assert out[0, 0] == 1.0 and out[0, 3] == 0.0                       # asked and held dims as asked
+    assert out[0, 1] == pytest.approx(2.0, abs=0.05)                   # the tied score follows
+    assert out[0, 2] == pytest.approx(-0.6, abs=0.05)                  # E[b | a, 0.5 b + 0.3 a fixed]
+    assert torch.equal(dc, torch.tensor([[1.0, 0.0, 0.0, 0.0]]))      # input untouched
+
+
+def test_untargeted_follow_is_a_fit_option_and_hold_keeps_the_fit_key(world):
+    g, e, sgf, _, _ = world
+    hold, follow = SGF(layers_F=4, train_steps=500, lr=1e-3), SGF(layers_F=4, train_steps=500, lr=1e-3, untargeted="follow")
+    assert "untargeted" not in hold.fit_params() and follow.fit_params()["untargeted"] == "follow"
+    asks = SGF(layers_F=4, max_steps=30, untargeted="follow")
+    asks.load_state(sgf.state_tensors(), sgf.state_meta())
+    with pytest.raises(ComponentError, match="fit it again with untargeted: follow"):
+        asks.edit(smile_request(g, e, n=2), g, e)
+
+
+def test_untargeted_follow_asks_f_for_the_tied_change_and_still_reaches_the_target(world, monkeypatch):
+    g, e, sgf, _, ds = world
+    follow = SGF(layers_F=4, max_steps=30, reaim=True, untargeted="follow")
+    follow.load_state({**sgf.state_tensors(), "norm.c_cov": torch.cov(ds.conditions.float().T)}, sgf.state_meta())
+    seen = []
+    original = SGF.direction
+
+    def spy(self, latents, conditions, dc, exact=False):
+        seen.append(dc.clone())
+        return original(self, latents, conditions, dc, exact)
+
+    monkeypatch.setattr(SGF, "direction", spy)
+    req = smile_request(g, e, n=16, seed=7)
+    res = follow.edit(req, g, e)
+    assert torch.count_nonzero(seen[0][:, 1:]) > 0                      # untargeted dims are asked to follow
+    after = ToyAttributes().measure(g, res.latents)
+    assert float((req.c1[:, 0] - after[:, 0]).abs().mean()) < 0.3 * float((req.c1[:, 0] - req.c0[:, 0]).abs().mean())

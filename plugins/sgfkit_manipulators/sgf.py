@@ -26,10 +26,10 @@ from sgfkit.params import Param
 from sgfkit_manipulators.aux_mapping import FrozenAuxMapping
 from sgfkit_manipulators.contractive_mapping import FrozenContractiveMapping
 from sgfkit_manipulators.latent_edit import apply_offset, check_dim, working_vector
-from sgfkit_manipulators.sgf_loop import EditSettings, EditTrace, run_edit
+from sgfkit_manipulators.sgf_loop import EditSettings, EditTrace, follow_coupling, run_edit
 from sgfkit_manipulators.sgf_solver import exact_direction, neumann_direction, spectral_radius
-from sgfkit_manipulators.sgf_training import diagnose, train_aux_mapping
 from sgfkit_manipulators.sgf_stopping import StopRule
+from sgfkit_manipulators.sgf_training import diagnose, train_aux_mapping
 from sgfkit_manipulators.step_fidelity import linear_step, step_fidelity
 
 #: smallest per-dim condition std used for standardising (constant dims would explode)
@@ -67,6 +67,10 @@ class SGF(Manipulator):
         "reaim": Param(bool, False, "adaptive / exact modes: each step aims at the remaining change, "
                        "dc = eta * (c1 - c) on the targeted dims from the last measurement (Algorithm 1 keeps "
                        "the first dc for the whole path)"),
+        "untargeted": Param(str, "hold", "what F is asked of the dims the target does not name: hold (dc = 0, "
+                            "they stay where they are) or follow (they change as they do with the targeted ones "
+                            "in the training conditions: their linear conditional mean; for tied conditions such "
+                            "as keypoints and the scores read from them)", choices=("hold", "follow")),
         "mode": Param(str, "adaptive", "adaptive: Algorithm 1; fast: c <- c + dc without re-measuring, "
                       "1/eta steps; exact: dense Jacobian + solve (small batches)",
                       choices=("adaptive", "fast", "exact")),
@@ -85,9 +89,10 @@ class SGF(Manipulator):
 
     # -- fitting ------------------------------------------------------------------------------
     def fit_params(self) -> dict[str, Any]:
+        # untargeted: follow stores the condition covariance with the fit; hold keeps the keys fits always had
         return {k: v for k, v in self.params.items()
                 if k not in ("label", "strengths", "neumann_order", "max_steps", "tolerance", "mode",
-                             "smoothing", "patience", "reaim")}
+                             "smoothing", "patience", "reaim") and not (k == "untargeted" and v == "hold")}
 
     def fit(self, dataset: LatentDataset, generator: Generator, encoder: ConditionEncoder) -> dict[str, Any]:
         """Train F on (dataset.latents, dataset.conditions); return the report (see sgf_training.diagnose)."""
@@ -99,6 +104,8 @@ class SGF(Manipulator):
         lat_mean = z.mean(0)
         self.norm = {"lat_mean": lat_mean, "lat_scale": (z - lat_mean).std().reshape(1),
                      "c_mean": c.mean(0), "c_std": c.std(0).clamp_min(MIN_COND_STD)}
+        if self.params["untargeted"] == "follow":
+            self.norm["c_cov"] = torch.cov(c.T).reshape(c.shape[1], c.shape[1])
         u, cn = self._norm_u(z), self._norm_c(c)
         gen = torch.Generator().manual_seed(self.params["seed"])
         order = torch.randperm(len(u), generator=gen)
@@ -207,9 +214,8 @@ class SGF(Manipulator):
         fast = self.params["mode"] == "fast"
         default = self._fast_steps() if fast else self.params["max_steps"]
         steps = default if request.strength is None else int(round(request.strength))
-        run = self._run(request, generator, encoder, steps)
-        trace: EditTrace = run["trace"]
-        path = [self._compose(request, run["start"], vec) for vec in trace.snapshots]
+        start, trace = self._run(request, generator, encoder, steps)
+        path = [self._compose(request, start, vec) for vec in trace.snapshots]
         conditions = trace.final.c
         if fast:  # one render at the end, for the report
             conditions = encoder.measure(generator, path[-1]).to(conditions)
@@ -223,9 +229,9 @@ class SGF(Manipulator):
         counts = [int(round(s)) for s in strengths]
         if any(s < 0 for s in counts):
             raise ComponentError(f"SGF strengths are step counts and must be >= 0, got {list(strengths)}")
-        run = self._run(request, generator, encoder, max(counts, default=0))
-        snaps = run["trace"].snapshots
-        return [self._compose(request, run["start"], snaps[min(s, len(snaps) - 1)]) for s in counts]
+        start, trace = self._run(request, generator, encoder, max(counts, default=0))
+        snaps = trace.snapshots
+        return [self._compose(request, start, snaps[min(s, len(snaps) - 1)]) for s in counts]
 
     def _compose(self, request: EditRequest, start: torch.Tensor, vec: torch.Tensor) -> Latents:
         return apply_offset(request.latents, request.layers, vec - start)
@@ -252,8 +258,9 @@ class SGF(Manipulator):
             raise ComponentError("SGF got NaN/inf in c0 or c1; check the encoder output and the target")
         return c0, c1
 
-    def _run(self, request: EditRequest, generator: Generator, encoder: ConditionEncoder, max_steps: int) -> dict:
-        """Algorithm 1 on the whole batch with per-sample stopping (see sgf_loop.run_edit)."""
+    def _run(self, request: EditRequest, generator: Generator, encoder: ConditionEncoder,
+             max_steps: int) -> tuple[torch.Tensor, EditTrace]:
+        """Algorithm 1 on the whole batch with per-sample stopping: (start vectors [N, d], its trace)."""
         c0, c1 = self._check_request(request)
         settings = self.settings(max_steps)
         start = working_vector(request.latents, request.layers).float()
@@ -271,8 +278,13 @@ class SGF(Manipulator):
             return encoder.distance(c, c1[rows].to(c), dims)
 
         err0 = encoder.distance(c0, c1, dims).float() if settings.measured else torch.zeros(len(c0))
-        trace = run_edit(start, c0, c1, dims, err0, settings, direction, measure, distance)
-        return {"start": start, "trace": trace}
+        couple = None
+        if self.params["untargeted"] == "follow":
+            if "c_cov" not in self.norm:
+                raise ComponentError(f"{self.label}: untargeted: follow needs the condition covariance, which this "
+                                     "fitted state lacks; fit it again with untargeted: follow")
+            couple = follow_coupling(self.norm["c_cov"].float(), dims)
+        return start, run_edit(start, c0, c1, dims, err0, settings, direction, measure, distance, couple)
 
     # -- state ----------------------------------------------------------------------------------
     def to(self, device: torch.device | str) -> SGF:

@@ -188,3 +188,26 @@ def _finish(state: EditState, rule: StopRule) -> EditState:
         if old.running and new.result_step != new.step:
             z[i], c[i] = state.best_z[i], state.best_c[i]
     return replace(state, z=z, c=c, tracks=tracks)
+
+
+def follow_coupling(cov: torch.Tensor, target_dims: list[int]) -> Couple:
+    """A ``couple`` that lets the untargeted dims follow the targeted ones as they do in the data.
+
+    With ``cov`` [k, k] the covariance of the training conditions, an asked change ``dc_t`` on the
+    targeted dims (held dims included, at 0) becomes the full change whose other dims are their
+    linear conditional mean, ``dc_f = cov_ft cov_tt^+ dc_t``. Why: conditions can be tied (a
+    keypoint detector's ``mouth_open`` score is a function of where the mouth points are), and
+    asking F to move one while holding the other asks for a condition the data never shows.
+    """
+    t = sorted(set(target_dims))
+    f = [i for i in range(cov.shape[0]) if i not in set(t)]
+    if not t or not f:
+        return lambda dc: dc
+    gain = cov[f][:, t] @ torch.linalg.pinv(cov[t][:, t])   # [k_f, k_t]
+
+    def couple(dc: torch.Tensor) -> torch.Tensor:
+        out = dc.clone()
+        out[:, f] = dc[:, t] @ gain.T.to(dc)
+        return out
+
+    return couple
