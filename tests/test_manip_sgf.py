@@ -311,9 +311,8 @@ def test_the_stopping_rule_never_mutates_its_input():
     assert track.step == 0 and track.err == 0.5 and after.step == 1 and after.best_err == 0.3
 
 
-def test_reaim_steps_at_the_remaining_change_on_targeted_dims_only(world, monkeypatch):
-    g, e, sgf, _, _ = world
-    req = smile_request(g, e, n=16, seed=5)
+def _spy_on_dc(monkeypatch):
+    """Record the dc [B, k] of every SGF step (a list that fills as the edit runs)."""
     seen = []
     original = SGF.direction
 
@@ -322,6 +321,13 @@ def test_reaim_steps_at_the_remaining_change_on_targeted_dims_only(world, monkey
         return original(self, latents, conditions, dc, exact)
 
     monkeypatch.setattr(SGF, "direction", spy)
+    return seen
+
+
+def test_reaim_steps_at_the_remaining_change_on_targeted_dims_only(world, monkeypatch):
+    g, e, sgf, _, _ = world
+    req = smile_request(g, e, n=16, seed=5)
+    seen = _spy_on_dc(monkeypatch)
     reaim = SGF(layers_F=4, max_steps=30, reaim=True)
     reaim.load_state(sgf.state_tensors(), sgf.state_meta())
     res = reaim.edit(req, g, e)
@@ -367,14 +373,7 @@ def test_untargeted_follow_asks_f_for_the_tied_change_and_still_reaches_the_targ
     g, e, sgf, _, ds = world
     follow = SGF(layers_F=4, max_steps=30, reaim=True, untargeted="follow")
     follow.load_state({**sgf.state_tensors(), "norm.c_cov": torch.cov(ds.conditions.float().T)}, sgf.state_meta())
-    seen = []
-    original = SGF.direction
-
-    def spy(self, latents, conditions, dc, exact=False):
-        seen.append(dc.clone())
-        return original(self, latents, conditions, dc, exact)
-
-    monkeypatch.setattr(SGF, "direction", spy)
+    seen = _spy_on_dc(monkeypatch)
     req = smile_request(g, e, n=16, seed=7)
     res = follow.edit(req, g, e)
     assert torch.count_nonzero(seen[0][:, 1:]) > 0                      # untargeted dims are asked to follow
