@@ -323,7 +323,7 @@ class ConditionEncoder(Component):
 # Manipulators
 # --------------------------------------------------------------------------------------------
 
-EDIT_STATUSES = ("converged", "max_steps", "diverging", "non-finite", "done")
+EDIT_STATUSES = ("converged", "rolled-back", "max_steps", "diverging", "non-finite", "done")
 
 
 @dataclass

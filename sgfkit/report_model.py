@@ -14,9 +14,11 @@ from typing import Any
 #: what each per-sample edit status means (sgfkit.components.EDIT_STATUSES)
 STATUS_LEGEND = {
     "converged": "the measured condition came within the manipulator's tolerance of the target",
-    "max_steps": "the step budget ran out before the tolerance was reached (the last point is kept)",
-    "diverging": "the error to the target rose twice in a row, so the edit stopped and kept its best point "
-                 "so far; that point can still be much closer to the target than the source was",
+    "rolled-back": "the error stopped improving (it stalled or rose) before reaching the tolerance, so the "
+                   "edit stopped and returned to its best point, which was closer to the target than the source",
+    "max_steps": "the step budget ran out before the tolerance was reached (the edit returns to its best point)",
+    "diverging": "the error rose above the source's own, so the edit stopped and returned to its best point "
+                 "(often the source itself)",
     "non-finite": "the generator or encoder produced NaN/inf; the last finite point is kept",
     "done": "a fixed-length edit (no stopping rule) took all its steps",
 }

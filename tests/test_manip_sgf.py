@@ -223,41 +223,96 @@ def test_step_fidelity_scores_a_wrong_step_as_wrong(world):
 
 
 def _feed(errors, patience=4, smoothing=0.5, tolerance=0.05):
-    """Run the stopping rule of one sample over measured errors; z at step t is [t]."""
-    from sgfkit_manipulators.sgf import StopState
-    state = StopState.start(torch.zeros(1, 1), torch.zeros(1, 1), torch.tensor([errors[0]]), tolerance, True)
-    for t, e in enumerate(errors[1:], start=1):
-        if not state.active[0]:
-            break
-        state.z[0] = float(t)
-        state.steps[0] = t
-        state.update(torch.tensor([0]), torch.full((1, 1), float(t)), torch.tensor([e]), smoothing, patience)
-    if state.active[0]:
-        state.finish()
-    return state
+    """Run one sample through the loop with scripted errors; z after t steps is [t], c is [t] too."""
+    from sgfkit_manipulators.sgf_loop import EditSettings, run_edit
+    from sgfkit_manipulators.sgf_stopping import StopRule
+
+    settings = EditSettings(0.2, len(errors) - 1, True, False, StopRule(tolerance, smoothing, patience))
+    trace = run_edit(torch.zeros(1, 1), torch.zeros(1, 1), torch.ones(1, 1), [0], torch.tensor([errors[0]]), settings,
+                     direction=lambda z, c, dc: torch.ones_like(z),
+                     measure=lambda rows, z: z.clone(),
+                     distance=lambda rows, c: torch.tensor([errors[int(c[0, 0])]]))
+    return trace
 
 
 def test_noisy_readings_do_not_stop_a_sample_that_is_getting_there():
     # two noisy readings in a row (the old rule "error rose twice" stopped here as diverging)
-    state = _feed([0.5, 0.6, 0.7, 0.3, 0.2, 0.04])
-    assert state.status == ["converged"] and int(state.steps[0]) == 5 and float(state.z[0, 0]) == 5.0
+    trace = _feed([0.5, 0.6, 0.7, 0.3, 0.2, 0.04])
+    assert trace.status == ["converged"] and int(trace.steps[0]) == 5 and float(trace.final.z[0, 0]) == 5.0
 
 
-def test_a_sample_that_keeps_getting_worse_stops_and_rolls_back_to_its_best_step():
-    state = _feed([0.5, 0.4, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3])
-    assert state.status == ["diverging"] and int(state.steps[0]) < 9
-    assert float(state.z[0, 0]) == 1.0 and float(state.err[0]) == pytest.approx(0.4)   # step 1 was best
-    assert float(state.c[0, 0]) == 1.0
+def test_a_sample_that_keeps_getting_worse_stops_as_diverging_and_rolls_back_to_its_best_step():
+    trace = _feed([0.5, 0.4, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3])
+    assert trace.status == ["diverging"] and int(trace.steps[0]) < 9
+    assert float(trace.final.z[0, 0]) == 1.0 and float(trace.errors[0]) == pytest.approx(0.4)   # step 1 was best
+    assert float(trace.final.c[0, 0]) == 1.0 and trace.result_steps.tolist() == [1]
+    # the sweep's snapshot at the stopping step is the rolled-back result, and it stays there
+    stop = int(trace.steps[0])
+    assert all(float(s[0, 0]) == 1.0 for s in trace.snapshots[stop:])
 
 
 def test_out_of_steps_also_returns_to_the_best_step():
-    state = _feed([0.5, 0.2, 0.3, 0.25])
-    assert state.status == ["max_steps"] and float(state.z[0, 0]) == 1.0
+    trace = _feed([0.5, 0.2, 0.3, 0.25])
+    assert trace.status == ["max_steps"] and float(trace.final.z[0, 0]) == 1.0
 
 
-def test_reaim_steps_at_the_remaining_change_on_targeted_dims_only(world, monkeypatch):
-    g, e, sgf, _, _ = world
-    req = smile_request(g, e, n=16, seed=5)
+def _noisy(trend, noise, seed, steps=40):
+    gen = torch.Generator().manual_seed(seed)
+    return [max(0.0, float(trend(t) + noise * torch.randn(1, generator=gen))) for t in range(steps)]
+
+
+def test_noisy_improving_readings_are_never_called_diverging():
+    # a detector that jitters by +-0.02 (0.4 px at 20 px per unit) over an error that falls from 0.5
+    # to a floor of 0.15 (the target is out of reach): never "diverging", always back to a good step
+    for seed in range(20):
+        errors = _noisy(lambda t: max(0.15, 0.5 - 0.04 * t), 0.02, seed)
+        trace = _feed(errors, tolerance=0.05)
+        assert trace.status[0] in ("rolled-back", "max_steps"), (seed, errors)
+        assert float(trace.errors[0]) == pytest.approx(min(errors[: int(trace.steps[0]) + 1]))
+        assert float(trace.errors[0]) < 0.2
+
+
+def test_noisy_improving_readings_that_reach_the_tolerance_converge():
+    for seed in range(20):
+        errors = _noisy(lambda t: 0.5 * 0.85 ** t, 0.015, seed)
+        trace = _feed(errors, tolerance=0.05)
+        assert trace.status == ["converged"], (seed, errors)
+        assert float(trace.errors[0]) <= 0.05
+
+
+def test_noisy_readings_that_truly_diverge_are_called_diverging():
+    for seed in range(20):
+        errors = _noisy(lambda t: 0.3 + 0.05 * t, 0.02, seed)
+        trace = _feed(errors)
+        assert trace.status == ["diverging"], (seed, errors)
+        assert int(trace.steps[0]) <= 10                                 # stops early, not at the budget
+        assert float(trace.errors[0]) == pytest.approx(min(errors[: int(trace.steps[0]) + 1]))
+
+
+def test_a_step_that_is_not_finite_stops_that_sample_where_it_was():
+    from sgfkit_manipulators.sgf_loop import EditSettings, run_edit
+    from sgfkit_manipulators.sgf_stopping import StopRule
+
+    settings = EditSettings(0.2, 5, True, False, StopRule(0.05))
+    step = torch.tensor([[1.0], [float("nan")]])
+    trace = run_edit(torch.zeros(2, 1), torch.zeros(2, 1), torch.ones(2, 1), [0], torch.tensor([0.5, 0.5]), settings,
+                     direction=lambda z, c, dc: step[: len(z)] if len(z) == 2 else torch.ones_like(z),
+                     measure=lambda rows, z: z.clone(), distance=lambda rows, c: 0.5 - 0.1 * c[:, 0])
+    assert trace.status == ["converged", "non-finite"] and trace.steps.tolist() == [5, 0]
+    assert float(trace.final.z[1, 0]) == 0.0 and torch.isfinite(trace.final.z).all()
+
+
+def test_the_stopping_rule_never_mutates_its_input():
+    from sgfkit_manipulators.sgf_stopping import StopRule
+
+    rule = StopRule(0.05, 0.5, 2)
+    track = rule.start(0.5)
+    after = rule.observe(track, 0.3)
+    assert track.step == 0 and track.err == 0.5 and after.step == 1 and after.best_err == 0.3
+
+
+def _spy_on_dc(monkeypatch):
+    """Record the dc [B, k] of every SGF step (a list that fills as the edit runs)."""
     seen = []
     original = SGF.direction
 
@@ -266,6 +321,13 @@ def test_reaim_steps_at_the_remaining_change_on_targeted_dims_only(world, monkey
         return original(self, latents, conditions, dc, exact)
 
     monkeypatch.setattr(SGF, "direction", spy)
+    return seen
+
+
+def test_reaim_steps_at_the_remaining_change_on_targeted_dims_only(world, monkeypatch):
+    g, e, sgf, _, _ = world
+    req = smile_request(g, e, n=16, seed=5)
+    seen = _spy_on_dc(monkeypatch)
     reaim = SGF(layers_F=4, max_steps=30, reaim=True)
     reaim.load_state(sgf.state_tensors(), sgf.state_meta())
     res = reaim.edit(req, g, e)
@@ -277,5 +339,43 @@ def test_reaim_steps_at_the_remaining_change_on_targeted_dims_only(world, monkey
 
 def test_a_plateau_of_identical_readings_is_not_divergence():
     # a captioner repeats its caption (same error) until the image has changed enough
-    state = _feed([0.5] + [0.4] * 10 + [0.3, 0.04])
-    assert state.status == ["converged"] and int(state.steps[0]) == 12
+    trace = _feed([0.5] + [0.4] * 10 + [0.3, 0.04])
+    assert trace.status == ["converged"] and int(trace.steps[0]) == 12
+
+
+def test_follow_coupling_moves_tied_dims_with_the_targeted_ones_and_keeps_held_ones():
+    from sgfkit_manipulators.sgf_loop import follow_coupling
+
+    gen = torch.Generator().manual_seed(0)
+    a, b, noise = (torch.randn(4000, generator=gen) for _ in range(3))
+    # dim 1 is read from dim 0 (a score read from a point), dim 2 is independent, dim 3 is held
+    c = torch.stack([a, 2.0 * a + 0.05 * noise, b, 0.5 * b + 0.3 * a], dim=1)
+    couple = follow_coupling(torch.cov(c.T), [0, 3])
+    dc = torch.tensor([[1.0, 0.0, 0.0, 0.0]])
+    out = couple(dc)
+    assert out[0, 0] == 1.0 and out[0, 3] == 0.0                       # asked and held dims as asked
+    assert out[0, 1] == pytest.approx(2.0, abs=0.05)                   # the tied score follows
+    assert out[0, 2] == pytest.approx(-0.6, abs=0.05)                  # E[b | a, 0.5 b + 0.3 a fixed]
+    assert torch.equal(dc, torch.tensor([[1.0, 0.0, 0.0, 0.0]]))      # input untouched
+
+
+def test_untargeted_follow_is_a_fit_option_and_hold_keeps_the_fit_key(world):
+    g, e, sgf, _, _ = world
+    hold, follow = SGF(layers_F=4, train_steps=500, lr=1e-3), SGF(layers_F=4, train_steps=500, lr=1e-3, untargeted="follow")
+    assert "untargeted" not in hold.fit_params() and follow.fit_params()["untargeted"] == "follow"
+    asks = SGF(layers_F=4, max_steps=30, untargeted="follow")
+    asks.load_state(sgf.state_tensors(), sgf.state_meta())
+    with pytest.raises(ComponentError, match="fit it again with untargeted: follow"):
+        asks.edit(smile_request(g, e, n=2), g, e)
+
+
+def test_untargeted_follow_asks_f_for_the_tied_change_and_still_reaches_the_target(world, monkeypatch):
+    g, e, sgf, _, ds = world
+    follow = SGF(layers_F=4, max_steps=30, reaim=True, untargeted="follow")
+    follow.load_state({**sgf.state_tensors(), "norm.c_cov": torch.cov(ds.conditions.float().T)}, sgf.state_meta())
+    seen = _spy_on_dc(monkeypatch)
+    req = smile_request(g, e, n=16, seed=7)
+    res = follow.edit(req, g, e)
+    assert torch.count_nonzero(seen[0][:, 1:]) > 0                      # untargeted dims are asked to follow
+    after = ToyAttributes().measure(g, res.latents)
+    assert float((req.c1[:, 0] - after[:, 0]).abs().mean()) < 0.3 * float((req.c1[:, 0] - req.c0[:, 0]).abs().mean())

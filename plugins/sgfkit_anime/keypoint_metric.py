@@ -7,7 +7,8 @@ For each example edit (an :class:`EditOutcome`), with the evaluator's declared k
 - ``moved_px``: mean length of the actual moves of the targeted points (px);
 - ``success``: share of samples whose every moved point landed within ``tolerance_px`` of its
   target and every attribute target within ``delta``;
-- ``hold_change``: mean |after - before| of held attributes (e.g. hair colour; lower is better);
+- ``hold_change``: mean |after - before| of held attributes (e.g. hair colour; lower is better), and
+  ``hold_changes`` the same per held attribute;
 - ``other_points_px``: mean move of points the target did not name (side effects on geometry);
 - ``other_attributes_changed``: mean number of untargeted attributes that changed by > ``delta``.
 """
@@ -86,8 +87,9 @@ class KeypointMovesMetric(Metric):
             "other_attributes_changed": float(np.mean(changed)),
         }
         if holds:
-            result["hold_change"] = float(np.mean(np.abs(after[:, [col[h] for h in holds]]
-                                                         - before[:, [col[h] for h in holds]])))
+            change = np.abs(after[:, [col[h] for h in holds]] - before[:, [col[h] for h in holds]])
+            result["hold_change"] = float(np.mean(change))
+            result["hold_changes"] = {h: float(v) for h, v in zip(holds, change.mean(axis=0))}
         for name, value in attr_targets.items():
             result[f"{name}_after"] = float(after[:, col[name]].mean())
         return result

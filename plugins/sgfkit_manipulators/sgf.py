@@ -2,10 +2,9 @@
 
 Each Euler step adds ``(I - dF/dz)^-1 dF/dc dc`` with ``dc = step_size * (c1 - c0)`` computed once
 (order-m Neumann series by batched forward-mode JVPs), then re-measures ``c = C(G(z))`` for the
-samples still running. A sample stops on its own when its targeted dims are within ``tolerance``
-(``encoder.distance``), when its smoothed error has stayed above its best for ``patience`` steps, when its
-latent becomes non-finite, or at ``max_steps``; unless it converged it returns to the step with its
-lowest measured error (see :class:`StopState`).
+samples still running. The loop is :mod:`sgf_loop` (a state machine over the batch); when a sample
+stops and what its status says is :mod:`sgf_stopping` (converged, rolled-back, diverging,
+max_steps, non-finite; every sample that did not converge returns to its best measured step).
 
 Strength (for sweeps) = the maximum number of steps T. F works in normalised units: latents
 ``(z - mean) / scale`` with one scalar scale (keeps the geometry), conditions standardised per dim
@@ -15,7 +14,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
@@ -28,7 +26,9 @@ from sgfkit.params import Param
 from sgfkit_manipulators.aux_mapping import FrozenAuxMapping
 from sgfkit_manipulators.contractive_mapping import FrozenContractiveMapping
 from sgfkit_manipulators.latent_edit import apply_offset, check_dim, working_vector
+from sgfkit_manipulators.sgf_loop import EditSettings, EditTrace, follow_coupling, run_edit
 from sgfkit_manipulators.sgf_solver import exact_direction, neumann_direction, spectral_radius
+from sgfkit_manipulators.sgf_stopping import StopRule
 from sgfkit_manipulators.sgf_training import diagnose, train_aux_mapping
 from sgfkit_manipulators.step_fidelity import linear_step, step_fidelity
 
@@ -36,8 +36,6 @@ from sgfkit_manipulators.step_fidelity import linear_step, step_fidelity
 MIN_COND_STD = 1e-3
 #: share of the dataset held out for the fit report
 HOLDOUT = 0.1
-#: smoothed-error changes below this count as a plateau, neither progress nor divergence
-PLATEAU = 1e-6
 #: largest step calibration factor (a step that barely moves c stays honest about it)
 MAX_STEP_SCALE = 10.0
 
@@ -64,10 +62,15 @@ class SGF(Manipulator):
         "smoothing": Param(float, 0.5, "stopping rule: weight of the previous smoothed error (exponential "
                            "moving average of the measured error; 0 = no smoothing)", min=0.0, max=0.95),
         "patience": Param(int, 4, "stopping rule: steps without a new best smoothed error before a sample stops "
-                          "as diverging (it then returns to its best step)", min=1),
+                          "(it then returns to its best step: rolled-back, or diverging when its smoothed error "
+                          "rose above the source's)", min=1),
         "reaim": Param(bool, False, "adaptive / exact modes: each step aims at the remaining change, "
                        "dc = eta * (c1 - c) on the targeted dims from the last measurement (Algorithm 1 keeps "
                        "the first dc for the whole path)"),
+        "untargeted": Param(str, "hold", "what F is asked of the dims the target does not name: hold (dc = 0, "
+                            "they stay where they are) or follow (they change as they do with the targeted ones "
+                            "in the training conditions: their linear conditional mean; for tied conditions such "
+                            "as keypoints and the scores read from them)", choices=("hold", "follow")),
         "mode": Param(str, "adaptive", "adaptive: Algorithm 1; fast: c <- c + dc without re-measuring, "
                       "1/eta steps; exact: dense Jacobian + solve (small batches)",
                       choices=("adaptive", "fast", "exact")),
@@ -86,9 +89,10 @@ class SGF(Manipulator):
 
     # -- fitting ------------------------------------------------------------------------------
     def fit_params(self) -> dict[str, Any]:
+        # untargeted: follow stores the condition covariance with the fit; hold keeps the keys fits always had
         return {k: v for k, v in self.params.items()
                 if k not in ("label", "strengths", "neumann_order", "max_steps", "tolerance", "mode",
-                             "smoothing", "patience", "reaim")}
+                             "smoothing", "patience", "reaim") and not (k == "untargeted" and v == "hold")}
 
     def fit(self, dataset: LatentDataset, generator: Generator, encoder: ConditionEncoder) -> dict[str, Any]:
         """Train F on (dataset.latents, dataset.conditions); return the report (see sgf_training.diagnose)."""
@@ -100,6 +104,8 @@ class SGF(Manipulator):
         lat_mean = z.mean(0)
         self.norm = {"lat_mean": lat_mean, "lat_scale": (z - lat_mean).std().reshape(1),
                      "c_mean": c.mean(0), "c_std": c.std(0).clamp_min(MIN_COND_STD)}
+        if self.params["untargeted"] == "follow":
+            self.norm["c_cov"] = torch.cov(c.T).reshape(c.shape[1], c.shape[1])
         u, cn = self._norm_u(z), self._norm_c(c)
         gen = torch.Generator().manual_seed(self.params["seed"])
         order = torch.randperm(len(u), generator=gen)
@@ -208,13 +214,14 @@ class SGF(Manipulator):
         fast = self.params["mode"] == "fast"
         default = self._fast_steps() if fast else self.params["max_steps"]
         steps = default if request.strength is None else int(round(request.strength))
-        run = self._run(request, generator, encoder, steps)
-        path = [self._compose(request, run["start"], vec) for vec in run["snapshots"]]
-        conditions = run["conditions"]
+        start, trace = self._run(request, generator, encoder, steps)
+        path = [self._compose(request, start, vec) for vec in trace.snapshots]
+        conditions = trace.final.c
         if fast:  # one render at the end, for the report
             conditions = encoder.measure(generator, path[-1]).to(conditions)
-        return EditResult(path[-1], path, run["steps"], run["status"], conditions,
-                          {"mode": self.params["mode"], "final_error": run["error"].tolist()})
+        return EditResult(path[-1], path, trace.steps, trace.status, conditions,
+                          {"mode": self.params["mode"], "final_error": trace.errors.tolist(),
+                           "result_step": trace.result_steps.tolist()})
 
     def edit_sweep(self, request: EditRequest, strengths: Sequence[float], generator: Generator,
                    encoder: ConditionEncoder) -> list[Latents]:
@@ -222,15 +229,22 @@ class SGF(Manipulator):
         counts = [int(round(s)) for s in strengths]
         if any(s < 0 for s in counts):
             raise ComponentError(f"SGF strengths are step counts and must be >= 0, got {list(strengths)}")
-        run = self._run(request, generator, encoder, max(counts, default=0))
-        snaps = run["snapshots"]
-        return [self._compose(request, run["start"], snaps[min(s, len(snaps) - 1)]) for s in counts]
+        start, trace = self._run(request, generator, encoder, max(counts, default=0))
+        snaps = trace.snapshots
+        return [self._compose(request, start, snaps[min(s, len(snaps) - 1)]) for s in counts]
 
     def _compose(self, request: EditRequest, start: torch.Tensor, vec: torch.Tensor) -> Latents:
         return apply_offset(request.latents, request.layers, vec - start)
 
-    def _run(self, request: EditRequest, generator: Generator, encoder: ConditionEncoder, max_steps: int) -> dict:
-        """Algorithm 1 on the whole batch with per-sample stopping; snapshots[t] = vectors after t steps."""
+    def settings(self, max_steps: int) -> EditSettings:
+        """The frozen settings of one edit run with budget ``max_steps``."""
+        p = self.params
+        measured = p["mode"] != "fast"
+        return EditSettings(p["step_size"], max_steps, measured, p["reaim"] and measured,
+                            StopRule(p["tolerance"], p["smoothing"], p["patience"]))
+
+    def _check_request(self, request: EditRequest) -> tuple[torch.Tensor, torch.Tensor]:
+        """c0, c1 [N, k] as floats, after checking the request against the fitted F."""
         F = self._require_fitted()
         latents = request.latents
         latents.check_finite("SGF input latents")
@@ -242,44 +256,36 @@ class SGF(Manipulator):
                 f"fitted on), got {list(c0.shape)} and {list(c1.shape)}; use the encoder the manipulator was fitted with")
         if not (torch.isfinite(c0).all() and torch.isfinite(c1).all()):
             raise ComponentError("SGF got NaN/inf in c0 or c1; check the encoder output and the target")
-        mode = self.params["mode"]
-        start = working_vector(latents, request.layers).float()
-        state = StopState.start(start, c0, encoder.distance(c0, c1, request.target_dims).float(),
-                                self.params["tolerance"], measured=mode != "fast")
-        dc = self.params["step_size"] * (c1 - c0)
-        reaim = self.params["reaim"] and mode != "fast"
-        if reaim:   # re-aimed on the targeted dims only: the other dims keep dc = 0 (held where they are)
-            mask = torch.zeros_like(c1[:1])
-            mask[:, list(request.target_dims) or slice(None)] = 1.0
-        for t in range(1, max_steps + 1):
-            idx = state.active.nonzero().flatten()
-            if len(idx) == 0:
-                state.snapshots.extend(state.z.clone() for _ in range(max_steps - t + 1))
-                break
-            if reaim and t > 1:
-                dc[idx] = self.params["step_size"] * (c1[idx] - state.c[idx].to(c1)) * mask
-            with torch.enable_grad():
-                step = self.direction(state.z[idx], state.c[idx], dc[idx], exact=mode == "exact").detach()
-            new = state.z[idx] + step
-            finite = torch.isfinite(new).all(dim=1)
-            for i in idx[~finite].tolist():
-                state.stop(i, "non-finite")
-            good = idx[finite]
-            state.z[good], state.steps[good] = new[finite], t
-            if mode == "fast":
-                state.c[good] = state.c[good] + dc[good]
-            elif len(good):
-                part = EditRequest(latents.index(good), request.c0[good], request.c1[good], request.target_dims,
-                                   request.layers)
-                measured = encoder.measure(generator, self._compose(part, start[good], state.z[good])).float()
-                error = encoder.distance(measured, c1[good].to(measured), request.target_dims).float()
-                state.update(good, measured.to(state.c), error.cpu(), self.params["smoothing"], self.params["patience"])
-            state.snapshots.append(state.z.clone())
-        if mode != "fast":
-            state.finish()
-            state.snapshots[-1] = state.z.clone()
-        return {"start": start, "snapshots": state.snapshots, "steps": state.steps, "status": state.status,
-                "conditions": state.c, "error": state.err}
+        return c0, c1
+
+    def _run(self, request: EditRequest, generator: Generator, encoder: ConditionEncoder,
+             max_steps: int) -> tuple[torch.Tensor, EditTrace]:
+        """Algorithm 1 on the whole batch with per-sample stopping: (start vectors [N, d], its trace)."""
+        c0, c1 = self._check_request(request)
+        settings = self.settings(max_steps)
+        start = working_vector(request.latents, request.layers).float()
+        dims = list(request.target_dims)
+        exact = self.params["mode"] == "exact"
+
+        def direction(z: torch.Tensor, c: torch.Tensor, dc: torch.Tensor) -> torch.Tensor:
+            return self.direction(z, c, dc, exact=exact)
+
+        def measure(rows: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+            part = EditRequest(request.latents.index(rows), c0[rows], c1[rows], dims, request.layers)
+            return encoder.measure(generator, self._compose(part, start[rows], z)).float()
+
+        def distance(rows: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+            return encoder.distance(c, c1[rows].to(c), dims)
+
+        err0 = encoder.distance(c0, c1, dims).float() if settings.measured else torch.zeros(len(c0))
+        couple = None
+        if self.params["untargeted"] == "follow":
+            if "c_cov" not in self.norm:
+                raise ComponentError(f"{self.label}: untargeted: follow needs the condition covariance, which this "
+                                     "fitted state lacks; fit it again with untargeted: follow")
+            couple = follow_coupling(self.norm["c_cov"].float(), dims)
+        return start, run_edit(start, c0, c1, dims, err0, settings, direction, measure, distance, couple)
+
     # -- state ----------------------------------------------------------------------------------
     def to(self, device: torch.device | str) -> SGF:
         super().to(device)
@@ -303,79 +309,3 @@ class SGF(Manipulator):
         self.F = frozen({k[2:]: v for k, v in tensors.items() if k.startswith("F.")}, int(meta["num_layers"]))
         self.norm = {k[5:]: v for k, v in tensors.items() if k.startswith("norm.")}
         self.report = meta.get("report", {})
-
-
-@dataclass
-class StopState:
-    """Per-sample bookkeeping of an adaptive SGF run and its stopping rule.
-
-    Readings of real encoders are noisy (a keypoint detector jitters by a pixel), so one bad
-    reading must not end a sample. The rule: ``converged`` when the measured error <= tolerance;
-    otherwise the error is smoothed (exponential moving average), and a sample whose smoothed error
-    has been above its best for ``patience`` steps stops as ``diverging`` (flat readings, as from a
-    captioner that repeats its caption, do not count). Whenever a sample
-    stops without converging (diverging, non-finite, max_steps) it rolls back to the step with its
-    lowest measured error, so a run never returns something worse than it already had.
-    """
-
-    z: torch.Tensor                 # [N, d] current vectors
-    c: torch.Tensor                 # [N, k] last measured (or, in fast mode, integrated) conditions
-    err: torch.Tensor               # [N] last measured error
-    smooth: torch.Tensor            # [N] smoothed error
-    best_smooth: torch.Tensor       # [N] lowest smoothed error so far
-    best_err: torch.Tensor          # [N] lowest measured error so far ...
-    best_z: torch.Tensor            # [N, d] ... and the vectors where it was measured
-    best_c: torch.Tensor            # [N, k] ... and the conditions measured there
-    stale: torch.Tensor             # [N] steps since the smoothed error last improved
-    steps: torch.Tensor             # [N] steps taken
-    active: torch.Tensor            # [N] bool, still running
-    status: list[str]
-    tolerance: float
-    snapshots: list[torch.Tensor] = field(default_factory=list)
-
-    @classmethod
-    def start(cls, z: torch.Tensor, c0: torch.Tensor, err: torch.Tensor, tolerance: float,
-              measured: bool) -> StopState:
-        n = len(z)
-        err = err.cpu()
-        state = cls(z.clone(), c0.clone(), err.clone(), err.clone(), err.clone(), err.clone(), z.clone(), c0.clone(),
-                    torch.zeros(n, dtype=torch.long), torch.zeros(n, dtype=torch.long),
-                    torch.ones(n, dtype=torch.bool), ["max_steps" if measured else "done"] * n, tolerance)
-        state.snapshots.append(z.clone())
-        if measured:
-            for i in (err <= tolerance).nonzero().flatten().tolist():
-                state.status[i], state.active[i] = "converged", False
-        return state
-
-    def stop(self, i: int, status: str) -> None:
-        """End sample i; without convergence it returns to its best measured step."""
-        self.status[i], self.active[i] = status, False
-        if status != "converged" and (self.best_err[i] < self.err[i] or not torch.isfinite(self.z[i]).all()):
-            self.z[i], self.c[i], self.err[i] = self.best_z[i], self.best_c[i], self.best_err[i]
-
-    def update(self, idx: torch.Tensor, measured: torch.Tensor, error: torch.Tensor, smoothing: float,
-               patience: int) -> None:
-        """Record the readings ``measured`` [B, k] / ``error`` [B] of the running samples ``idx`` and stop some."""
-        for j, i in enumerate(idx.tolist()):
-            if not bool(torch.isfinite(measured[j]).all()):
-                self.stop(i, "non-finite")
-                continue
-            e = float(error[j])
-            self.c[i], self.err[i] = measured[j], e
-            self.smooth[i] = smoothing * self.smooth[i] + (1 - smoothing) * e
-            if e < self.best_err[i]:
-                self.best_err[i], self.best_z[i], self.best_c[i] = e, self.z[i], measured[j]
-            if self.smooth[i] < self.best_smooth[i]:
-                self.best_smooth[i], self.stale[i] = self.smooth[i], 0
-            elif self.smooth[i] > self.best_smooth[i] + PLATEAU:
-                self.stale[i] += 1
-            # else: a plateau (a captioner repeats its caption until the image changes enough) is not divergence
-            if e <= self.tolerance:
-                self.stop(i, "converged")
-            elif self.stale[i] >= patience:
-                self.stop(i, "diverging")
-
-    def finish(self) -> None:
-        """Samples that ran out of steps also return to their best measured step."""
-        for i in self.active.nonzero().flatten().tolist():
-            self.stop(i, "max_steps")
