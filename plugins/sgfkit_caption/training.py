@@ -85,13 +85,24 @@ def caption_images(captioner: Captioner, word_map: WordMap, images: torch.Tensor
 
 
 def fact_targets(facts: list[dict]) -> tuple[torch.Tensor, list[int]]:
-    """Class index of every discrete fact per render [N, F] and the number of classes of each fact."""
+    """Class index of every discrete fact per render [N, F] and the number of classes of each fact.
+
+    A fact that is a list for some renders (a two-tone ``petal_color``: [base, tip]) gives two
+    columns, its first and its last value (equal for a single colour).
+    """
     from sgfkit_synthetic.captions import FACT_KEYS
 
     keys = sorted(k for k in facts[0] if k in FACT_KEYS)   # not petal_mix: colour shares are no class
-    values = {k: sorted({f[k] for f in facts}, key=str) for k in keys}
-    labels = torch.tensor([[values[k].index(f[k]) for k in keys] for f in facts], dtype=torch.long)
-    return labels, [len(values[k]) for k in keys]
+    listed = {k for k in keys if any(isinstance(f[k], list) for f in facts)}
+    columns = [(k, 0) for k in keys] + [(k, -1) for k in sorted(listed)]
+
+    def label(f: dict, key: str, end: int) -> str:
+        v = f[key]
+        return str(v[end] if isinstance(v, list) else v)
+
+    values = {c: sorted({label(f, *c) for f in facts}) for c in columns}
+    labels = torch.tensor([[values[c].index(label(f, *c)) for c in columns] for f in facts], dtype=torch.long)
+    return labels, [len(values[c]) for c in columns]
 
 
 def informative_caption(grammar, facts: dict, rng: random.Random, required: list[str], tries: int = 64) -> str:
