@@ -121,22 +121,30 @@ def informative_caption(grammar, facts: dict, rng: random.Random, required: list
 
 
 def caption_accuracy(captions_text: list[str], facts: list[dict]) -> dict[str, Any]:
-    """Share of the attributes named in each caption that match the truth, overall and per attribute."""
+    """Share of the attributes named in each caption that match the truth, overall and per attribute;
+    ``two_tone``: of the renders whose truth is a two-tone mix, the share captioned with that mix."""
     from sgfkit_synthetic import captions as grammar
 
     named = right = 0
     per_attr: dict[str, list[int]] = {}
+    mixes = mixes_named = 0
     for text, truth in zip(captions_text, facts):
-        for attr, value in grammar.parse_caption(text).items():
+        parsed = grammar.parse_caption(text)
+        for attr, value in parsed.items():
             _, ok = grammar.caption_matches(truth, {attr: value})
             named += 1
             right += ok
             per_attr.setdefault(attr, [0, 0])
             per_attr[attr][0] += ok
             per_attr[attr][1] += 1
+        if isinstance(truth.get("petal_color"), list):
+            mixes += 1
+            said = parsed.get("petal_color")
+            mixes_named += isinstance(said, list) and grammar.fact_holds(truth, "petal_color", said)
     return {"named_attribute_accuracy": right / max(1, named),
             "attributes_named_per_caption": named / max(1, len(captions_text)),
             "per_attribute": {a: round(r / n, 4) for a, (r, n) in sorted(per_attr.items())},
+            "two_tone": {"renders": mixes, "captioned_as_that_mix": round(mixes_named / max(1, mixes), 4)},
             "captions": len(captions_text)}
 
 
