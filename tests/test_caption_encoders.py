@@ -145,7 +145,7 @@ def test_registry_resolves_the_caption_components():
 
 @pytest.mark.slow
 def test_shipped_captioner_names_the_right_attributes_on_held_out_renders():
-    """The issue's target: >= 90 % of the attributes named in generated captions match the truth."""
+    """Issue 10: >= 95 % of the facts named in generated captions hold, >= 90 % for each fact kind."""
     from sgfkit_caption.encoders import SHIPPED_WEIGHTS, FlowerCaption
     from sgfkit_caption.training import caption_accuracy
     from sgfkit_synthetic import SynthFlowers, SynthFlowersTruth
@@ -156,9 +156,13 @@ def test_shipped_captioner_names_the_right_attributes_on_held_out_renders():
     latents = g.sample_latents(128, seed=4242)                 # not a training or held-out seed
     captions = enc.captions(g.synthesize(latents))
     report = caption_accuracy(captions, SynthFlowersTruth().facts(g, latents))
-    assert report["attributes_named_per_caption"] >= 1.8       # petal and centre colour, mostly
-    assert report["named_attribute_accuracy"] >= 0.9, report
-    assert report["per_attribute"]["petal_color"] >= 0.9, report
+    kinds = {"petal_color", "petal_shape", "petal_size", "center_color"}
+    assert report["attributes_named_per_caption"] >= 3.8       # every caption names all four kinds
+    assert kinds <= set(report["per_attribute"]), report
+    assert report["named_attribute_accuracy"] >= 0.95, report
+    assert all(report["per_attribute"][k] >= 0.9 for k in kinds), report
+    assert report["two_tone"]["renders"] >= 10                 # mixes are in the sample and mostly named
+    assert report["two_tone"]["captioned_as_that_mix"] >= 0.6, report   # 0.68 here, 0.90 on 400 held-out
 
 
 @pytest.mark.slow

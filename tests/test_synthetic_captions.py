@@ -14,7 +14,8 @@ from sgfkit_synthetic.captions import (caption_matches, fact_holds, generate_cap
                                        phrase_facts)
 
 VALUES = {
-    "petal_color": captions.PETAL_COLORS, "petal_shape": ["round", "pointed"],
+    "petal_color": captions.PETAL_COLORS + [["red", "purple"], ["yellow", "orange"], ["white", "blue"]],
+    "petal_shape": captions.PETAL_SHAPES,
     "petal_size": ["small", "medium", "large"], "petal_count": [5, 6, 7, 8, 9],
     "center_color": captions.CENTER_COLORS, "center_size": ["small", "medium", "large"],
     "background": captions.BACKGROUNDS,

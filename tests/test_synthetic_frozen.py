@@ -28,19 +28,22 @@ def test_default_synth_faces_output_is_frozen():
 
 
 def test_default_synth_flowers_output_and_captions_are_frozen():
+    # synth-flowers v2 (continuous hue, two-tone petals, three shapes): re-frozen on purpose
     g = SynthFlowers()
-    lat = g.sample_latents(3, seed=0)
+    lat = g.sample_latents(4, seed=0)
     img = g.synthesize(lat)
-    assert torch.allclose(img.mean((1, 2, 3)), torch.tensor([0.00382, 0.01583, -0.00229]), atol=2e-4)
-    assert torch.allclose(img.std((1, 2, 3)), torch.tensor([0.28896, 0.29167, 0.33151]), atol=2e-4)
+    assert torch.allclose(img.mean((1, 2, 3)), torch.tensor([0.00919, 0.00045, 0.00237, 0.04399]), atol=2e-4)
+    assert torch.allclose(img.std((1, 2, 3)), torch.tensor([0.31811, 0.33271, 0.29398, 0.2711]), atol=2e-4)
     facts = SynthFlowersTruth().facts(g, lat)
-    assert facts[0] == {"petal_color": "purple", "petal_shape": "pointed", "petal_size": "small", "petal_count": 7,
+    assert facts[0] == {"petal_color": "blue", "petal_shape": "round", "petal_size": "medium", "petal_count": 7,
                         "center_color": "black", "center_size": "large", "background": "green",
-                        "petal_mix": {"purple": 0.998}}
-    assert facts[1]["petal_mix"] == {"yellow": 0.054, "blue": 0.946}  # shares >= 0.05 are listed
-    assert [f["petal_count"] for f in facts] == [7, 6, 9]
+                        "petal_mix": {"blue": 1.0}}
+    assert facts[2]["petal_color"] == ["blue", "purple"]      # a two-tone flower: base, then tip
+    assert facts[2]["petal_mix"] == {"blue": 0.5, "purple": 0.5}
+    assert [f["petal_shape"] for f in facts] == ["round", "notched", "pointed", "round"]
+    assert [f["petal_count"] for f in facts] == [7, 6, 9, 6]
     rng = random.Random(0)
     assert [captions.generate_caption(facts[0], rng) for _ in range(3)] == [
-        "this flower has 7 violet petals",
-        "this purple flower has seven little pointy petals and a black centre",
-        "this flower has small pointy violet petals and a black center"]
+        "this flower has 7 blue petals",
+        "this blue flower has round petals and a black centre",
+        "this flower has seven blue petals and a black middle"]

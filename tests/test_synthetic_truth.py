@@ -132,7 +132,14 @@ def test_flower_truth_vector_facts_and_captions_agree():
     facts = truth.facts(g, lat)
     assert facts == facts_from_conditions(c)
     assert {f["petal_count"] for f in facts} == {5, 6, 7, 8, 9}
-    assert len({f["petal_color"] for f in facts}) == 7
+    single = {f["petal_color"] for f in facts if isinstance(f["petal_color"], str)}
+    mixes = [f for f in facts if isinstance(f["petal_color"], list)]
+    assert len(single) == 7 and {f["petal_shape"] for f in facts} == {"round", "pointed", "notched"}
+    assert {f["petal_size"] for f in facts} == {"small", "medium", "large"}
+    # about one flower in five is two-tone; its colour list is exactly the visible shares
+    assert 0.1 < len(mixes) / len(facts) < 0.35
+    assert all(len(f["petal_mix"]) == 2 and min(f["petal_mix"].values()) >= 0.2
+               and set(f["petal_mix"]) == set(f["petal_color"]) for f in mixes)
     from sgfkit_synthetic.captions import caption_matches, parse_caption
 
     for text, f in zip(truth.describe(c[:50]), facts[:50]):

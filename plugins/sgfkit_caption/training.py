@@ -85,13 +85,24 @@ def caption_images(captioner: Captioner, word_map: WordMap, images: torch.Tensor
 
 
 def fact_targets(facts: list[dict]) -> tuple[torch.Tensor, list[int]]:
-    """Class index of every discrete fact per render [N, F] and the number of classes of each fact."""
+    """Class index of every discrete fact per render [N, F] and the number of classes of each fact.
+
+    A fact that is a list for some renders (a two-tone ``petal_color``: [base, tip]) gives two
+    columns, its first and its last value (equal for a single colour).
+    """
     from sgfkit_synthetic.captions import FACT_KEYS
 
     keys = sorted(k for k in facts[0] if k in FACT_KEYS)   # not petal_mix: colour shares are no class
-    values = {k: sorted({f[k] for f in facts}, key=str) for k in keys}
-    labels = torch.tensor([[values[k].index(f[k]) for k in keys] for f in facts], dtype=torch.long)
-    return labels, [len(values[k]) for k in keys]
+    listed = {k for k in keys if any(isinstance(f[k], list) for f in facts)}
+    columns = [(k, 0) for k in keys] + [(k, -1) for k in sorted(listed)]
+
+    def label(f: dict, key: str, end: int) -> str:
+        v = f[key]
+        return str(v[end] if isinstance(v, list) else v)
+
+    values = {c: sorted({label(f, *c) for f in facts}) for c in columns}
+    labels = torch.tensor([[values[c].index(label(f, *c)) for c in columns] for f in facts], dtype=torch.long)
+    return labels, [len(values[c]) for c in columns]
 
 
 def informative_caption(grammar, facts: dict, rng: random.Random, required: list[str], tries: int = 64) -> str:
@@ -110,22 +121,30 @@ def informative_caption(grammar, facts: dict, rng: random.Random, required: list
 
 
 def caption_accuracy(captions_text: list[str], facts: list[dict]) -> dict[str, Any]:
-    """Share of the attributes named in each caption that match the truth, overall and per attribute."""
+    """Share of the attributes named in each caption that match the truth, overall and per attribute;
+    ``two_tone``: of the renders whose truth is a two-tone mix, the share captioned with that mix."""
     from sgfkit_synthetic import captions as grammar
 
     named = right = 0
     per_attr: dict[str, list[int]] = {}
+    mixes = mixes_named = 0
     for text, truth in zip(captions_text, facts):
-        for attr, value in grammar.parse_caption(text).items():
+        parsed = grammar.parse_caption(text)
+        for attr, value in parsed.items():
             _, ok = grammar.caption_matches(truth, {attr: value})
             named += 1
             right += ok
             per_attr.setdefault(attr, [0, 0])
             per_attr[attr][0] += ok
             per_attr[attr][1] += 1
+        if isinstance(truth.get("petal_color"), list):
+            mixes += 1
+            said = parsed.get("petal_color")
+            mixes_named += isinstance(said, list) and grammar.fact_holds(truth, "petal_color", said)
     return {"named_attribute_accuracy": right / max(1, named),
             "attributes_named_per_caption": named / max(1, len(captions_text)),
             "per_attribute": {a: round(r / n, 4) for a, (r, n) in sorted(per_attr.items())},
+            "two_tone": {"renders": mixes, "captioned_as_that_mix": round(mixes_named / max(1, mixes), 4)},
             "captions": len(captions_text)}
 
 

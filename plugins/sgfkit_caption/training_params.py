@@ -5,12 +5,13 @@ from __future__ import annotations
 from sgfkit.params import Param
 
 TRAINING_PARAMS: dict[str, Param] = {
-    "samples": Param(int, 6000, "training renders (synth-flowers, 64 px)", min=8),
+    "samples": Param(int, 8000, "training renders (synth-flowers, 64 px)", min=8),
     "held_out": Param(int, 400, "held-out renders for the report", min=4),
     "captions_per_image": Param(int, 4, "grammar captions drawn per render", min=1),
-    "caption_facts": Param(list, ["petal_color", "center_color"], "facts every training caption names "
+    "caption_facts": Param(list, ["petal_color", "petal_shape", "petal_size", "center_color"],
+                           "facts every training caption names "
                            "(so the most likely caption says what edits target)", item_type=str),
-    "steps": Param(int, 1500, "optimisation steps", min=1),
+    "steps": Param(int, 3500, "optimisation steps", min=1),
     "batch_size": Param(int, 64, "renders per step", min=2),
     "lr": Param(float, 3e-3, "Adam learning rate (cosine decay)", min=0.0),
     "aux_weight": Param(float, 1.0, "weight of the training-only fact-prediction loss on the CNN features",

@@ -24,6 +24,7 @@ import re
 from typing import Any
 
 PETAL_COLORS = ["red", "orange", "yellow", "pink", "purple", "blue", "white"]
+PETAL_SHAPES = ["round", "pointed", "notched"]
 CENTER_COLORS = ["yellow", "brown", "black", "green"]
 BACKGROUNDS = ["green", "blue", "dark", "beige"]
 FACT_KEYS = ["petal_color", "petal_shape", "petal_size", "petal_count", "center_color", "center_size", "background"]
@@ -35,7 +36,8 @@ _COLOR_WORDS = {
     "blue": "blue", "white": "white", "brown": "brown", "black": "black", "green": "green",
     "dark": "dark", "beige": "beige", "cream": "beige",
 }
-_SHAPE_WORDS = {"round": "round", "rounded": "round", "pointed": "pointed", "pointy": "pointed", "sharp": "pointed"}
+_SHAPE_WORDS = {"round": "round", "rounded": "round", "pointed": "pointed", "pointy": "pointed", "sharp": "pointed",
+                "notched": "notched", "forked": "notched"}
 _SIZE_WORDS = {"small": "small", "little": "small", "tiny": "small", "medium": "medium", "medium-sized": "medium",
                "large": "large", "big": "large", "huge": "large"}
 _NUMBER_WORDS = {"five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "5": 5, "6": 6, "7": 7, "8": 8, "9": 9}
@@ -51,7 +53,7 @@ _GEN_COLOR = {"red": ["red", "red", "scarlet"], "orange": ["orange"], "yellow": 
               "pink": ["pink"], "purple": ["purple", "purple", "violet"], "blue": ["blue"], "white": ["white"],
               "brown": ["brown"], "black": ["black"], "green": ["green"], "dark": ["dark", "black"],
               "beige": ["beige", "cream"]}
-_GEN_SHAPE = {"round": ["round", "rounded"], "pointed": ["pointed", "pointy"]}
+_GEN_SHAPE = {"round": ["round", "rounded"], "pointed": ["pointed", "pointy"], "notched": ["notched", "notched"]}
 _GEN_SIZE = {"small": ["small", "little"], "medium": ["medium-sized", "medium"], "large": ["large", "big"]}
 _GEN_NUMBER = {5: ["five", "5"], 6: ["six", "6"], 7: ["seven", "7"], 8: ["eight", "8"], 9: ["nine", "9"]}
 _GEN_CENTER = ["center", "center", "centre", "middle"]
@@ -59,6 +61,13 @@ _GEN_CENTER = ["center", "center", "centre", "middle"]
 
 def _pick(rng: random.Random, options: list[str]) -> str:
     return options[rng.randrange(len(options))]
+
+
+def _color_phrase(rng: random.Random, value: Any) -> str:
+    """A colour word, or "red and purple" for a list (a two-tone mix)."""
+    if isinstance(value, list):
+        return " and ".join(_pick(rng, _GEN_COLOR[c]) for c in value)
+    return _pick(rng, _GEN_COLOR[value])
 
 
 def _petal_adjectives(facts: dict[str, Any], use: set[str], rng: random.Random, with_color: bool = True) -> list[str]:
@@ -72,7 +81,7 @@ def _petal_adjectives(facts: dict[str, Any], use: set[str], rng: random.Random, 
     if "petal_shape" in use:
         tail.append(_pick(rng, _GEN_SHAPE[facts["petal_shape"]]))
     if with_color and "petal_color" in use:
-        tail.append(_pick(rng, _GEN_COLOR[facts["petal_color"]]))
+        tail.append(_color_phrase(rng, facts["petal_color"]))
     if len(tail) == 2 and rng.random() < 0.3:  # "white pointed petals" as often as "pointed white petals"
         tail.reverse()
     return words + tail
@@ -115,7 +124,7 @@ def generate_caption(facts: dict[str, Any], rng: random.Random) -> str:
     use = _choose_facts(rng)
     center = _center_phrase(facts, use, rng) if "center_color" in use else ""
     background = _background_phrase(facts, rng) if "background" in use else ""
-    color_word = _pick(rng, _GEN_COLOR[facts["petal_color"]]) if "petal_color" in use else ""
+    color_word = _color_phrase(rng, facts["petal_color"]) if "petal_color" in use else ""
     template = rng.randrange(6)
     if template == 1 and color_word:
         adj = _petal_adjectives(facts, use, rng, with_color=False)

@@ -22,7 +22,8 @@ from sgfkit.latents import Latents
 from sgfkit_synthetic import captions
 from sgfkit_synthetic.faces import FACE_ATTRIBUTES, FACE_LANDMARKS, SynthFaces
 from sgfkit_synthetic.faces_entangled import ENTANGLED_ATTRIBUTES, SynthFacesEntangled
-from sgfkit_synthetic.flowers import BACKGROUNDS, CENTER_COLORS, PETAL_COLORS, SynthFlowers, petal_mix_fact, size_word
+from sgfkit_synthetic.flowers import (BACKGROUNDS, CENTER_COLORS, HUE_PATH, PETAL_COLORS, PETAL_SHAPES, SynthFlowers,
+                                      flower_facts)
 
 
 class _TruthEncoder(ConditionEncoder):
@@ -114,10 +115,12 @@ class SynthFacesEntangledTruth(SynthFacesTruth):
         return torch.cat(outs) if outs else torch.zeros(0, len(self.names))
 
 
-#: flower condition vector: soft colour classes, then shape / size / count scalars
+#: flower condition vector: soft colour classes, shape classes, then size / count / hue scalars
 FLOWER_NAMES = ([f"petal_{c}" for c in PETAL_COLORS] + [f"center_{c}" for c in CENTER_COLORS]
-                + [f"background_{c}" for c in BACKGROUNDS]
-                + ["petal_pointed", "petal_size", "petal_count", "center_size"])
+                + [f"background_{c}" for c in BACKGROUNDS] + [f"petal_{k}" for k in PETAL_SHAPES]
+                + ["petal_size", "petal_count", "center_size", "petal_hue", "petal_tip_hue", "petal_tip_share"])
+#: hue positions (0-6) are stored divided by this, so every dim lies in [0, 1]
+_HUE_SCALE = float(len(HUE_PATH) - 1)
 
 
 def count_to_unit(count: torch.Tensor | float) -> torch.Tensor | float:
@@ -128,28 +131,28 @@ def count_to_unit(count: torch.Tensor | float) -> torch.Tensor | float:
 def facts_from_conditions(c: torch.Tensor) -> list[dict[str, Any]]:
     """Flower condition vectors [N, len(FLOWER_NAMES)] -> discrete facts (same rules as the generator)."""
     i = {n: k for k, n in enumerate(FLOWER_NAMES)}
-    shares = c[:, i["petal_red"]:i["petal_red"] + len(PETAL_COLORS)]
-    petal, mixes = shares.argmax(1).tolist(), shares.tolist()
-    center = c[:, i["center_yellow"]:i["center_yellow"] + len(CENTER_COLORS)].argmax(1).tolist()
-    bg = c[:, i["background_green"]:i["background_green"] + len(BACKGROUNDS)].argmax(1).tolist()
-    count = (c[:, i["petal_count"]] * 5.0 + 4.5).round().clamp(5, 9).long().tolist()
-    return [{
-        "petal_color": PETAL_COLORS[petal[r]],
-        "petal_shape": "pointed" if float(c[r, i["petal_pointed"]]) > 0.5 else "round",
-        "petal_size": size_word(float(c[r, i["petal_size"]])),
-        "petal_count": int(count[r]),
-        "center_color": CENTER_COLORS[center[r]],
-        "center_size": size_word(float(c[r, i["center_size"]])),
-        "background": BACKGROUNDS[bg[r]],
-        "petal_mix": petal_mix_fact(mixes[r]),
-    } for r in range(c.shape[0])]
+
+    def block(first: str, size: int) -> list[int]:
+        return c[:, i[first]:i[first] + size].argmax(1).tolist()
+
+    shape, center = block(f"petal_{PETAL_SHAPES[0]}", len(PETAL_SHAPES)), block("center_yellow", len(CENTER_COLORS))
+    bg = block("background_green", len(BACKGROUNDS))
+    col = {k: c[:, i[k]].tolist() for k in ("petal_hue", "petal_tip_hue", "petal_tip_share", "petal_size",
+                                            "petal_count", "center_size")}
+    return [flower_facts(col["petal_hue"][r] * _HUE_SCALE, col["petal_tip_hue"][r] * _HUE_SCALE,
+                         col["petal_tip_share"][r], shape[r], col["petal_size"][r],
+                         col["petal_count"][r] * 5.0 + 4.5, center[r], col["center_size"][r], bg[r])
+            for r in range(c.shape[0])]
 
 
 class SynthFlowersTruth(_TruthEncoder):
     """Exact synth-flowers conditions in [0, 1] plus discrete facts and captions.
 
-    ``measure`` -> [N, 19]: colour-class weights (petal 7, centre 4, background 4; each group
-    sums to 1), ``petal_pointed``, ``petal_size``, ``petal_count`` ((count - 4.5) / 5), ``center_size``.
+    ``measure`` -> [N, 24]: colour-class weights (petal 7: the base and tip hues' interpolation
+    weights by length share; centre 4; background 4; each group sums to 1), shape weights
+    (``petal_round``, ``petal_pointed``, ``petal_notched``), ``petal_size``, ``petal_count``
+    ((count - 4.5) / 5), ``center_size``, ``petal_hue`` / ``petal_tip_hue`` (hue position / 6) and
+    ``petal_tip_share`` (outer share of the petal in the tip hue, 0-0.5).
     """
 
     condition_kind: ClassVar[str] = "attributes"
@@ -167,8 +170,10 @@ class SynthFlowersTruth(_TruthEncoder):
     def measure(self, generator: Generator, latents: Latents, batch_size: int = 256) -> torch.Tensor:
         outs = []
         for s in self._scenes(generator, latents, batch_size):
-            scalars = torch.stack([s["pointed"], s["petal_size"], count_to_unit(s["count"]), s["center_size"]], dim=1)
-            outs.append(torch.cat([s["petal_mix"], s["center_mix"], s["bg_mix"], scalars], dim=1).float().cpu())
+            scalars = torch.stack([s["petal_size"], count_to_unit(s["count"]), s["center_size"], s["hue"] / _HUE_SCALE,
+                                   s["tip_hue"] / _HUE_SCALE, s["tip_share"]], dim=1)
+            outs.append(torch.cat([generator.petal_weights(s), s["center_mix"], s["bg_mix"], s["shape_mix"], scalars],
+                                  dim=1).float().cpu())
         return torch.cat(outs) if outs else torch.zeros(0, len(self.names))
 
     def facts(self, generator: Generator, latents: Latents, batch_size: int = 256) -> list[dict[str, Any]]:
@@ -224,7 +229,8 @@ class SynthFlowersTruth(_TruthEncoder):
                 for option in options:
                     out[f"{prefix}_{option}"] = 1.0 / len(wanted) if option in wanted else 0.0
             elif key == "petal_shape":
-                out["petal_pointed"] = 1.0 if value == "pointed" else 0.0
+                for shape in PETAL_SHAPES:
+                    out[f"petal_{shape}"] = 1.0 if value == shape else 0.0
             elif key in ("petal_size", "center_size"):
                 out[key] = sizes[value]
             elif key == "petal_count":
