@@ -20,8 +20,9 @@ from sgfkit.errors import ComponentError
 from sgfkit.latents import Latents
 
 from sgfkit_synthetic import captions
-from sgfkit_synthetic.faces import FACE_ATTRIBUTES, FACE_LANDMARKS, SynthFaces
-from sgfkit_synthetic.faces_entangled import ENTANGLED_ATTRIBUTES, SynthFacesEntangled
+from sgfkit_synthetic.declarations import SynthFacesEntangledTruthDeclaration, SynthFacesTruthDeclaration
+from sgfkit_synthetic.faces import SynthFaces
+from sgfkit_synthetic.faces_entangled import SynthFacesEntangled
 from sgfkit_synthetic.flowers import (BACKGROUNDS, CENTER_COLORS, HUE_PATH, PETAL_COLORS, PETAL_SHAPES, SynthFlowers,
                                       flower_facts)
 
@@ -49,25 +50,18 @@ class _TruthEncoder(ConditionEncoder):
                 yield generator.scene(generator.ws_of(part))
 
 
-class SynthFacesTruth(_TruthEncoder):
+class SynthFacesTruth(SynthFacesTruthDeclaration, _TruthEncoder):
     """Exact synth-faces attributes (in [0, 1]) followed by landmark pixel coordinates.
 
     ``measure`` -> [N, A + 2L]: ``attribute_names`` then ``<point>_x, <point>_y`` per landmark.
     """
 
-    condition_kind: ClassVar[str] = "mixed"
     world: ClassVar[type] = SynthFaces
     world_name: ClassVar[str] = "synth-faces"
-    attribute_names: ClassVar[list[str]] = list(FACE_ATTRIBUTES)
-    landmark_names: ClassVar[list[str]] = list(FACE_LANDMARKS)
 
     @property
     def names(self) -> list[str]:
-        return self.attribute_names + [f"{p}_{a}" for p in self.landmark_names for a in ("x", "y")]
-
-    @classmethod
-    def declared_names(cls, params: dict[str, Any], base_dir: Any = None) -> list[str] | None:
-        return cls.names.fget(cls)  # built from class attributes only
+        return self.condition_names()
 
     def keypoint_columns(self) -> list[tuple[str, str]]:
         return [(f"{p}_x", f"{p}_y") for p in self.landmark_names]
@@ -89,25 +83,16 @@ class SynthFacesTruth(_TruthEncoder):
         return [" ".join(f"{self.names[i]} {float(row[i]):.2f}".replace(" 0.", " .") for i in idx) for row in c]
 
 
-class SynthFacesEntangledTruth(SynthFacesTruth):
+class SynthFacesEntangledTruth(SynthFacesEntangledTruthDeclaration, SynthFacesTruth):
     """Exact synth-faces-entangled attributes (``ENTANGLED_ATTRIBUTES``, in [0, 1]); no landmarks.
 
     ``measure`` -> [N, 16]. Attributes only, so it can also drive a manipulator as its condition
     encoder (a target that keeps the landmarks fixed would contradict the expression it asks for).
     """
 
-    condition_kind: ClassVar[str] = "attributes"
     world: ClassVar[type] = SynthFacesEntangled
     world_name: ClassVar[str] = "synth-faces-entangled"
-    attribute_names: ClassVar[list[str]] = list(ENTANGLED_ATTRIBUTES)
     summary_attributes: ClassVar[list[str]] = ["age", "grey_hair", "bald", "beard", "smile", "eyes_open"]
-
-    @property
-    def names(self) -> list[str]:
-        return list(self.attribute_names)
-
-    def keypoint_columns(self) -> list[tuple[str, str]]:
-        return []  # attributes only
 
     def measure(self, generator: Generator, latents: Latents, batch_size: int = 256) -> torch.Tensor:
         outs = [torch.stack([s[a] for a in self.attribute_names], dim=1).float().cpu()
