@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sgfkit.declarations import ConditionEncoderDeclaration, GeneratorDeclaration
+from sgfkit.declarations import ConditionEncoderDeclaration, GeneratorDeclaration, MetricDeclaration
 from sgfkit.params import Param
+from sgfkit_synthetic.captions import BACKGROUNDS, CENTER_COLORS, PETAL_COLORS, PETAL_SHAPES
 
 #: synth-faces attribute names (all in [0, 1]) in the order the truth encoder reports them
 FACE_ATTRIBUTES = [
@@ -19,6 +20,10 @@ FACE_LANDMARKS = [
 ]
 #: the attributes of synth-faces-entangled: synth-faces' 15, then grey_hair
 ENTANGLED_ATTRIBUTES = [*FACE_ATTRIBUTES, "grey_hair"]
+#: flower condition vector: soft colour classes, shape classes, then size / count / hue scalars
+FLOWER_NAMES = ([f"petal_{c}" for c in PETAL_COLORS] + [f"center_{c}" for c in CENTER_COLORS]
+                + [f"background_{c}" for c in BACKGROUNDS] + [f"petal_{k}" for k in PETAL_SHAPES]
+                + ["petal_size", "petal_count", "center_size", "petal_hue", "petal_tip_hue", "petal_tip_share"])
 
 
 class SyntheticGeneratorDeclaration(GeneratorDeclaration):
@@ -67,3 +72,19 @@ class SynthFacesEntangledTruthDeclaration(SynthFacesTruthDeclaration):
     condition_kind: ClassVar[str] = "attributes"
     attribute_names: ClassVar[list[str]] = list(ENTANGLED_ATTRIBUTES)
     landmark_names: ClassVar[list[str]] = []
+
+
+class SynthFlowersTruthDeclaration(ConditionEncoderDeclaration):
+    """Exact synth-flowers conditions in [0, 1] plus discrete facts and captions."""
+
+    condition_kind: ClassVar[str] = "attributes"
+    #: targets may also be captions ({caption: ...}), which only the loaded encoder can read
+    named_targets: ClassVar[bool] = False
+
+    @classmethod
+    def declared_names(cls, params: dict[str, Any], base_dir: Any = None) -> list[str] | None:
+        return list(FLOWER_NAMES)
+
+
+class CaptionSuccessDeclaration(MetricDeclaration):
+    """Share of caption edits that now match the caption (scored with the truth facts)."""

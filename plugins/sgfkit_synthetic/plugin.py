@@ -26,10 +26,12 @@ def sgfkit_register_condition_encoders(register):
              declaration="sgfkit_synthetic.declarations:SynthFacesEntangledTruthDeclaration",
              summary="exact synth-faces-entangled attributes (16, no landmarks), from the latents")
     register("synth-flowers-truth", "sgfkit_synthetic.truth:SynthFlowersTruth",
+             declaration="sgfkit_synthetic.declarations:SynthFlowersTruthDeclaration",
              summary="exact synth-flowers conditions, facts and captions, from the latents (for scoring)")
 
 
 @hookimpl
 def sgfkit_register_metrics(register):
     register("caption-success", "sgfkit_synthetic.caption_metric:CaptionSuccess",
+             declaration="sgfkit_synthetic.declarations:CaptionSuccessDeclaration",
              summary="share of caption edits whose named facts hold afterwards, and other facts changed")

@@ -20,7 +20,12 @@ from sgfkit.errors import ComponentError
 from sgfkit.latents import Latents
 
 from sgfkit_synthetic import captions
-from sgfkit_synthetic.declarations import SynthFacesEntangledTruthDeclaration, SynthFacesTruthDeclaration
+from sgfkit_synthetic.declarations import (
+    FLOWER_NAMES,
+    SynthFacesEntangledTruthDeclaration,
+    SynthFacesTruthDeclaration,
+    SynthFlowersTruthDeclaration,
+)
 from sgfkit_synthetic.faces import SynthFaces
 from sgfkit_synthetic.faces_entangled import SynthFacesEntangled
 from sgfkit_synthetic.flowers import (BACKGROUNDS, CENTER_COLORS, HUE_PATH, PETAL_COLORS, PETAL_SHAPES, SynthFlowers,
@@ -100,10 +105,6 @@ class SynthFacesEntangledTruth(SynthFacesEntangledTruthDeclaration, SynthFacesTr
         return torch.cat(outs) if outs else torch.zeros(0, len(self.names))
 
 
-#: flower condition vector: soft colour classes, shape classes, then size / count / hue scalars
-FLOWER_NAMES = ([f"petal_{c}" for c in PETAL_COLORS] + [f"center_{c}" for c in CENTER_COLORS]
-                + [f"background_{c}" for c in BACKGROUNDS] + [f"petal_{k}" for k in PETAL_SHAPES]
-                + ["petal_size", "petal_count", "center_size", "petal_hue", "petal_tip_hue", "petal_tip_share"])
 #: hue positions (0-6) are stored divided by this, so every dim lies in [0, 1]
 _HUE_SCALE = float(len(HUE_PATH) - 1)
 
@@ -130,7 +131,7 @@ def facts_from_conditions(c: torch.Tensor) -> list[dict[str, Any]]:
             for r in range(c.shape[0])]
 
 
-class SynthFlowersTruth(_TruthEncoder):
+class SynthFlowersTruth(SynthFlowersTruthDeclaration, _TruthEncoder):
     """Exact synth-flowers conditions in [0, 1] plus discrete facts and captions.
 
     ``measure`` -> [N, 24]: colour-class weights (petal 7: the base and tip hues' interpolation
@@ -140,16 +141,11 @@ class SynthFlowersTruth(_TruthEncoder):
     ``petal_tip_share`` (outer share of the petal in the tip hue, 0-0.5).
     """
 
-    condition_kind: ClassVar[str] = "attributes"
     world: ClassVar[type] = SynthFlowers
     world_name: ClassVar[str] = "synth-flowers"
 
     @property
     def names(self) -> list[str]:
-        return list(FLOWER_NAMES)
-
-    @classmethod
-    def declared_names(cls, params: dict[str, Any], base_dir: Any = None) -> list[str] | None:
         return list(FLOWER_NAMES)
 
     def measure(self, generator: Generator, latents: Latents, batch_size: int = 256) -> torch.Tensor:
