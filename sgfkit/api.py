@@ -42,7 +42,8 @@ def component_class(kind: str, name: str) -> type:
 
 
 def find_component(name: str) -> tuple[str, type]:
-    """Look ``name`` up in every kind: (kind, class). Used by ``sgfkit info``."""
+    """Look ``name`` up in every kind: (kind, declaration). Used by ``sgfkit info``: the class's torch-free
+    declaration (params, training options) when its plugin registered one, else the class itself."""
     from sgfkit.errors import UnknownComponentError, did_you_mean
 
     registry = get_registry()
@@ -51,7 +52,7 @@ def find_component(name: str) -> tuple[str, type]:
         every = sorted({n for table in registry.specs.values() for n in table})
         raise UnknownComponentError(f"no component named {name!r}.{did_you_mean(name, every)} "
                                     f"Run 'sgfkit list' to see them all")
-    return hits[0], registry.resolve(hits[0], name)
+    return hits[0], registry.resolve_declaration(hits[0], name)
 
 
 def _build(kind: str, name: str, params: dict[str, Any]) -> Any:

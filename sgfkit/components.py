@@ -11,55 +11,37 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
 
 from sgfkit.dataset import LatentDataset
+from sgfkit.declarations import (
+    ComponentDeclaration,
+    ConditionEncoderDeclaration,
+    GeneratorDeclaration,
+    ManipulatorDeclaration,
+    MetricDeclaration,
+    ProjectorDeclaration,
+)
 from sgfkit.errors import ComponentError, did_you_mean
 from sgfkit.kinds import KIND_TABLE
 from sgfkit.latents import Latents, LayerSpec, resolve_layers
-from sgfkit.params import Param, validate_params
+from sgfkit.params import validate_params
 
 
-class Component(ABC):
-    """Common behaviour: declared params, validation, device placement.
+class Component(ComponentDeclaration, ABC):
+    """Common behaviour: declared params (see :mod:`sgfkit.declarations`), validation, device placement.
 
     Subclasses set ``params`` (new keys, or overrides of inherited ones) and call
     ``super().__init__(**params)`` first; afterwards ``self.params`` holds every value.
     """
 
-    kind: ClassVar[str] = "component"
-    params: ClassVar[dict[str, Param]] = {}
-    #: the name the registry knows this class by (set when the registry resolves it)
-    registry_name: ClassVar[str] = ""
-
     def __init__(self, **params: Any) -> None:
         label = f"{self.kind} '{self.registry_name or type(self).__name__}'"
         self.params: dict[str, Any] = validate_params(self.all_params(), params, component=label)
         self.device = torch.device("cpu")
-
-    @classmethod
-    def all_params(cls) -> dict[str, Param]:
-        """Parameters of this class and its bases (subclass entries win)."""
-        merged: dict[str, Param] = {}
-        for klass in reversed(cls.__mro__):
-            merged.update(vars(klass).get("params", {}))
-        return merged
-
-    @classmethod
-    def check_recipe(cls, params: dict[str, Any], recipe: dict[str, Any]) -> list[tuple[str, str]]:
-        """Cross-checks against the rest of the recipe, before anything heavy loads.
-
-        Returns (key, message) problems with keys relative to this component's section.
-        """
-        return []
-
-    @classmethod
-    def declaration_problems(cls) -> list[str]:
-        """What is wrong with the class-level declarations (checked once, when the registry resolves it)."""
-        return []
 
     def to(self, device: torch.device | str) -> Component:
         """Move every ``torch.nn.Module`` attribute to ``device``."""
@@ -79,7 +61,7 @@ class Component(ABC):
 # --------------------------------------------------------------------------------------------
 
 
-class Generator(Component):
+class Generator(GeneratorDeclaration, Component):
     """A pretrained (or procedural) generator with a StyleGAN-like latent space.
 
     Subclasses set ``z_dim``, ``w_dim``, ``num_ws``, ``resolution`` in ``__init__`` and implement
@@ -87,25 +69,11 @@ class Generator(Component):
     ``spaces = ("z",)`` and implements :meth:`synthesize_z` instead of mapping/synthesis.
     """
 
-    kind: ClassVar[str] = "generator"
-    spaces: ClassVar[tuple[str, ...]] = ("z", "w", "w+")
-    params: ClassVar[dict[str, Param]] = {
-        "space": Param(str, "w", "latent space the manipulators work in", choices=("z", "w", "w+")),
-        "truncation": Param(float, 1.0, "truncation psi: w_avg + psi * (w - w_avg)", min=0.0, max=2.0),
-        "truncation_cutoff": Param(int, None, "apply truncation to the first N layers only", nullable=True, min=1),
-    }
 
     z_dim: int
     w_dim: int
     num_ws: int
     resolution: int
-
-    @classmethod
-    def check_recipe(cls, params: dict[str, Any], recipe: dict[str, Any]) -> list[tuple[str, str]]:
-        space = params.get("space", "w")
-        if space in ("z", "w", "w+") and space not in cls.spaces:
-            return [("space", f"this generator supports only {', '.join(cls.spaces)}, not {space!r}")]
-        return []
 
     @property
     def space(self) -> str:
@@ -206,27 +174,13 @@ class Generator(Component):
 # Condition encoders
 # --------------------------------------------------------------------------------------------
 
-CONDITION_KINDS = ("attributes", "keypoints", "embedding", "mixed")
-
-
-class ConditionEncoder(Component):
+class ConditionEncoder(ConditionEncoderDeclaration, Component):
     """C: images -> conditions [N, k].
 
     ``condition_kind``: ``attributes`` (scores in [0, 1]), ``keypoints`` (pixel coordinates,
     names ``<point>_x`` / ``<point>_y``), ``embedding`` (unit-norm vectors) or ``mixed``.
     Encoders need not be differentiable: SGF only runs them forward.
     """
-
-    kind: ClassVar[str] = "condition-encoder"
-    condition_kind: ClassVar[str] = "attributes"
-
-    @classmethod
-    def declaration_problems(cls) -> list[str]:
-        if cls.condition_kind not in CONDITION_KINDS:
-            return [f"condition_kind {cls.condition_kind!r} is not one of {', '.join(CONDITION_KINDS)}"]
-        return []
-    #: options of :meth:`train`, for encoders whose shipped weights sgfkit trains itself
-    training_params: ClassVar[dict[str, Param]] = {}
 
     @classmethod
     def train(cls, output: Path, **options: Any) -> dict[str, Any]:
@@ -236,12 +190,6 @@ class ConditionEncoder(Component):
         (also stored in the weights' JSON metadata).
         """
         raise ComponentError(f"{cls.registry_name or cls.__name__} has no training command: it loads user weights")
-
-    @classmethod
-    def declared_names(cls, params: dict[str, Any], base_dir: Path | None = None) -> list[str] | None:
-        """The condition names an encoder built with ``params`` will have, found without loading it
-        (``sgfkit validate`` checks targets against them); ``None``: known only after loading."""
-        return None
 
     @property
     @abstractmethod
@@ -369,27 +317,12 @@ class EditRequest:
     strength: float | None = None
 
 
-class Manipulator(Component):
+class Manipulator(ManipulatorDeclaration, Component):
     """Learns how to move latents so that conditions change, then edits.
 
     ``fit`` learns from a :class:`LatentDataset`; ``edit`` applies an :class:`EditRequest`.
     Fitted state round-trips through :meth:`save` / :meth:`load` (safetensors + JSON).
     """
-
-    kind: ClassVar[str] = "manipulator"
-    #: condition kinds this method can target
-    condition_kinds: ClassVar[tuple[str, ...]] = ("attributes", "keypoints", "embedding", "mixed")
-
-    @classmethod
-    def declaration_problems(cls) -> list[str]:
-        unknown = [k for k in cls.condition_kinds if k not in CONDITION_KINDS]
-        return [f"condition_kinds lists unknown kinds {', '.join(map(repr, unknown))} "
-                f"(known: {', '.join(CONDITION_KINDS)})"] if unknown else []
-    params: ClassVar[dict[str, Param]] = {
-        "label": Param(str, None, "name shown in tables and grids (default: the type)", nullable=True),
-        "strengths": Param(list, None, "strength grid for MDC sweeps (method-specific units)",
-                           nullable=True, item_type=float),
-    }
 
     @property
     def label(self) -> str:
@@ -532,10 +465,8 @@ class MetricResult:
     legends: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-class Metric(Component):
+class Metric(MetricDeclaration, Component):
     """Scores evaluations of edits (e.g. MDC curves and MDS)."""
-
-    kind: ClassVar[str] = "metric"
 
     @abstractmethod
     def compute(self, evaluations: list[EditEvaluation], edits: list[EditOutcome]) -> MetricResult:
@@ -581,19 +512,13 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return 10.0 * torch.log10(4.0 / mse)
 
 
-class Projector(Component):
+class Projector(ProjectorDeclaration, Component):
     """Finds latents whose rendering reproduces given images (GAN inversion).
 
     ``project(images [N, 3, H, W] in [-1, 1] at the generator's resolution, generator)`` returns a
     :class:`Projection` in ``w`` or ``w+`` (the ``space`` parameter). Optimisers and encoder-based
     inverters (e4e-like) alike are projectors.
     """
-
-    kind: ClassVar[str] = "projector"
-    params: ClassVar[dict[str, Param]] = {
-        "space": Param(str, "w+", "latent space of the projections (w+ reconstructs better, w edits better)",
-                       choices=("w", "w+")),
-    }
 
     @property
     def space(self) -> str:

@@ -8,6 +8,9 @@ Each registration hook receives a ``register`` callback::
 
 The component is a lazy ``"module:Class"`` string (preferred: ``sgfkit list`` never imports it)
 or the class itself. It is checked against the kind's base class when first resolved.
+``declaration="my_package.params:MyGeneratorDeclaration"`` names the component's torch-free
+declaration class (its params and recipe checks, see :mod:`sgfkit.declarations`), which the
+component subclasses: ``sgfkit validate`` then checks recipes without importing the component.
 This module must stay free of torch imports.
 """
 from __future__ import annotations
@@ -30,7 +33,7 @@ class Register(Protocol):
     """The callback a component registration hook receives."""
 
     def __call__(self, name: str, component: str | type, *, summary: str = "",
-                 aliases: tuple[str, ...] = ()) -> None: ...
+                 aliases: tuple[str, ...] = (), declaration: str | type | None = None) -> None: ...
 
 
 class RegisterWeights(Protocol):

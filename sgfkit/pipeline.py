@@ -62,13 +62,18 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed % 2 ** 32)
 
 
+def _component_class(recipe: Recipe, path: str, name: str) -> type:
+    """The component class of a recipe section (validation saw only its torch-free declaration)."""
+    return get_registry().resolve(recipe.classes[path].kind, name)
+
+
 def build_components(recipe: Recipe, device: str) -> Components:
     """Instantiate every component of a validated recipe (this is where weights load)."""
     data = recipe.data
 
     def make(path: str, section: dict[str, Any]) -> Any:
         params = {k: v for k, v in section.items() if k != "type"}
-        cls = recipe.classes[path]
+        cls = _component_class(recipe, path, section["type"])
         # components that read user files take the recipe's folder to resolve relative paths
         if "base_dir" in inspect.signature(cls).parameters:
             params["base_dir"] = recipe.base_dir
@@ -89,7 +94,7 @@ def build_components(recipe: Recipe, device: str) -> Components:
 def build_projector(recipe: Recipe, device: str, space: str | None = None) -> Any:
     """The recipe's projector (``{type: optimize}`` when it names none), optionally forced to ``space``."""
     section = dict(recipe.data.get("projector") or {"type": "optimize"})
-    cls = recipe.classes.get("projector") or get_registry().resolve("projector", section["type"])
+    cls = get_registry().resolve("projector", section["type"])
     if space is not None:
         section["space"] = space
     return cls(**{k: v for k, v in section.items() if k != "type"}).to(device)
@@ -98,7 +103,7 @@ def build_projector(recipe: Recipe, device: str, space: str | None = None) -> An
 def build_generator(recipe: Recipe, device: str) -> Any:
     """Only the generator of a recipe."""
     params = {k: v for k, v in recipe.data["generator"].items() if k != "type"}
-    cls = recipe.classes["generator"]
+    cls = _component_class(recipe, "generator", recipe.data["generator"]["type"])
     if "base_dir" in inspect.signature(cls).parameters:
         params["base_dir"] = recipe.base_dir
     return cls(**params).to(device)

@@ -377,7 +377,7 @@ def _resolve_section(chk: _Checker, value: Any, kind: str, path: KeyPath, recipe
         chk.add((*path, "type"), f"expected a {kind} name (str), got {type(name).__name__} {name!r}")
         return None
     try:
-        cls = registry.resolve(kind, name)
+        cls = registry.resolve_declaration(kind, name)  # torch-free when the plugin declared it
     except SgfkitError as err:
         chk.add((*path, "type"), str(err))
         return None

@@ -70,6 +70,18 @@ def _defined_in_core(cls: type, method: str) -> bool:
     return owner is not None and owner.__module__ == "sgfkit.components"
 
 
+def generic_names(cls: type, flag: str, methods: tuple[str, ...]) -> bool:
+    """Whether recipe names can be checked against ``declared_names``: a torch-free declaration says so
+    with ``flag`` (``named_targets`` / ``named_conditions``); a component class, also by not overriding
+    the core's ``methods``."""
+    if not getattr(cls, flag, True):
+        return False
+    from sgfkit.declarations import ComponentDeclaration
+
+    is_component = any(k.__module__ == "sgfkit.components" for k in cls.__mro__ if k is not ComponentDeclaration)
+    return all(_defined_in_core(cls, m) for m in methods) if is_component else True
+
+
 def _declared(recipe: Recipe, section: str) -> tuple[str, list[str] | None]:
     cls = recipe.classes[section]
     params = recipe.data[section]
@@ -93,7 +105,7 @@ def name_problems(recipe: Recipe) -> tuple[list[Problem], list[str]]:
     encoder, names = _declared(recipe, "encoder")
     edits = recipe.data.get("edits") or {}
     # only the default {name: value, offset: {name: delta}} target form can be checked generically
-    generic = all(_defined_in_core(enc_cls, m) for m in ("target", "target_dims", "index_of"))
+    generic = generic_names(enc_cls, "named_targets", ("target", "target_dims", "index_of"))
     if edits.get("targets") and generic:
         if names is None:
             notes.append(f"encoder {encoder}: condition names are known only after loading it; "
@@ -108,7 +120,7 @@ def name_problems(recipe: Recipe) -> tuple[list[Problem], list[str]]:
     evaluation = recipe.data.get("evaluation") or {}
     sections = ["encoder"] + (["evaluator"] if recipe.data.get("evaluator") and "evaluator" in recipe.classes else [])
     for section in sections if evaluation.get("attributes") else []:
-        if not _defined_in_core(recipe.classes[section], "index_of"):
+        if not generic_names(recipe.classes[section], "named_conditions", ("index_of",)):
             continue
         name, declared = _declared(recipe, section)
         if declared is None:

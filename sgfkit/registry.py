@@ -45,7 +45,10 @@ class ComponentSpec:
     version: str | None = None
     summary: str = ""
     aliases: tuple[str, ...] = ()
+    #: a torch-free declaration class (``"module:Class"`` or the class) the component subclasses
+    declaration: str | type | None = None
     _cls: type | None = field(default=None, repr=False)
+    _declaration_cls: type | None = field(default=None, repr=False)
 
     @property
     def ref_text(self) -> str:
@@ -57,38 +60,73 @@ class ComponentSpec:
         return {"kind": self.kind, "name": self.name, "aliases": list(self.aliases), "plugin": self.plugin,
                 "distribution": self.distribution, "version": self.version, "summary": self.summary}
 
+    def _import(self, ref: str | type) -> type:
+        if not isinstance(ref, str):
+            return ref
+        module_name, _, attr = ref.partition(":")
+        try:
+            obj: Any = importlib.import_module(module_name)
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+        except SgfkitError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - report any import failure with its plugin
+            raise PluginLoadError(
+                f"{self.kind} {self.name!r} from plugin {self.plugin!r} could not be imported from "
+                f"{ref!r}: {type(exc).__name__}: {exc}") from exc
+        return obj
+
+    def _check_declarations(self, cls: type, ref_text: str) -> None:
+        problems = cls.declaration_problems()
+        if problems:
+            raise PluginLoadError(f"plugin {self.plugin!r} registered {self.name!r} ({ref_text}) with invalid "
+                                  f"declarations: {'; '.join(problems)}")
+
     def resolve(self) -> type:
-        """Import the class (first call only) and check it subclasses the kind's base class."""
+        """Import the class (first call only) and check it subclasses the kind's base class
+        (and the registered declaration, if any)."""
         if self._cls is not None:
             return self._cls
         from sgfkit.components import KINDS as BASES  # imports torch: only when resolving
 
-        if isinstance(self.ref, str):
-            module_name, _, attr = self.ref.partition(":")
-            try:
-                cls: Any = importlib.import_module(module_name)
-                for part in attr.split("."):
-                    cls = getattr(cls, part)
-            except SgfkitError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - report any import failure with its plugin
-                raise PluginLoadError(
-                    f"{self.kind} {self.name!r} from plugin {self.plugin!r} could not be imported from "
-                    f"{self.ref!r}: {type(exc).__name__}: {exc}") from exc
-        else:
-            cls = self.ref
+        cls = self._import(self.ref)
         base = BASES[self.kind]
         if not (isinstance(cls, type) and issubclass(cls, base)):
             raise PluginLoadError(
                 f"plugin {self.plugin!r} registered {self.name!r} as a {self.kind}, but {self.ref_text} is not "
                 f"a subclass of sgfkit.{base.__name__}")
-        problems = cls.declaration_problems()
-        if problems:
-            raise PluginLoadError(f"plugin {self.plugin!r} registered {self.name!r} ({self.ref_text}) with invalid "
-                                  f"declarations: {'; '.join(problems)}")
+        if self.declaration is not None:
+            declared = self.resolve_declaration()
+            if not issubclass(cls, declared):
+                raise PluginLoadError(
+                    f"plugin {self.plugin!r} registered {self.name!r} with the declaration {declared.__qualname__}, "
+                    f"but {self.ref_text} does not subclass it; make the component inherit its declaration")
+        self._check_declarations(cls, self.ref_text)
         cls.registry_name = self.name
         self._cls = cls
         return cls
+
+    def resolve_declaration(self) -> type:
+        """What recipe checks need (params, cross-checks, declared names) without importing the component:
+        the registered torch-free declaration class, else the component class itself."""
+        if self._cls is not None:
+            return self._cls
+        if self.declaration is None:
+            return self.resolve()
+        if self._declaration_cls is not None:
+            return self._declaration_cls
+        from sgfkit.declarations import DECLARATION_BASES
+
+        declared = self._import(self.declaration)
+        base = DECLARATION_BASES[self.kind]
+        if not (isinstance(declared, type) and issubclass(declared, base)):
+            raise PluginLoadError(
+                f"plugin {self.plugin!r} registered {self.name!r} with the declaration {self.declaration!r}, "
+                f"which is not a subclass of sgfkit.declarations.{base.__name__}")
+        self._check_declarations(declared, str(self.declaration))
+        declared.registry_name = self.name
+        self._declaration_cls = declared
+        return declared
 
 
 @dataclass
@@ -125,7 +163,7 @@ class Registry:
             made[plugin] = []
 
             def register(name: str, component: str | type, *, summary: str = "",
-                         aliases: tuple[str, ...] = ()) -> None:
+                         aliases: tuple[str, ...] = (), declaration: str | type | None = None) -> None:
                 if not isinstance(name, str) or not name:
                     raise PluginLoadError(f"registered a {kind} with an invalid name {name!r}")
                 if isinstance(component, str) and ":" not in component:
@@ -134,9 +172,14 @@ class Registry:
                 if not isinstance(component, (str, type)):
                     raise PluginLoadError(f"registered {kind} {name!r} as {component!r}: "
                                           "use a 'module:Class' string or the class itself")
+                if declaration is not None and not (isinstance(declaration, type) or
+                                                    (isinstance(declaration, str) and ":" in declaration)):
+                    raise PluginLoadError(f"registered {kind} {name!r} with the declaration {declaration!r}: "
+                                          "use a 'module:Class' string or the class itself")
                 made[plugin].append(ComponentSpec(kind, name, component, plugin,
                                                   info.distribution if info else None,
-                                                  info.version if info else None, summary or "", tuple(aliases)))
+                                                  info.version if info else None, summary or "", tuple(aliases),
+                                                  declaration))
             return register
 
         for plugin in self.plugins.call_each(hook_name, register_for, self._drop_plugin):
@@ -201,6 +244,10 @@ class Registry:
 
     def resolve(self, kind: str, name: str) -> type:
         return self.get(kind, name).resolve()
+
+    def resolve_declaration(self, kind: str, name: str) -> type:
+        """The torch-free declaration of ``name`` when its plugin registered one, else its class."""
+        return self.get(kind, name).resolve_declaration()
 
 
 _registry: Registry | None = None

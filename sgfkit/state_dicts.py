@@ -1,11 +1,16 @@
-"""Loading a checkpoint's tensors into our own modules with errors that name every mismatch."""
+"""Loading a checkpoint's tensors into our own modules with errors that name every mismatch.
+
+torch is imported inside the functions that need it, so that reading a weights file's JSON
+metadata (:func:`json_metadata`) stays torch-free for ``sgfkit validate``.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 from sgfkit.errors import WeightsError
 
@@ -46,6 +51,8 @@ def check_architecture_fits(factory: Callable[[], torch.nn.Module], state: Mappi
     device, which allocates nothing, and its element count is compared with the tensors in ``state``.
     A file whose settings claim a huge network but whose weights are small is corrupt or hostile.
     """
+    import torch
+
     try:
         with torch.device("meta"):
             model = factory()
@@ -70,6 +77,8 @@ def build_checked(factory: Callable[[], torch.nn.Module], state: Mapping[str, An
 def check_tensors_fit_storage(obj: Any, path: str | Path, depth: int = 0) -> None:
     """Refuse tensors that view more elements than their storage holds (stride-0 expansions, negative or
     overflowing strides): materialising one would allocate far more than the file's bytes."""
+    import torch
+
     if depth > 16:
         raise WeightsError(f"{path}: the checkpoint nests containers too deeply; it is malformed")
     if isinstance(obj, torch.Tensor):

@@ -316,7 +316,7 @@ def test_npz_arrays_cannot_claim_more_than_their_members(tmp_path):
 
 
 def test_gzip_tag_list_bomb_is_bounded(tmp_path):
-    from sgfkit_anime.illustration2vec import read_tag_list
+    from sgfkit_anime.declarations import read_tag_list
 
     bomb = gzip.compress(b"[" + b" " * (64 << 20) + b"]", compresslevel=9)
     path = tmp_path / "tag_list.json.gz"

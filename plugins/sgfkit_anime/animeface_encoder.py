@@ -23,18 +23,16 @@ structure and silently finds nothing with Pillow >= 12, so that is checked up fr
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from sgfkit.errors import ComponentError
-from sgfkit.params import Param
 from sgfkit_anime.keypoint_targets import KeypointTargetsMixin
+from sgfkit_anime.declarations import ANIMEFACE_POINTS, AnimeFaceEncoderDeclaration
 
-ANIMEFACE_POINTS = ["left_eye", "right_eye", "nose_tip", "mouth_left", "mouth_right", "mouth_top",
-                    "mouth_bottom", "chin"]
 INSTALL_HINT = "pip install animeface 'pillow<12'   (or: pip install 'sgfkit[anime]')"
 
 
@@ -82,16 +80,8 @@ def to_pil(image: torch.Tensor):
     return Image.fromarray(np.ascontiguousarray(arr.permute(1, 2, 0).numpy()))
 
 
-class AnimeFaceEncoder(KeypointTargetsMixin):
+class AnimeFaceEncoder(AnimeFaceEncoderDeclaration, KeypointTargetsMixin):
     """Keypoints from animeface-2009 (not differentiable; SGF only runs it forward)."""
-
-    condition_kind: ClassVar[str] = "keypoints"
-    params: ClassVar[dict[str, Param]] = {
-        "points": Param(list, None, f"points to output (default: all of {', '.join(ANIMEFACE_POINTS)})",
-                        nullable=True, item_type=str),
-        "upscale_to": Param(int, 256, "upscale smaller images to this size before detecting (0: never)", min=0),
-        "pixel_scale": Param(float, 20.0, "pixels that count as 1.0 in distance()", min=1e-3),
-    }
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

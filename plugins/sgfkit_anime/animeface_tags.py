@@ -7,28 +7,19 @@ tags; a tag the tag list does not hold is reported with the closest match.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 
-from sgfkit.params import Param
 from sgfkit_anime.animeface_encoder import AnimeFaceEncoder
 from sgfkit_anime.illustration2vec import Illustration2Vec
 from sgfkit_anime.keypoint_targets import KeypointTargetsMixin
-
-DEFAULT_TAGS = ["smile", "open mouth", "closed eyes", "blush", "long hair", "short hair", "blonde hair",
-                "brown hair", "black hair", "blue hair", "pink hair", "hat", "glasses"]
+from sgfkit_anime.declarations import AnimeFaceTagsEncoderDeclaration
 
 
-class AnimeFaceTagsEncoder(KeypointTargetsMixin):
+
+class AnimeFaceTagsEncoder(AnimeFaceTagsEncoderDeclaration, KeypointTargetsMixin):
     """Keypoints from animeface + attributes from illustration2vec, concatenated."""
-
-    condition_kind: ClassVar[str] = "mixed"
-    params: ClassVar[dict[str, Param]] = {
-        **{k: v for k, v in AnimeFaceEncoder.params.items()},
-        **{k: v for k, v in Illustration2Vec.params.items() if k != "tags"},
-        "tags": Param(list, DEFAULT_TAGS, "illustration2vec tags appended after the points", item_type=str),
-    }
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

@@ -9,49 +9,23 @@ RGB -> BGR, subtract the BGR mean ``[164.76, 167.48, 181.14]``, NCHW.
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from sgfkit.bounded_io import bounded_gunzip
 from sgfkit.components import ConditionEncoder
 from sgfkit.errors import ComponentError, WeightsError, did_you_mean
-from sgfkit.params import Param
 from sgfkit.weights import locate_weights, sha256_of
 from sgfkit_anime.caffe_net import CaffeForward
 from sgfkit_anime.caffe_proto import load_caffemodel
-from sgfkit_anime.known_weights import I2V_TAG_LIST, I2V_TAG_MODEL
+from sgfkit_anime.known_weights import I2V_TAG_MODEL
+from sgfkit_anime.declarations import Illustration2VecDeclaration, locate_tag_list, read_tag_list
 
 #: per-channel mean in BGR order, 0-255 scale (chainer_i2v.py)
 I2V_MEAN_BGR = (164.76139251, 167.47864617, 181.13838569)
-#: the released tag list is ~30 KB; a file (or its gzip content) beyond this is not one
-TAG_LIST_MAX_BYTES = 16 << 20
 I2V_INPUT_SIZE = 224
 I2V_POOL = 7
-
-
-def read_tag_list(path: Path) -> list[str]:
-    """A JSON list of tag strings (``.json`` or gzipped ``.json.gz``); the released list is ~30 KB, so
-    anything that is or inflates to more than :data:`TAG_LIST_MAX_BYTES` is refused unread."""
-    try:
-        if path.stat().st_size > TAG_LIST_MAX_BYTES:
-            raise WeightsError(f"{path}: {path.stat().st_size} bytes is far too large for a tag list; "
-                               "expected tag_list.json (a JSON list of tag strings)")
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = bounded_gunzip(raw, source=str(path), limit=TAG_LIST_MAX_BYTES)
-        tags = json.loads(raw.decode("utf-8"))
-    except RecursionError:
-        raise WeightsError(f"{path}: the JSON nests too deeply; expected a flat list of tag strings") from None
-    except (OSError, ValueError, EOFError) as exc:
-        raise WeightsError(f"cannot read the illustration2vec tag list {path}: {exc}. "
-                           "It should be tag_list.json (a JSON list of tag strings).") from None
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise WeightsError(f"{path} is not a JSON list of tag strings")
-    return tags
 
 
 def preprocess(images: torch.Tensor, antialias: bool = True) -> torch.Tensor:
@@ -68,28 +42,17 @@ def preprocess(images: torch.Tensor, antialias: bool = True) -> torch.Tensor:
     return x - mean
 
 
-class Illustration2Vec(ConditionEncoder):
+class Illustration2Vec(Illustration2VecDeclaration, ConditionEncoder):
     """Tag probabilities in [0, 1] from the illustration2vec tagger; names = tags.
 
     ``tags`` selects a subset (in the given order); default all 1539.
     """
 
-    condition_kind: ClassVar[str] = "attributes"
-    params: ClassVar[dict[str, Param]] = {
-        "weights": Param(str, I2V_TAG_MODEL.file_name, "the tagger .caffemodel (path or file name)", path=True),
-        "tag_list": Param(str, I2V_TAG_LIST.file_name, "tag_list.json (or .json.gz)", path=True),
-        "tags": Param(list, None, "tags to output (default: all)", nullable=True, item_type=str),
-        "output_blob": Param(str, "conv6_4", "the caffemodel blob holding the tag logits map"),
-        "antialias": Param(bool, True, "smooth when downscaling to 224 px (as scikit-image's resize does)"),
-        "batch_size": Param(int, 16, "images per forward pass", min=1),
-        "verify_sha256": Param(bool, False, "check files against published digests where known"),
-    }
-
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         p = self.params
         self.weights_path = locate_weights(p["weights"], known=I2V_TAG_MODEL, verify_sha256=p["verify_sha256"])
-        self.tag_list_path = self._locate_tag_list(p["tag_list"])
+        self.tag_list_path = locate_tag_list(p["tag_list"])
         all_tags = read_tag_list(self.tag_list_path)
         self.net = CaffeForward(load_caffemodel(self.weights_path)).eval()
         out_layer = p["output_blob"]
@@ -109,28 +72,6 @@ class Illustration2Vec(ConditionEncoder):
                                  f"(unknown: {', '.join(map(repr, unknown))}; see {self.tag_list_path})")
         self._names = list(selected)
         self.tag_index = torch.tensor([index[t] for t in selected], dtype=torch.long)
-
-    @classmethod
-    def declared_names(cls, params: dict[str, Any], base_dir: Path | None = None) -> list[str] | None:
-        """The tags it will output (``tags`` or the whole tag list), read from the tag list alone."""
-        if params.get("tags"):
-            return list(params["tags"])
-        try:
-            return read_tag_list(cls._locate_tag_list(params["tag_list"]))  # found as the encoder finds it
-        except (WeightsError, OSError):
-            return None
-
-    @staticmethod
-    def _locate_tag_list(spec: str) -> Path:
-        try:
-            return locate_weights(spec, known=I2V_TAG_LIST)
-        except WeightsError:
-            if spec.endswith(".json"):  # the release ships it gzipped
-                try:
-                    return locate_weights(spec + ".gz", known=I2V_TAG_LIST)
-                except WeightsError:
-                    pass
-            raise
 
     @property
     def names(self) -> list[str]:

@@ -14,13 +14,13 @@ For each example edit (an :class:`EditOutcome`), with the evaluator's declared k
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from sgfkit.components import EditEvaluation, EditOutcome, Metric, MetricResult
 from sgfkit.errors import ComponentError
-from sgfkit.params import Param
+from sgfkit_anime.declarations import KeypointMovesMetricDeclaration
 
 
 def _points(edit: EditOutcome) -> list[str]:
@@ -29,14 +29,8 @@ def _points(edit: EditOutcome) -> list[str]:
     return [edit.names[x].removesuffix("_x") for x, _ in edit.keypoints]
 
 
-class KeypointMovesMetric(Metric):
+class KeypointMovesMetric(KeypointMovesMetricDeclaration, Metric):
     """How well edits moved the requested keypoints, kept held attributes and spared the rest."""
-
-    params: ClassVar[dict[str, Param]] = {
-        "tolerance_px": Param(float, 1.5, "a moved point 'arrived' within this many pixels of its target", min=0.0),
-        "delta": Param(float, 0.2, "an attribute changed / arrived when within / beyond delta (unset: the "
-                       "recipe's evaluation.delta)", min=0.0, follows="evaluation.delta"),
-    }
 
     def score(self, edit: EditOutcome) -> dict[str, Any]:
         names = list(edit.names)

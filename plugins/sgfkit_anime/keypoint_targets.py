@@ -17,9 +17,10 @@ import torch
 
 from sgfkit.components import ConditionEncoder
 from sgfkit.errors import ComponentError, did_you_mean
+from sgfkit_anime.declarations import KeypointEncoderDeclaration
 
 
-class KeypointTargetsMixin(ConditionEncoder):
+class KeypointTargetsMixin(KeypointEncoderDeclaration, ConditionEncoder):
     """Target/distance/describe for names ``<point>_x, <point>_y, ..., attributes``.
 
     Subclasses provide ``names``, ``point_names`` and ``pixel_scale`` (pixels that count as 1.0

@@ -9,20 +9,18 @@ training command, the data seed and the held-out scores.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 
 from sgfkit.errors import ComponentError, WeightsError, did_you_mean
-from sgfkit.params import Param
 from sgfkit.shipped_weights import read_weights, training_command
-from sgfkit.state_dicts import build_checked, config_from_metadata, json_metadata, load_state_checked
+from sgfkit.state_dicts import build_checked, config_from_metadata, load_state_checked
 from sgfkit.weights import locate_weights, sha256_of
 from sgfkit_anime.keypoint_targets import KeypointTargetsMixin
 from sgfkit_anime.keypoints_training import resize_to, train_keypoint_regressor
 from sgfkit_anime.landmark_net import LandmarkNet, LandmarkNetConfig, normalised_to_pixels
-
-SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "anime_keypoints.safetensors"
+from sgfkit_anime.declarations import SHIPPED_WEIGHTS, AnimeKeypointsEncoderDeclaration
 
 
 def read_keypoint_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -40,37 +38,8 @@ def read_keypoint_weights(path: Path) -> tuple[dict[str, torch.Tensor], dict[str
     return tensors, meta
 
 
-class AnimeKeypointsEncoder(KeypointTargetsMixin):
+class AnimeKeypointsEncoder(AnimeKeypointsEncoderDeclaration, KeypointTargetsMixin):
     """Landmarks (px) + attributes ([0, 1]) of anime faces, from a CoordConv CNN regressor."""
-
-    condition_kind: ClassVar[str] = "mixed"
-    params: ClassVar[dict[str, Param]] = {
-        "weights": Param(str, None, "weights file (default: the shipped ones)", nullable=True, path=True),
-        "attributes": Param(list, None, "attributes to output after the landmarks (default: all the weights "
-                                        "predict; [] for landmarks only)", nullable=True, item_type=str),
-        "pixel_scale": Param(float, 20.0, "pixels that count as 1.0 in distance() (SGF tolerance 0.05 = 1 px)",
-                             min=1e-3),
-        "batch_size": Param(int, 256, "images per forward pass", min=1),
-    }
-    training_params: ClassVar[dict[str, Param]] = {
-        "steps": Param(int, 1500, "optimiser steps", min=1),
-        "batch_size": Param(int, 64, "renders per step", min=2),
-        "dataset_samples": Param(int, 5000, "renders in the training set (rendered once)", min=2),
-        "lr": Param(float, 2e-3, "peak AdamW learning rate (warm-up, then cosine decay)", min=0.0),
-        "width": Param(int, 16, "channels of the first CNN stage", min=4),
-        "hidden": Param(int, 256, "width of the fully connected layer", min=8),
-        "resolution": Param(int, 64, "render size = net input size (multiple of 16)", min=32, max=256),
-        "truncation": Param(float, 0.8, "truncation psi of the held-out renders (lowest psi in training)",
-                            min=0.0, max=2.0),
-        "truncation_max": Param(float, 1.0, "highest psi drawn for training renders", min=0.0, max=2.0),
-        "data_seed": Param(int, 0, "seed of the rendered training / held-out latents"),
-        "heldout_samples": Param(int, 500, "held-out renders for the report", min=1),
-        "attribute_weight": Param(float, 5.0, "weight of the attribute loss (logit space) next to the pixel loss",
-                                  min=0.0),
-        "attributes": Param(list, None, "attributes to learn (default: all of synth-faces)", nullable=True,
-                            item_type=str),
-        "threads": Param(int, 2, "torch CPU threads", min=1),
-    }
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -104,26 +73,6 @@ class AnimeKeypointsEncoder(KeypointTargetsMixin):
     @property
     def names(self) -> list[str]:
         return self._names
-
-    @classmethod
-    def declared_names(cls, params: dict[str, Any], base_dir: Path | None = None) -> list[str] | None:
-        """Landmark x / y and attribute names from the weights file's header metadata (no tensors read);
-        ``None`` when the file is missing or unreadable ('sgfkit validate' reports that on its own)."""
-        from safetensors import SafetensorError, safe_open
-
-        try:
-            path = SHIPPED_WEIGHTS if params.get("weights") is None else locate_weights(params["weights"],
-                                                                                        base_dir=base_dir)
-            with safe_open(str(path), framework="numpy") as f:
-                meta = json_metadata((f.metadata() or {}).get("sgfkit"), path, "sgfkit")
-        except (WeightsError, SafetensorError, OSError, ValueError):
-            return None
-        points, trained = meta.get("landmark_names") if isinstance(meta, dict) else None, \
-            meta.get("attribute_names") if isinstance(meta, dict) else None
-        if not isinstance(points, list) or not isinstance(trained, list):
-            return None
-        chosen = trained if params.get("attributes") is None else [a for a in params["attributes"] if a in trained]
-        return [f"{pt}_{axis}" for pt in points for axis in ("x", "y")] + [str(a) for a in chosen]
 
     @property
     def heldout(self) -> dict[str, Any]:

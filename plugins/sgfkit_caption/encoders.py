@@ -17,31 +17,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 
 from sgfkit.components import ConditionEncoder
 from sgfkit.errors import ComponentError, WeightsError, did_you_mean
-from sgfkit.params import Param
 from sgfkit.weights import locate_weights, sha256_of
 from sgfkit_caption.beam_search import DecoderStepModel, beam_search
 from sgfkit_caption.embedded_weights import load_embedded_captioner
 from sgfkit_caption.known_weights import TUTORIAL_CHECKPOINT, TUTORIAL_WORD_MAP
 from sgfkit_caption.sat_model import Captioner
 from sgfkit_caption.sentence_encoder import SentenceEmbedder
-from sgfkit_caption.training_params import TRAINING_PARAMS
 from sgfkit_caption.vocabulary import WordMap
+from sgfkit_caption.declarations import (
+    CaptionEmbeddingEncoderDeclaration,
+    FlowerCaptionDeclaration,
+    SentenceBertDeclaration,
+    SentenceEmbeddingConditionsDeclaration,
+    ShowAttendTellDeclaration,
+)
 
 #: all-MiniLM-L6-v2 output size (known without loading the model, for ``names``)
 SBERT_DIM = 384
 SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "flower_captioner.safetensors"
 
 
-class SentenceEmbeddingConditions(ConditionEncoder):
+class SentenceEmbeddingConditions(SentenceEmbeddingConditionsDeclaration, ConditionEncoder):
     """Shared semantics of encoders whose conditions are Sentence-BERT embeddings."""
-
-    condition_kind: ClassVar[str] = "embedding"
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -123,7 +126,7 @@ class SentenceEmbeddingConditions(ConditionEncoder):
         return [texts[int(i)] for i in sims.argmax(dim=1)]
 
 
-class SentenceBert(SentenceEmbeddingConditions):
+class SentenceBert(SentenceBertDeclaration, SentenceEmbeddingConditions):
     """Sentence-BERT (all-MiniLM-L6-v2) alone: text -> unit-norm [384] embeddings.
 
     It has no image input; use :meth:`embed_texts`, or ``flower-caption`` / ``show-attend-tell``
@@ -135,17 +138,11 @@ class SentenceBert(SentenceEmbeddingConditions):
                              "flower-caption or show-attend-tell encoder, which caption the images first")
 
 
-class CaptionEmbeddingEncoder(SentenceEmbeddingConditions):
+class CaptionEmbeddingEncoder(CaptionEmbeddingEncoderDeclaration, SentenceEmbeddingConditions):
     """Images -> captions (beam search) -> Sentence-BERT embeddings [N, 384].
 
     Subclasses implement :meth:`load_captioner`.
     """
-
-    params: ClassVar[dict[str, Param]] = {
-        "beam_size": Param(int, 3, "beam width of caption decoding", min=1, max=20),
-        "max_len": Param(int, 20, "longest caption in words", min=1, max=100),
-        "batch_size": Param(int, 256, "images captioned at once", min=1),
-    }
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -178,14 +175,8 @@ class CaptionEmbeddingEncoder(SentenceEmbeddingConditions):
         return self.embed_texts(self.captions(images)).to(self.device)
 
 
-class FlowerCaption(CaptionEmbeddingEncoder):
+class FlowerCaption(FlowerCaptionDeclaration, CaptionEmbeddingEncoder):
     """The embedded captioner (Show-Attend-Tell, small config, trained on synth-flowers) + Sentence-BERT."""
-
-    params: ClassVar[dict[str, Param]] = {
-        "weights": Param(str, None, "captioner .safetensors (default: the weights shipped with sgfkit)",
-                         nullable=True, path=True),
-    }
-    training_params: ClassVar[dict[str, Param]] = TRAINING_PARAMS
 
     def load_captioner(self) -> tuple[Captioner, WordMap]:
         path = Path(self.params["weights"]) if self.params["weights"] else SHIPPED_WEIGHTS
@@ -214,21 +205,12 @@ class FlowerCaption(CaptionEmbeddingEncoder):
         return train_flower_captioner(Path(output), **options)
 
 
-class ShowAttendTell(CaptionEmbeddingEncoder):
+class ShowAttendTell(ShowAttendTellDeclaration, CaptionEmbeddingEncoder):
     """The public Show-Attend-Tell tutorial checkpoint (MS-COCO) + its word map + Sentence-BERT.
 
     The checkpoint's pickled modules are read by a restricted unpickler onto our own modules;
     images get the tutorial's preprocessing (resize 256, ImageNet mean / std).
     """
-
-    params: ClassVar[dict[str, Param]] = {
-        "checkpoint": Param(str, TUTORIAL_CHECKPOINT.file_name, "the tutorial's BEST_checkpoint_*.pth.tar",
-                            path=True),
-        "word_map": Param(str, TUTORIAL_WORD_MAP.file_name, "its WORDMAP_*.json", path=True),
-        "verify_sha256": Param(bool, False, "check the files against published digests (when known)"),
-        "max_len": Param(int, 50, "longest caption in words (the tutorial stops after 50)", min=1, max=100),
-        "batch_size": Param(int, 16, "images captioned at once", min=1),
-    }
 
     def load_captioner(self) -> tuple[Captioner, WordMap]:
         from sgfkit_caption.sat_checkpoint import load_tutorial_captioner

@@ -8,42 +8,27 @@ attribute head checkpoint that names its attributes. Outputs are probabilities [
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 
 from sgfkit.components import ConditionEncoder
 from sgfkit.errors import ComponentError, WeightsError
-from sgfkit.params import REQUIRED, Param
 from sgfkit.weights import locate_weights, sha256_of
 from sgfkit_face_attributes.checkpoints import load_embedded, load_head, load_senet50
+from sgfkit_face_attributes.declarations import (
+    DEFAULT_SENET50,
+    EMBEDDED_WEIGHTS,
+    AttributesDeclaration,
+    FaceAttributesDeclaration,
+)
 from sgfkit_face_attributes.preprocess import embedded_input, vggface2_fast, vggface2_original
 from sgfkit_face_attributes.senet import FaceAttributeNet
-from sgfkit_face_attributes.training import TRAINING_PARAMS
-
-EMBEDDED_WEIGHTS = Path(__file__).parent / "weights" / "embedded.safetensors"
-DEFAULT_SENET50 = "senet50_ft_weight.pkl"
 
 
-class FaceAttributes(ConditionEncoder):
+
+class FaceAttributes(FaceAttributesDeclaration, ConditionEncoder):
     """SE-ResNet face-attribute classifier: images [N, 3, H, W] in [-1, 1] -> scores [N, A] in [0, 1]."""
-
-    condition_kind: ClassVar[str] = "attributes"
-    params: ClassVar[dict[str, Param]] = {
-        "config": Param(str, "embedded", "embedded (small net trained on synth-faces, shipped) or senet50 "
-                        "(VGGFace2 SE-ResNet-50 + your attribute head)", choices=("embedded", "senet50")),
-        "weights": Param(str, None, "embedded: weights file (default: the shipped one); senet50: the VGGFace2 "
-                         f".pkl (default {DEFAULT_SENET50})", nullable=True, path=True),
-        "head": Param(str, None, "senet50 only: attribute head checkpoint (.safetensors or .pth) with its "
-                      "attribute names", nullable=True, path=True),
-        "preprocess": Param(str, "original", "senet50 only: original (8-bit, PIL resize 256, crop 224, BGR, "
-                            "mean) or fast (tensor approximation, differentiable)", choices=("original", "fast")),
-        "verify_sha256": Param(bool, False, "check user weights against published sha256 digests when known"),
-        "batch_size": Param(int, 64, "images per forward pass", min=1),
-    }
-
-    #: options of the training command of the shipped embedded weights
-    training_params: ClassVar[dict[str, Param]] = TRAINING_PARAMS
 
     def __init__(self, base_dir: Path | None = None, **params: Any) -> None:
         super().__init__(**params)
@@ -79,24 +64,6 @@ class FaceAttributes(ConditionEncoder):
     @property
     def names(self) -> list[str]:
         return self._names
-
-    @classmethod
-    def declared_names(cls, params: dict[str, Any], base_dir: Path | None = None) -> list[str] | None:
-        """The attribute names in the safetensors header of the embedded weights or the senet50 head
-        (the header only: no tensors are read); ``None`` when the file is missing or not safetensors."""
-        from safetensors import SafetensorError
-
-        from sgfkit.shipped_weights import read_metadata
-
-        spec = params.get("head") if params.get("config") == "senet50" else params.get("weights")
-        try:
-            path = EMBEDDED_WEIGHTS if spec is None else locate_weights(spec, base_dir=base_dir)
-            if path.suffix != ".safetensors":
-                return None
-            names = read_metadata(path)["attribute_names"]
-        except (WeightsError, SafetensorError, OSError, ValueError, KeyError):
-            return None  # 'sgfkit validate' reports missing files on their own
-        return [str(n) for n in names] if isinstance(names, list) else None
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         """[N, 3, H, W] in [-1, 1] RGB -> the network's input."""
@@ -138,7 +105,7 @@ class FaceAttributes(ConditionEncoder):
         return train_embedded(Path(output), encoder_name=cls.registry_name or "face-attributes", **options)
 
 
-class Attributes(FaceAttributes):
+class Attributes(AttributesDeclaration, FaceAttributes):
     """Your own attributes: images [N, 3, H, W] in [-1, 1] -> scores [N, A] in [0, 1], named by the file.
 
     The file is written by ``sgfkit train-encoder attributes --images DIR | --latents FILE --labels CSV``.
@@ -146,14 +113,6 @@ class Attributes(FaceAttributes):
     The same small SE-ResNet as ``face-attributes`` with ``config: embedded``, under a name that says nothing
     about faces: the network learns whatever the labels say, on any generator's images.
     """
-
-    @classmethod
-    def all_params(cls) -> dict[str, Param]:
-        # the file is the point: no shipped default, and none of face-attributes' senet50 options
-        base = FaceAttributes.all_params()
-        return {"weights": Param(str, REQUIRED, "your trained attributes file (.safetensors written by "
-                                 "'sgfkit train-encoder attributes')", path=True),
-                "verify_sha256": base["verify_sha256"], "batch_size": base["batch_size"]}
 
     @classmethod
     def train(cls, output: Path, **options: Any) -> dict[str, Any]:

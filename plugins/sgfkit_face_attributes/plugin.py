@@ -29,8 +29,10 @@ KNOWN_WEIGHTS: dict[str, KnownWeights] = {
 @hookimpl
 def sgfkit_register_condition_encoders(register):
     register("face-attributes", "sgfkit_face_attributes.encoder:FaceAttributes",
+             declaration="sgfkit_face_attributes.declarations:FaceAttributesDeclaration",
              summary="SE-ResNet face attributes in [0, 1]: embedded (synth-faces, shipped) or VGGFace2 senet50 + head")
     register("attributes", "sgfkit_face_attributes.encoder:Attributes",
+             declaration="sgfkit_face_attributes.declarations:AttributesDeclaration",
              summary="your own attributes in [0, 1]: a file trained by 'sgfkit train-encoder attributes' on your labels")
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,10 +27,9 @@ from sgfkit.components import ConditionEncoder, EditRequest, EditResult, Generat
 from sgfkit.dataset import LatentDataset
 from sgfkit.errors import ComponentError, did_you_mean
 from sgfkit.latent_files import read_latent_array, resolve_user_file
-from sgfkit.params import Param
 from sgfkit_manipulators.latent_edit import apply_offset, check_dim
+from sgfkit_manipulators.declarations import DirectionDeclaration
 
-FORMATS = ("auto", "interfacegan", "ganspace", "vector")
 
 
 def read_direction(path: Path, fmt: str, component: int, key: str | None) -> tuple[np.ndarray, float, str]:
@@ -71,23 +70,8 @@ def read_direction(path: Path, fmt: str, component: int, key: str | None) -> tup
     return vector, 1.0, fmt
 
 
-class Direction(Manipulator):
+class Direction(DirectionDeclaration, Manipulator):
     """Edits along one direction loaded from a file (InterFaceGAN boundary, GANSpace component, e4e .pt)."""
-
-    condition_kinds: ClassVar[tuple[str, ...]] = ("attributes", "keypoints", "embedding", "mixed")
-    params: ClassVar[dict[str, Param]] = {
-        "file": Param(str, help="direction file (.npy/.npz/.pt), relative to the recipe", path=True),
-        "format": Param(str, "auto", "interfacegan (boundary .npy), ganspace (component cache .npz), vector, "
-                        "or auto", choices=FORMATS),
-        "file_key": Param(str, None, "array to use in a vector file holding several", nullable=True),
-        "component": Param(int, 0, "GANSpace component index", min=0),
-        "condition": Param(str, None, "the condition the direction raises: edits follow their target on it "
-                           "(default: always +direction)", nullable=True),
-        "layers": Param((str, list), None, "w+ layers edits apply to when the request names none "
-                        "(null: all; a group such as coarse; [i, ...]; 'start:end')", nullable=True),
-        "strength": Param(float, 3.0, "default edit size: distance (interfacegan), standard deviations "
-                          "(ganspace) or multiple (vector)"),
-    }
 
     def __init__(self, base_dir: Path | None = None, **params: Any) -> None:
         super().__init__(**params)

@@ -15,7 +15,7 @@ fitted dataset (no rendering). ``component`` forces one component for every edit
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,10 +24,10 @@ from sgfkit.components import ConditionEncoder, EditRequest, EditResult, Generat
 from sgfkit.dataset import LatentDataset
 from sgfkit.errors import ComponentError
 from sgfkit.latents import Latents
-from sgfkit.params import Param
 from sgfkit.progress import progress_task
 from sgfkit_manipulators.direction_export import slug, write_ganspace_components
 from sgfkit_manipulators.latent_edit import apply_offset, check_linear_request, target_directions
+from sgfkit_manipulators.declarations import GANSpaceDeclaration
 
 CHUNK = 4096
 
@@ -54,25 +54,8 @@ def fit_pca(samples: np.ndarray, n_components: int, estimator: str) -> tuple[np.
     return comps, pca.mean_, pca.explained_variance_ratio_
 
 
-class GANSpace(Manipulator):
+class GANSpace(GANSpaceDeclaration, Manipulator):
     """Unsupervised PCA directions, matched to attributes by a documented selection rule."""
-
-    condition_kinds: ClassVar[tuple[str, ...]] = ("attributes", "keypoints", "mixed")
-    params: ClassVar[dict[str, Param]] = {
-        "components": Param(int, 80, "number of principal components", min=1),
-        "samples": Param(int, 20000, "untruncated w samples for the PCA", min=10),
-        "estimator": Param(str, "ipca", "ipca (IncrementalPCA) or pca (full SVD)", choices=("ipca", "pca")),
-        "std_samples": Param(int, 5000, "fresh samples measuring each component's standard deviation", min=10),
-        "selection": Param(str, "edit", "how a condition dim gets its component: edit (moves it most) or "
-                           "correlation", choices=("edit", "correlation")),
-        "selection_components": Param(int, 20, "leading components searched for each condition dim", min=1),
-        "selection_samples": Param(int, 64, "dataset latents edited while searching", min=1),
-        "selection_sigma": Param(float, 2.0, "search edit size in standard deviations", min=1e-3),
-        "component": Param(int, None, "use this component for every edit (skips the selection)", nullable=True, min=0),
-        "layers": Param((str, list), None, "w+ layers edits apply to when the request names none "
-                        "(null: all; a group such as coarse; [i, ...]; 'start:end')", nullable=True),
-        "seed": Param(int, 0, "sampling seed"),
-    }
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

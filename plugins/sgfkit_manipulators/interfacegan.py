@@ -10,7 +10,7 @@ targeted dims and ``alpha`` the strength (distance along the unit normal, in lat
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,10 +18,10 @@ import torch
 from sgfkit.components import ConditionEncoder, EditRequest, EditResult, Generator, Manipulator
 from sgfkit.dataset import LatentDataset
 from sgfkit.errors import ComponentError, did_you_mean
-from sgfkit.params import Param
 from sgfkit.progress import progress_task
 from sgfkit_manipulators.direction_export import write_interfacegan_boundaries
 from sgfkit_manipulators.latent_edit import apply_offset, check_linear_request, target_directions
+from sgfkit_manipulators.declarations import InterFaceGANDeclaration
 
 #: strength grid in units of the typical spread of the latents along a boundary
 SPREAD_MULTIPLES = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0)
@@ -67,18 +67,8 @@ def fit_boundary(latents: np.ndarray, scores: np.ndarray, ratio: float, split: f
     return w / norm, accuracy, float(svm.intercept_[0]) / norm, chosen
 
 
-class InterFaceGAN(Manipulator):
+class InterFaceGAN(InterFaceGANDeclaration, Manipulator):
     """Linear edits along SVM boundary normals (attributes and keypoint coordinates, not embeddings)."""
-
-    condition_kinds: ClassVar[tuple[str, ...]] = ("attributes", "keypoints", "mixed")
-    params: ClassVar[dict[str, Param]] = {
-        "ratio": Param(float, 0.02, "share of the dataset taken from each end of the scores", min=1e-4, max=0.5),
-        "split": Param(float, 0.7, "train share of the chosen samples (the rest validates)", min=0.1, max=1.0),
-        "svm_c": Param(float, 1.0, "SVC regularisation C", min=1e-6),
-        "project_out": Param(list, [], "condition names whose boundaries edits stay orthogonal to "
-                             "(conditional manipulation)", item_type=str),
-        "seed": Param(int, 0, "seed of the train/validation split"),
-    }
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 
@@ -22,9 +22,9 @@ from sgfkit.components import ConditionEncoder, EditRequest, EditResult, Generat
 from sgfkit.dataset import LatentDataset
 from sgfkit.errors import ComponentError
 from sgfkit.latents import Latents
-from sgfkit.params import Param
 from sgfkit_manipulators.aux_mapping import FrozenAuxMapping
 from sgfkit_manipulators.contractive_mapping import FrozenContractiveMapping
+from sgfkit_manipulators.declarations import SGFDeclaration
 from sgfkit_manipulators.latent_edit import apply_offset, check_dim, working_vector
 from sgfkit_manipulators.sgf_loop import EditSettings, EditTrace, follow_coupling, run_edit
 from sgfkit_manipulators.sgf_solver import exact_direction, neumann_direction, spectral_radius
@@ -40,46 +40,8 @@ HOLDOUT = 0.1
 MAX_STEP_SCALE = 10.0
 
 
-class SGF(Manipulator):
+class SGF(SGFDeclaration, Manipulator):
     """Surrogate Gradient Field editing for any condition kind the encoder offers."""
-
-    params: ClassVar[dict[str, Param]] = {
-        "F": Param(str, "contractive", "auxiliary mapping: contractive (||dF/dz|| <= contraction for every input, "
-                   "so the Neumann series converges) or paper (AdaIN blocks, no such guarantee)",
-                   choices=("contractive", "paper")),
-        "contraction": Param(float, 0.5, "contractive F: bound kappa on ||dF/dz|| (and so on its spectral radius)",
-                             min=0.05, max=0.99),
-        "layers_F": Param(int, None, "conditional linear blocks of F (default: 6 in z space, 15 in w / w+)",
-                          nullable=True, min=1),
-        "width": Param(int, None, "hidden width of F (default: the latent size)", nullable=True, min=4),
-        "train_steps": Param(int, 3000, "Adam steps to train F", min=1),
-        "batch_size": Param(int, 256, "training batch size", min=1),
-        "lr": Param(float, 2e-4, "Adam learning rate", min=0.0),
-        "step_size": Param(float, 0.2, "Euler step eta: dc = eta * (c1 - c0)", min=1e-6, max=1.0),
-        "neumann_order": Param(int, 1, "order m of the Neumann series of (I - dF/dz)^-1", min=0, max=64),
-        "max_steps": Param(int, 60, "maximum Euler steps T (adaptive / exact modes)", min=1),
-        "tolerance": Param(float, 0.05, "stop when encoder.distance(c, c1, target dims) <= tolerance", min=0.0),
-        "smoothing": Param(float, 0.5, "stopping rule: weight of the previous smoothed error (exponential "
-                           "moving average of the measured error; 0 = no smoothing)", min=0.0, max=0.95),
-        "patience": Param(int, 4, "stopping rule: steps without a new best smoothed error before a sample stops "
-                          "(it then returns to its best step: rolled-back, or diverging when its smoothed error "
-                          "rose above the source's)", min=1),
-        "reaim": Param(bool, False, "adaptive / exact modes: each step aims at the remaining change, "
-                       "dc = eta * (c1 - c) on the targeted dims from the last measurement (Algorithm 1 keeps "
-                       "the first dc for the whole path)"),
-        "untargeted": Param(str, "hold", "what F is asked of the dims the target does not name: hold (dc = 0, "
-                            "they stay where they are) or follow (they change as they do with the targeted ones "
-                            "in the training conditions: their linear conditional mean; for tied conditions such "
-                            "as keypoints and the scores read from them)", choices=("hold", "follow")),
-        "mode": Param(str, "adaptive", "adaptive: Algorithm 1; fast: c <- c + dc without re-measuring, "
-                      "1/eta steps; exact: dense Jacobian + solve (small batches)",
-                      choices=("adaptive", "fast", "exact")),
-        "seed": Param(int, 0, "seed of F's initialisation and batches"),
-        "calibrate_step": Param(bool, True, "scale SGF's step so that one step realises the asked condition change "
-                                "on average (gain measured on held-out samples other than the reported ones)"),
-        "fidelity_samples": Param(int, 128, "held-out samples for the step-fidelity check in the fit report "
-                                  "(0 skips it)", min=0),
-    }
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

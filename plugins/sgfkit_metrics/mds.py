@@ -6,28 +6,18 @@ recorded under ``settings`` in the values.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from sgfkit.components import EditEvaluation, EditOutcome, Metric, MetricResult
 from sgfkit.errors import ComponentError
 from sgfkit.mdc import ANCHOR, best_operating_point, mdc_points, mds
-from sgfkit.params import Param
+from sgfkit_metrics.declarations import MDSMetricDeclaration
 
 
-class MDSMetric(Metric):
+class MDSMetric(MDSMetricDeclaration, Metric):
     """Manipulation disentanglement score (SGF paper, section 4.4.1)."""
-
-    params: ClassVar[dict[str, Param]] = {
-        "delta": Param(float, 0.2, "an attribute 'changed' when its score moved by more than delta (unset: the "
-                       "recipe's evaluation.delta)", min=0.0, follows="evaluation.delta"),
-        "plot": Param(bool, True, "draw the MDC figure"),
-        "scored": Param(list, None, "names of the attributes counted for disentanglement (default: every "
-                        "evaluator column, less keypoints)", nullable=True, item_type=str),
-        "exclude_keypoints": Param(bool, True, "leave the evaluator's keypoint columns (pixel positions it "
-                                   "declares with keypoint_columns()) out of the disentanglement count"),
-    }
 
     def _columns(self, ev: EditEvaluation) -> list[int]:
         """Evaluator columns scored for ``ev`` (the target always included, first-come order kept)."""

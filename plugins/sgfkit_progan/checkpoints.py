@@ -26,7 +26,6 @@ from sgfkit.state_dicts import build_checked, load_state_checked
 from sgfkit_progan.ganzoo_net import GanZooGNet, config_from_checkpoint, normalize_keys
 from sgfkit_progan.interfacegan_net import InterFaceGANProGAN, config_from_state_dict
 
-FORMATS = ("auto", "interfacegan", "ganzoo")
 #: what reading sizes and flags off malformed tensors / settings can raise
 MALFORMED_SETTINGS = (IndexError, TypeError, ValueError, AttributeError, OverflowError)
 

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 
 from sgfkit.components import Generator
 from sgfkit.errors import ComponentError, WeightsError
-from sgfkit.params import Param
 from sgfkit.weights import locate_weights, sha256_of
-from sgfkit_progan.checkpoints import FORMATS, load_progan
+from sgfkit_progan.checkpoints import load_progan
+from sgfkit_progan.declarations import ProGANGeneratorDeclaration
 from sgfkit_progan.ganzoo_net import GanZooConfig, GanZooGNet
 from sgfkit_progan.interfacegan_net import InterFaceGANConfig, InterFaceGANProGAN
-
-DEFAULT_CHECKPOINT = "pggan_celebahq.pth"
 
 
 def normalize_z(z: torch.Tensor) -> torch.Tensor:
@@ -51,26 +49,8 @@ def random_network(arch: str, resolution: int, z_dim: int, channels: list[int] |
     return net.eval()
 
 
-class ProGANGenerator(Generator):
+class ProGANGenerator(ProGANGeneratorDeclaration, Generator):
     """Progressive GAN generator working in Z space only."""
-
-    spaces: ClassVar[tuple[str, ...]] = ("z",)
-    params: ClassVar[dict[str, Param]] = {
-        "space": Param(str, "z", "latent space (ProGAN has only z)", choices=("z",)),
-        "checkpoint": Param(str, DEFAULT_CHECKPOINT,
-                            "checkpoint file: InterFaceGAN pggan_celebahq.pth or a pytorch_GAN_zoo PGAN .pth; "
-                            "null builds a randomly initialised network (tests, benchmarks)", nullable=True, path=True),
-        "format": Param(str, "auto", "checkpoint format", choices=FORMATS),
-        "verify_sha256": Param(bool, False, "check the file against the published sha256 when known"),
-        "clamp": Param(bool, True, "clamp images to [-1, 1] (InterFaceGAN's postprocessing)"),
-        "normalize_z": Param(bool, True, "rescale z to norm sqrt(z_dim) before the network, like InterFaceGAN"),
-        # random-init settings, used only with checkpoint: null
-        "resolution": Param(int, 32, "random init: image size", choices=(8, 16, 32, 64, 128, 256, 512, 1024)),
-        "z_dim": Param(int, 64, "random init: latent size", min=1),
-        "channels": Param(list, None, "random init: width per block (4 px first)", nullable=True, item_type=int),
-        "architecture": Param(str, "interfacegan", "random init: which layout", choices=("interfacegan", "ganzoo")),
-        "init_seed": Param(int, 0, "random init: seed"),
-    }
 
     def __init__(self, base_dir: Path | None = None, **params: Any) -> None:
         super().__init__(**params)

@@ -34,6 +34,7 @@ KNOWN_WEIGHTS: dict[str, KnownWeights] = {
 @hookimpl
 def sgfkit_register_generators(register):
     register("progan", "sgfkit_progan.generator:ProGANGenerator",
+             declaration="sgfkit_progan.declarations:ProGANGeneratorDeclaration",
              summary="ProGAN (Z space): InterFaceGAN pggan_celebahq.pth or pytorch_GAN_zoo PGAN checkpoints")
 
 

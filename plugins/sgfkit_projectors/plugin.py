@@ -7,6 +7,7 @@ from sgfkit import hookimpl
 @hookimpl
 def sgfkit_register_projectors(register):
     register("optimize", "sgfkit_projectors.optimize:OptimizeProjector",
+             declaration="sgfkit_projectors.declarations:OptimizeProjectorDeclaration",
              summary="optimisation from w_avg (StyleGAN2 projector schedule), w or w+; "
                      "pixel + encoder features, or LPIPS-VGG16 with your VGG16 weights")
 

@@ -26,11 +26,10 @@ from sgfkit.bounded_io import check_npz_archive
 from sgfkit.errors import WeightsError
 from sgfkit.state_dicts import build_checked
 from sgfkit.torch_files import load_torch_checkpoint as read_torch_checkpoint
+from sgfkit_stylegan2.declarations import FORMATS
 from sgfkit_stylegan2.networks import StyleGAN2Config, StyleGAN2Network, channels_from_base
 from sgfkit_stylegan2.nvlabs_pickle import PersistentObject, read_network_pickle
 from sgfkit_stylegan2.tf_pickle import TFNetwork, convert_tf_generator
-
-FORMATS = ("auto", "nvlabs-pkl", "rosinality", "state-dict")
 
 #: defaults of the codebase that wrote a pickle (its constructors' defaults, used for missing kwargs)
 CODEBASE_DEFAULTS: dict[str, dict[str, Any]] = {

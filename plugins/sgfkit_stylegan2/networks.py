@@ -15,8 +15,6 @@ from torch import nn
 
 from sgfkit_stylegan2.ops import bias_act, modulated_conv2d, normalize_2nd_moment, upsample2d
 
-NOISE_MODES = ("const", "random", "none")
-
 
 def channels_from_base(channel_base: int, channel_max: int, resolution: int) -> dict[int, int]:
     """Feature maps per block resolution: ``min(channel_base // res, channel_max)`` for 4..resolution."""

@@ -46,6 +46,7 @@ _KNOWN: dict[str, tuple[str, str, str, str]] = {
 @hookimpl
 def sgfkit_register_generators(register):
     register("stylegan2", "sgfkit_stylegan2.generator:StyleGAN2Generator",
+             declaration="sgfkit_stylegan2.declarations:StyleGAN2GeneratorDeclaration",
              summary="StyleGAN2 (NVlabs .pkl, rosinality .pt or state dict), W / W+ / Z spaces")
 
 

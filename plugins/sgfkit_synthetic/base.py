@@ -12,24 +12,18 @@ import torch
 from sgfkit.components import Generator
 from sgfkit.errors import ComponentError
 from sgfkit.latents import Latents
-from sgfkit.params import Param
 
 from sgfkit_synthetic.latent_space import STATS_SAMPLES, FactorReader, MappingNetwork, layer_groups
+from sgfkit_synthetic.declarations import SyntheticGeneratorDeclaration
 
 
 #: pixels per render chunk (64 images at 64 px)
 RENDER_CHUNK_PIXELS = 64 * 64 * 64
 
 
-class SyntheticGenerator(Generator):
+class SyntheticGenerator(SyntheticGeneratorDeclaration, Generator):
     """A procedural, differentiable, deterministic world with a StyleGAN-like latent space."""
 
-    params: ClassVar[dict[str, Param]] = {
-        "latent_dim": Param(int, 128, "size of z and w (real StyleGAN2: 512)", min=32, max=512),
-        "num_ws": Param(int, 10, "number of w+ layers (coarse ~40 %, middle ~30 %, fine the rest)", min=8, max=32),
-        "resolution": Param(int, 64, "image size in pixels", min=32, max=256),
-        "world_seed": Param(int, 0, "seed of the fixed mapping weights and factor directions"),
-    }
     #: {layer group: factor names read from it}
     FACTORS: ClassVar[dict[str, list[str]]] = {}
     #: offset of the factor directions' seed from world_seed (distinct per world)

@@ -15,6 +15,7 @@ from typing import Any
 from sgfkit.components import EditEvaluation, EditOutcome, Metric, MetricResult
 
 from sgfkit_synthetic.captions import FACT_KEYS, fact_holds, parse_caption
+from sgfkit_synthetic.declarations import CaptionSuccessDeclaration
 
 
 def score_caption_edit(caption: str, facts_before: list[dict[str, Any]],
@@ -53,7 +54,7 @@ LEGEND: dict[str, str] = {
 }
 
 
-class CaptionSuccess(Metric):
+class CaptionSuccess(CaptionSuccessDeclaration, Metric):
     """Share of caption edits that now match the caption (scored with the truth facts)."""
 
     def compute(self, evaluations: list[EditEvaluation], edits: list[EditOutcome]) -> MetricResult:

@@ -11,17 +11,8 @@ import torch
 
 from sgfkit_synthetic.base import SyntheticGenerator
 from sgfkit_synthetic.draw import col, ellipse, hsv, mix, paint, segment, soft
+from sgfkit_synthetic.declarations import FACE_ATTRIBUTES, FACE_LANDMARKS, SynthFacesDeclaration  # noqa: F401 - re-exported
 
-#: attribute names (all in [0, 1]) in the order the truth encoder reports them
-FACE_ATTRIBUTES = [
-    "smile", "mouth_open", "eyes_open", "bald", "black_hair", "hair_hue", "beard", "glasses",
-    "age", "skin_tone", "head_yaw", "head_roll", "hair_length", "brows_raised", "background_hue",
-]
-#: landmark names; "left"/"right" are the image's left/right
-FACE_LANDMARKS = [
-    "left_eye", "right_eye", "left_brow", "right_brow", "nose_tip", "mouth_left", "mouth_right",
-    "mouth_top", "mouth_bottom", "chin", "forehead",
-]
 
 # head tilts around this point (the base of the neck), in normalised coordinates
 _PIVOT_Y = 0.78
@@ -42,7 +33,7 @@ def _sig(x: torch.Tensor) -> torch.Tensor:
     return torch.sigmoid(x)
 
 
-class SynthFaces(SyntheticGenerator):
+class SynthFaces(SynthFacesDeclaration, SyntheticGenerator):
     """Procedural anime faces: z -> seeded mapping MLP -> w -> w+ -> scene -> SDF renderer.
 
     Images [N, 3, R, R] in [-1, 1]. ``scene(ws)`` gives the exact attributes and geometry,

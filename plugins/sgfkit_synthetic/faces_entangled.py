@@ -20,10 +20,9 @@ from typing import ClassVar
 
 import torch
 
-from sgfkit_synthetic.faces import FACE_ATTRIBUTES, SynthFaces
+from sgfkit_synthetic.declarations import ENTANGLED_ATTRIBUTES, SynthFacesEntangledDeclaration  # noqa: F401
+from sgfkit_synthetic.faces import SynthFaces
 
-#: the attributes of this world: synth-faces' 15, then grey_hair
-ENTANGLED_ATTRIBUTES = [*FACE_ATTRIBUTES, "grey_hair"]
 
 _sig = torch.sigmoid
 
@@ -34,7 +33,7 @@ def age_ramp(a: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.softplus(2.5 * (a - 0.25)) / 2.5
 
 
-class SynthFacesEntangled(SynthFaces):
+class SynthFacesEntangled(SynthFacesEntangledDeclaration, SynthFaces):
     """synth-faces with curved entanglement between age, sex, hair, beard, eyes, smile and glasses.
 
     Images [N, 3, R, R] in [-1, 1]; ``scene(ws)`` gives the exact attributes (``ENTANGLED_ATTRIBUTES``,

@@ -28,6 +28,7 @@ from sgfkit_synthetic.base import SyntheticGenerator
 from sgfkit_synthetic.captions import (BACKGROUNDS, CENTER_COLORS, MIX_MIN_SHARE, PETAL_COLORS,  # one vocabulary
                                        PETAL_SHAPES)
 from sgfkit_synthetic.draw import col, ellipse, paint, segment, soft
+from sgfkit_synthetic.declarations import SynthFlowersDeclaration
 
 SIZE_WORDS = ["small", "medium", "large"]
 PETAL_COUNTS = [5, 6, 7, 8, 9]
@@ -110,7 +111,7 @@ def petal_color_fact(base_hue: float, tip_hue: float, tip_share: float) -> str |
     return base if tip_share <= 0.5 else tip
 
 
-class SynthFlowers(SyntheticGenerator):
+class SynthFlowers(SynthFlowersDeclaration, SyntheticGenerator):
     """Procedural flowers: z -> seeded mapping MLP -> w -> w+ -> scene -> SDF renderer."""
 
     FACTOR_SEED: ClassVar[int] = 13

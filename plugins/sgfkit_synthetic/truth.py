@@ -20,8 +20,14 @@ from sgfkit.errors import ComponentError
 from sgfkit.latents import Latents
 
 from sgfkit_synthetic import captions
-from sgfkit_synthetic.faces import FACE_ATTRIBUTES, FACE_LANDMARKS, SynthFaces
-from sgfkit_synthetic.faces_entangled import ENTANGLED_ATTRIBUTES, SynthFacesEntangled
+from sgfkit_synthetic.declarations import (
+    FLOWER_NAMES,
+    SynthFacesEntangledTruthDeclaration,
+    SynthFacesTruthDeclaration,
+    SynthFlowersTruthDeclaration,
+)
+from sgfkit_synthetic.faces import SynthFaces
+from sgfkit_synthetic.faces_entangled import SynthFacesEntangled
 from sgfkit_synthetic.flowers import (BACKGROUNDS, CENTER_COLORS, HUE_PATH, PETAL_COLORS, PETAL_SHAPES, SynthFlowers,
                                       flower_facts)
 
@@ -49,25 +55,18 @@ class _TruthEncoder(ConditionEncoder):
                 yield generator.scene(generator.ws_of(part))
 
 
-class SynthFacesTruth(_TruthEncoder):
+class SynthFacesTruth(SynthFacesTruthDeclaration, _TruthEncoder):
     """Exact synth-faces attributes (in [0, 1]) followed by landmark pixel coordinates.
 
     ``measure`` -> [N, A + 2L]: ``attribute_names`` then ``<point>_x, <point>_y`` per landmark.
     """
 
-    condition_kind: ClassVar[str] = "mixed"
     world: ClassVar[type] = SynthFaces
     world_name: ClassVar[str] = "synth-faces"
-    attribute_names: ClassVar[list[str]] = list(FACE_ATTRIBUTES)
-    landmark_names: ClassVar[list[str]] = list(FACE_LANDMARKS)
 
     @property
     def names(self) -> list[str]:
-        return self.attribute_names + [f"{p}_{a}" for p in self.landmark_names for a in ("x", "y")]
-
-    @classmethod
-    def declared_names(cls, params: dict[str, Any], base_dir: Any = None) -> list[str] | None:
-        return cls.names.fget(cls)  # built from class attributes only
+        return self.condition_names()
 
     def keypoint_columns(self) -> list[tuple[str, str]]:
         return [(f"{p}_x", f"{p}_y") for p in self.landmark_names]
@@ -89,25 +88,16 @@ class SynthFacesTruth(_TruthEncoder):
         return [" ".join(f"{self.names[i]} {float(row[i]):.2f}".replace(" 0.", " .") for i in idx) for row in c]
 
 
-class SynthFacesEntangledTruth(SynthFacesTruth):
+class SynthFacesEntangledTruth(SynthFacesEntangledTruthDeclaration, SynthFacesTruth):
     """Exact synth-faces-entangled attributes (``ENTANGLED_ATTRIBUTES``, in [0, 1]); no landmarks.
 
     ``measure`` -> [N, 16]. Attributes only, so it can also drive a manipulator as its condition
     encoder (a target that keeps the landmarks fixed would contradict the expression it asks for).
     """
 
-    condition_kind: ClassVar[str] = "attributes"
     world: ClassVar[type] = SynthFacesEntangled
     world_name: ClassVar[str] = "synth-faces-entangled"
-    attribute_names: ClassVar[list[str]] = list(ENTANGLED_ATTRIBUTES)
     summary_attributes: ClassVar[list[str]] = ["age", "grey_hair", "bald", "beard", "smile", "eyes_open"]
-
-    @property
-    def names(self) -> list[str]:
-        return list(self.attribute_names)
-
-    def keypoint_columns(self) -> list[tuple[str, str]]:
-        return []  # attributes only
 
     def measure(self, generator: Generator, latents: Latents, batch_size: int = 256) -> torch.Tensor:
         outs = [torch.stack([s[a] for a in self.attribute_names], dim=1).float().cpu()
@@ -115,10 +105,6 @@ class SynthFacesEntangledTruth(SynthFacesTruth):
         return torch.cat(outs) if outs else torch.zeros(0, len(self.names))
 
 
-#: flower condition vector: soft colour classes, shape classes, then size / count / hue scalars
-FLOWER_NAMES = ([f"petal_{c}" for c in PETAL_COLORS] + [f"center_{c}" for c in CENTER_COLORS]
-                + [f"background_{c}" for c in BACKGROUNDS] + [f"petal_{k}" for k in PETAL_SHAPES]
-                + ["petal_size", "petal_count", "center_size", "petal_hue", "petal_tip_hue", "petal_tip_share"])
 #: hue positions (0-6) are stored divided by this, so every dim lies in [0, 1]
 _HUE_SCALE = float(len(HUE_PATH) - 1)
 
@@ -145,7 +131,7 @@ def facts_from_conditions(c: torch.Tensor) -> list[dict[str, Any]]:
             for r in range(c.shape[0])]
 
 
-class SynthFlowersTruth(_TruthEncoder):
+class SynthFlowersTruth(SynthFlowersTruthDeclaration, _TruthEncoder):
     """Exact synth-flowers conditions in [0, 1] plus discrete facts and captions.
 
     ``measure`` -> [N, 24]: colour-class weights (petal 7: the base and tip hues' interpolation
@@ -155,16 +141,11 @@ class SynthFlowersTruth(_TruthEncoder):
     ``petal_tip_share`` (outer share of the petal in the tip hue, 0-0.5).
     """
 
-    condition_kind: ClassVar[str] = "attributes"
     world: ClassVar[type] = SynthFlowers
     world_name: ClassVar[str] = "synth-flowers"
 
     @property
     def names(self) -> list[str]:
-        return list(FLOWER_NAMES)
-
-    @classmethod
-    def declared_names(cls, params: dict[str, Any], base_dir: Any = None) -> list[str] | None:
         return list(FLOWER_NAMES)
 
     def measure(self, generator: Generator, latents: Latents, batch_size: int = 256) -> torch.Tensor:
