@@ -4,20 +4,16 @@ import pytest
 import torch
 
 from sgfkit.components import ConditionEncoder, EditRequest
-from sgfkit.dataset import LatentDataset
 from sgfkit.errors import ComponentError
 from sgfkit_manipulators.ganspace import GANSpace, fit_pca
 from sgfkit_manipulators.interfacegan import InterFaceGAN, fit_boundary, project_boundary
-from toy_world import ToyAttributes, ToyGenerator
+from toy_world import ToyGenerator, toy_dataset
 
 
 @pytest.fixture(scope="module")
 def world():
     torch.set_num_threads(1)
-    g, e = ToyGenerator(space="w"), ToyAttributes()
-    lat = g.sample_latents(3000, seed=0)
-    ds = LatentDataset(g.sample_z(3000, 0), lat.tensor, e.measure(g, lat), e.names, "w")
-    return g, e, ds
+    return toy_dataset(3000)
 
 
 def request_for(g, e, dim, n=64, seed=1, layers=None, gen=None):

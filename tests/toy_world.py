@@ -64,3 +64,12 @@ class ToyAttributes(ConditionEncoder):
             torch.sigmoid(2.0 * vb[:, 2]),
             torch.sigmoid(vb[:, 3] + 0.5 * vb[:, 4] ** 2 - 0.5),
         ], dim=1).float()
+
+
+def toy_dataset(samples: int, seed: int = 0) -> tuple[ToyGenerator, ToyAttributes, Any]:
+    """A W-space toy generator, its attribute encoder and ``samples`` measured latents (a LatentDataset)."""
+    from sgfkit.dataset import LatentDataset
+
+    g, e = ToyGenerator(space="w"), ToyAttributes()
+    lat = g.sample_latents(samples, seed=seed)
+    return g, e, LatentDataset(g.sample_z(samples, seed), lat.tensor, e.measure(g, lat), e.names, "w")

@@ -48,6 +48,12 @@ class SGFDeclaration(ManipulatorDeclaration):
         "mode": Param(str, "adaptive", "adaptive: Algorithm 1; fast: c <- c + dc without re-measuring, "
                       "1/eta steps; exact: dense Jacobian + solve (small batches)",
                       choices=("adaptive", "fast", "exact")),
+        "whiten": Param(str, "auto", "condition units of F: pca (whitened principal axes of the training conditions; "
+                        "drops axes without variance, e.g. of caption embeddings), std (each dim standardised) or "
+                        "auto (pca for embedding conditions, std otherwise)", choices=("auto", "std", "pca")),
+        "lr_schedule": Param(str, "constant", "learning rate over training: constant or cosine (decays to 0; "
+                             "measured: lower held-out R^2 at the bundled recipes' step counts)",
+                             choices=("constant", "cosine")),
         "seed": Param(int, 0, "seed of F's initialisation and batches"),
         "calibrate_step": Param(bool, True, "scale SGF's step so that one step realises the asked condition change "
                                 "on average (gain measured on held-out samples other than the reported ones)"),

@@ -1,6 +1,7 @@
 """Training SGF's auxiliary mapping (MSE F(u, c) ~ u) and measuring what it learned."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import torch
@@ -18,14 +19,20 @@ DEGENERATE_DEPENDENCE = 0.05
 class TrainingResult:
     mapping: FrozenAuxMapping | FrozenContractiveMapping
     losses: list[float]
+    seconds: float      # wall time of the optimisation loop (compilation included when asked)
 
 
 def train_aux_mapping(u: torch.Tensor, c: torch.Tensor, num_layers: int, width: int, steps: int,
                       batch_size: int, lr: float, seed: int, kind: str = "contractive",
-                      kappa: float = 0.5) -> TrainingResult:
+                      kappa: float = 0.5, schedule: str = "constant",
+                      compile_model: bool = False) -> TrainingResult:
     """Fit F on normalised latents u [N, d] and conditions c [N, k] with Adam and an MSE loss.
 
     ``kind``: "contractive" (:mod:`contractive_mapping`, ||dF/du|| <= kappa) or "paper" (AdaIN blocks).
+    ``schedule``: "constant" lr, or "cosine" (decays to 0 over ``steps``: the last steps average out
+    the batch noise that a constant lr leaves in the weights).
+    ``compile_model``: run the training forward through ``torch.compile`` (benchmarks/bench_sgf_fit.py
+    measures whether it pays; on a 2-core CPU it does not, see there).
     Returns the frozen mapping and the loss every 10 steps (progress shows the running loss).
     """
     torch.manual_seed(seed)
@@ -35,21 +42,26 @@ def train_aux_mapping(u: torch.Tensor, c: torch.Tensor, num_layers: int, width: 
         model = AuxMapping(u.shape[1], c.shape[1], num_layers, width)
     model = model.to(u.device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if schedule == "cosine" else None
     gen = torch.Generator().manual_seed(seed)
     losses: list[float] = []
     model.train()
+    forward = torch.compile(model) if compile_model else model
+    start = time.perf_counter()
     with progress_task("Training SGF auxiliary mapping F", total=steps) as task:
         for step in range(steps):
             idx = torch.randint(0, len(u), (min(batch_size, len(u)),), generator=gen).to(u.device)
-            loss = torch.nn.functional.mse_loss(model(u[idx], c[idx]), u[idx])
+            loss = torch.nn.functional.mse_loss(forward(u[idx], c[idx]), u[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if sched is not None:
+                sched.step()
             task.advance()
             if step % 10 == 0 or step == steps - 1:
                 losses.append(loss.item())
                 task.update(loss=f"{losses[-1]:.4f}")
-    return TrainingResult(model.frozen(), losses)
+    return TrainingResult(model.frozen(), losses, time.perf_counter() - start)
 
 
 @torch.no_grad()

@@ -42,7 +42,7 @@ def fidelity_targets(c: torch.Tensor, kind: str, step_size: float, seed: int) ->
     return mask, dc
 
 
-def _stats(dc: torch.Tensor, real: torch.Tensor, mask: torch.Tensor) -> dict[str, float | None]:
+def fidelity_stats(dc: torch.Tensor, real: torch.Tensor, mask: torch.Tensor) -> dict[str, float | None]:
     t_dc, t_real = dc * mask, real * mask
     others = real * ~mask
     asked = t_dc.norm(dim=1)
@@ -72,7 +72,7 @@ def step_fidelity(steps: dict[str, StepFn], generator: Generator, encoder: Condi
         with torch.enable_grad():
             dz = step(latents, conditions, dc).detach()
         moved = encoder.measure(generator, Latents(latents + dz, space)).to(conditions)
-        results[name] = _stats(dc, moved - conditions, mask)
+        results[name] = fidelity_stats(dc, moved - conditions, mask)
     return results
 
 
