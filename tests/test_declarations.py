@@ -111,9 +111,16 @@ def test_the_run_builds_the_component_class_not_the_declaration(tiny_plugins, tm
     assert type(comps.manipulators[0]).__name__ == "TinyShift"
 
 
-def _plugin(site: Path, make_dist, module: str, body: str) -> None:
-    """Install a plugin module (each test its own name: Python caches imported modules)."""
-    make_dist(site, module.replace("_", "-"), module, body)
+def _plugin(site: Path, make_dist, module: str, hook: str, name: str, component: str, declaration: str) -> None:
+    """Install a plugin whose ``hook`` registers one component with ``declaration`` (each test its own
+    module name: Python caches imported modules), and load it beside the tiny plugin."""
+    make_dist(site, module.replace("_", "-"), module, f"""
+        from sgfkit import hookimpl
+
+        @hookimpl
+        def {hook}(register):
+            register({name!r}, {component!r}, declaration={declaration!r})
+    """)
     os.environ["SGFKIT_LOAD_PLUGINS"] = f"sgfkit-tiny,{module.replace('_', '-')}"
     reset_plugins()
 
@@ -128,14 +135,8 @@ def site(tmp_path, monkeypatch, tiny_plugins):
 
 
 def test_a_component_that_does_not_subclass_its_declaration_is_refused(site, make_dist):
-    _plugin(site, make_dist, "sgfkit_decl_odd", """
-        from sgfkit import hookimpl
-
-        @hookimpl
-        def sgfkit_register_manipulators(register):
-            register("odd-shift", "sgfkit_tiny.components:TinyShift",
-                     declaration="sgfkit_decl_params:OtherDeclaration")
-    """)
+    _plugin(site, make_dist, "sgfkit_decl_odd", "sgfkit_register_manipulators", "odd-shift",
+            "sgfkit_tiny.components:TinyShift", "sgfkit_decl_params:OtherDeclaration")
     (site / "sgfkit_decl_params.py").write_text(
         "from sgfkit.declarations import ManipulatorDeclaration\n\n"
         "class OtherDeclaration(ManipulatorDeclaration):\n    pass\n")
@@ -145,25 +146,14 @@ def test_a_component_that_does_not_subclass_its_declaration_is_refused(site, mak
 
 
 def test_a_declaration_of_the_wrong_kind_is_refused(site, make_dist):
-    _plugin(site, make_dist, "sgfkit_decl_kind", """
-        from sgfkit import hookimpl
-
-        @hookimpl
-        def sgfkit_register_generators(register):
-            register("odd-gen", "sgfkit_tiny.components:TinyGenerator",
-                     declaration="sgfkit_tiny.declarations:TinyShiftDeclaration")
-    """)
+    _plugin(site, make_dist, "sgfkit_decl_kind", "sgfkit_register_generators", "odd-gen",
+            "sgfkit_tiny.components:TinyGenerator", "sgfkit_tiny.declarations:TinyShiftDeclaration")
     with pytest.raises(PluginLoadError, match="not a subclass of sgfkit.declarations.GeneratorDeclaration"):
         get_registry().resolve_declaration("generator", "odd-gen")
 
 
 def test_a_declaration_that_is_not_a_class_reference_fails_its_plugin(site, make_dist):
-    _plugin(site, make_dist, "sgfkit_decl_ref", """
-        from sgfkit import hookimpl
-
-        @hookimpl
-        def sgfkit_register_generators(register):
-            register("bad-ref", "sgfkit_tiny.components:TinyGenerator", declaration="no-colon-here")
-    """)
+    _plugin(site, make_dist, "sgfkit_decl_ref", "sgfkit_register_generators", "bad-ref",
+            "sgfkit_tiny.components:TinyGenerator", "no-colon-here")
     plugin = next(p for p in sgfkit.get_plugins() if p["name"] == "sgfkit_decl_ref")
     assert "declaration 'no-colon-here': use a 'module:Class' string" in plugin["error"]
