@@ -39,6 +39,8 @@ def load_section(name: str) -> ModuleType:
     if not path.is_file():
         raise SystemExit(f"error: no section {name!r} (expected {path.relative_to(ROOT)}); "
                          f"known: {', '.join(section_names()) or 'none'}")
+    if str(SECTIONS_DIR) not in sys.path:   # sections share helpers (results/sections/_*.py) by plain import
+        sys.path.insert(0, str(SECTIONS_DIR))
     spec = importlib.util.spec_from_file_location(f"results_section_{name}", path)
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
