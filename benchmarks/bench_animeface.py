@@ -25,8 +25,8 @@ def measure(samples: int = 200, resolutions: tuple[int, ...] = (128, 256), seed:
     from sgfkit_anime.keypoints_training import synth_faces_world
 
     encoder = AnimeFaceEncoder(upscale_to=0)
-    import PIL
     import animeface
+    import PIL
 
     out: dict = {"samples": samples, "seed": seed, "truncation": truncation, "cores": os.cpu_count(),
                  "animeface": getattr(animeface, "__version__", "2.x"), "pillow": PIL.__version__, "resolutions": {}}

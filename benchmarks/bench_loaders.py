@@ -39,8 +39,9 @@ def _shapes(module_cls, cfg) -> list[tuple[str, tuple[int, ...]]]:
 
 def stylegan2_errors() -> dict[str, float]:
     """Max abs errors against the NVlabs reference outputs: mapping (w), images, gradient w.r.t. w+."""
-    from sgfkit.latents import Latents
     from sgfkit_stylegan2.generator import StyleGAN2Generator
+
+    from sgfkit.latents import Latents
 
     state = str(FIXTURES / "stylegan2" / "G_ema_state_dict.npz")
     with np.load(FIXTURES / "stylegan2" / "reference_outputs.npz") as data:
@@ -64,8 +65,9 @@ def stylegan2_errors() -> dict[str, float]:
 
 def progan_error() -> float:
     """Max abs image error against InterFaceGAN's ProGAN reference outputs."""
-    from sgfkit.latents import Latents
     from sgfkit_progan.generator import ProGANGenerator
+
+    from sgfkit.latents import Latents
 
     with np.load(FIXTURES / "progan" / "reference_outputs.npz") as ref:
         gen = ProGANGenerator(checkpoint=str(FIXTURES / "progan" / "generator_state_dict.pth"), clamp=False)

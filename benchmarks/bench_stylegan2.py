@@ -59,7 +59,6 @@ def measure(resolutions: tuple[int, ...] = (256, 1024), batch: int = 1, threads:
             out["seconds_per_image"][str(res)] = round(timed(lambda: net.synthesis(ws, fused=True), dev, repeats)
                                                        / batch, 3)
         out["params_millions"][str(res)] = round(sum(p.numel() for p in net.parameters()) / 1e6, 1)
-        del net
     out["load_average"] = round(os.getloadavg()[0], 2)
     return out
 

@@ -42,8 +42,8 @@ def render(data: dict[str, Any]) -> str:
             f"{'met' if met else '**missed**'}")
     if "missing" in d:
         return text + f". The animeface-2009 detection rate was not measured ({d['missing']}).\n"
-    found = " and ".join(f"{100 * m['rate']:.0f} % at {res} px (point error {m['error_px']:.1f} px)"
-                         if m["error_px"] is not None else f"{100 * m['rate']:.0f} % at {res} px"
-                         for res, m in d["resolutions"].items())
-    return text + (f". The real animeface-2009 detector finds a face in {found} of {d['samples']} synth-faces "
-                   f"renders per resolution (truncation {d['truncation']}, native size).\n")
+    found = " and ".join(f"{100 * m['rate']:.0f} % at {res} px" + (
+        f" (point error {m['error_px']:.1f} px)" if m["error_px"] is not None else "")
+        for res, m in d["resolutions"].items())
+    return text + (f". The real animeface-2009 detector finds a face in {found} of the synth-faces renders "
+                   f"({d['samples']} per resolution, truncation {d['truncation']}, native size).\n")
