@@ -28,13 +28,20 @@ def test_readme_has_generated_blocks_with_closing_markers():
         assert f"<!-- /results:{name} -->" in README, f"results block {name!r} is not closed"
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_block_matches_its_committed_results(name):
+#: (markdown file, section) for every block in the README and in the plugin READMEs / docs
+BLOCKS = [(str(path.relative_to(ROOT)), name) for path in build.doc_files()
+          for name in re.findall(r"<!-- results:([a-z0-9_]+) -->", path.read_text())]
+
+
+@pytest.mark.parametrize("doc, name", BLOCKS)
+def test_block_matches_its_committed_results(doc, name):
     assert (ROOT / "results" / "sections" / f"{name}.py").is_file(), f"no module for results section {name!r}"
     assert (ROOT / "results" / "data" / f"{name}.json").is_file(), f"no committed data for results section {name!r}"
-    block = re.search(rf"<!-- results:{name} -->\n(.*?)<!-- /results:{name} -->", README, re.S).group(1)
+    text = (ROOT / doc).read_text()
+    assert f"<!-- /results:{name} -->" in text, f"results block {name!r} in {doc} is not closed"
+    block = re.search(rf"<!-- results:{name} -->\n(.*?)<!-- /results:{name} -->", text, re.S).group(1)
     assert block == build.rendered_block(name), (
-        f"README block {name!r} differs from results/data/{name}.json; run: python results/build.py render")
+        f"{doc} block {name!r} differs from results/data/{name}.json; run: python results/build.py render")
 
 
 def test_render_detects_hand_edits(tmp_path):
