@@ -1,7 +1,7 @@
 """Do edits succeed as often on projected photos as on the sampled latents they came from? (issue 11, item 5)
 
 Usage: .venv/bin/python benchmarks/bench_projection_edits.py [--images 16] [--samples 5000] [--steps 1000]
-       [--methods interfacegan,sgf] [--json FILE]
+       [--methods interfacegan,sgf,ganspace] [--json FILE]
 
 Renders held-out synth-faces (truncation 1.0, seeds 7_000_000 + i) to PNG files, then runs the
 ``faces_attributes`` recipe (in w+, on ``--samples`` fitting samples, the listed manipulators) twice
@@ -38,27 +38,24 @@ def success(outcomes: list) -> dict[str, float]:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=16)
-    parser.add_argument("--samples", type=int, default=5000)
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--methods", default="interfacegan")
-    parser.add_argument("--cache", default=".sgfkit-cache")
-    parser.add_argument("--json", default=None)
-    args = parser.parse_args()
-    torch.set_num_threads(1)
+def measure(images: int = 16, samples: int = 5000, steps: int = 1000,
+            methods: tuple[str, ...] = ("interfacegan", "sgf", "ganspace"), cache: str | Path = ".sgfkit-cache",
+            work_dir: Path | None = None) -> dict:
+    """Edit success (share of edits whose target attribute ends on the target side) on sampled latents and on
+    their projections, per ``method/target`` and per method, and the differences (projected - sampled)."""
+    import os
 
     import sgfkit
     from sgfkit.images import save_image
 
-    seeds = [SEED0 + i for i in range(args.images)]
-    manips = "[" + ", ".join(METHODS[m] for m in args.methods.split(",")) + "]"
-    overrides = ["generator.space=w+", "generator.truncation=1.0", f"dataset.samples={args.samples}",
+    torch.set_num_threads(1)
+    seeds = [SEED0 + i for i in range(images)]
+    manips = "[" + ", ".join(METHODS[m] for m in methods) + "]"
+    overrides = ["generator.space=w+", "generator.truncation=1.0", f"dataset.samples={samples}",
                  f"manipulators={manips}", "evaluation=null", "metrics=[]", f"edits.seeds={seeds}",
-                 f"output.cache_dir={args.cache}", f"projector.steps={args.steps}", "projector.space=w+"]
+                 f"output.cache_dir={cache}", f"projector.steps={steps}", "projector.space=w+"]
     gen = sgfkit.get_generator("synth-faces", space="w+", truncation=1.0)
-    folder = Path(tempfile.mkdtemp(prefix="sgfkit-edits-"))
+    folder = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="sgfkit-edits-"))
     paths = []
     for seed, img in zip(seeds, gen.synthesize(gen.to_latents(gen.z_from_seeds(seeds)))):
         paths.append(folder / f"face-{seed}.png")
@@ -67,17 +64,46 @@ def main() -> None:
     sampled = sgfkit.run(RECIPE, overrides=overrides, out_dir=out)
     photos = sgfkit.edit(paths, RECIPE, overrides=overrides, out_dir=out)
     a, b = success(sampled.edits), success(photos.edits)
-    print(f"{len(seeds)} held-out faces, fit on {args.samples} samples, projection {args.steps} steps in w+")
+    per_method = {}
+    for key in a:
+        method = key.split("/", 1)[0]
+        per_method.setdefault(method, {"sampled": [], "projected": []})
+        per_method[method]["sampled"].append(a[key])
+        per_method[method]["projected"].append(b[key])
+    methods_out = {m: {"sampled": float(np.mean(v["sampled"])), "projected": float(np.mean(v["projected"])),
+                       "diff": float(np.mean(v["projected"]) - np.mean(v["sampled"])),
+                       "max_abs_target_diff": float(np.max(np.abs(np.subtract(v["projected"], v["sampled"]))))}
+                   for m, v in per_method.items()}
+    mean_a, mean_b = float(np.mean(list(a.values()))), float(np.mean(list(b.values())))
+    return {"images": images, "samples": samples, "steps": steps, "methods": list(methods),
+            "sampled": a, "projected": b, "per_method": methods_out, "mean_sampled": mean_a,
+            "mean_projected": mean_b, "cores": os.cpu_count(), "load_average": round(os.getloadavg()[0], 2),
+            "grids": [str(sampled.run_dir / "edits.png"), str(photos.run_dir / "edits.png")]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=16)
+    parser.add_argument("--samples", type=int, default=5000)
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--methods", default="interfacegan,sgf,ganspace")
+    parser.add_argument("--cache", default=".sgfkit-cache")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    r = measure(args.images, args.samples, args.steps, tuple(args.methods.split(",")), args.cache)
+    a, b = r["sampled"], r["projected"]
+    print(f"{r['images']} held-out faces, fit on {r['samples']} samples, projection {r['steps']} steps in w+")
     print(f"{'method/target':<28} {'sampled':>8} {'projected':>10} {'diff':>7}")
     for key in a:
         print(f"{key:<28} {a[key]:8.3f} {b[key]:10.3f} {b[key] - a[key]:+7.3f}")
-    mean_a, mean_b = float(np.mean(list(a.values()))), float(np.mean(list(b.values())))
+    for method, m in r["per_method"].items():
+        print(f"{method:<28} {m['sampled']:8.3f} {m['projected']:10.3f} {m['diff']:+7.3f}")
+    mean_a, mean_b = r["mean_sampled"], r["mean_projected"]
     print(f"{'mean':<28} {mean_a:8.3f} {mean_b:10.3f} {mean_b - mean_a:+7.3f}  "
           f"(target |diff| <= 0.05: {'met' if abs(mean_b - mean_a) <= 0.05 else 'MISSED'})")
-    print(f"grids: {sampled.run_dir / 'edits.png'} and {photos.run_dir / 'edits.png'}")
+    print(f"grids: {r['grids'][0]} and {r['grids'][1]}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"sampled": a, "projected": b, "mean_sampled": mean_a,
-                                               "mean_projected": mean_b}, indent=2))
+        Path(args.json).write_text(json.dumps(r, indent=2))
 
 
 if __name__ == "__main__":

@@ -24,8 +24,9 @@ import threading
 import time
 from pathlib import Path
 
+SGF_MAX_STEPS = 30   # adaptive SGF stops earlier when the target is reached
 SMALL_FACES = ["--set", "dataset.samples=2000", "--set", "device=cpu", "--set",
-               "manipulators=[{type: sgf, label: SGF, train_steps: 300, lr: 0.001, max_steps: 30},"
+               f"manipulators=[{{type: sgf, label: SGF, train_steps: 300, lr: 0.001, max_steps: {SGF_MAX_STEPS}}},"
                " {type: interfacegan, label: InterFaceGAN}]"]
 
 
@@ -113,13 +114,56 @@ def load(port: int, info: dict, seeds: list[int], clients: int, seconds: float,
     return latencies, failures, memory
 
 
-def summary(pairs: list[tuple[str, float]], seconds: float) -> str:
+def stats(pairs: list[tuple[str, float]], seconds: float) -> dict[str, float | int]:
+    """Edits, edits/s and p50 / p95 / max latency (ms) of (method, latency) pairs over ``seconds``."""
     ordered = sorted(lat for _, lat in pairs)
     if not ordered:
+        return {"edits": 0, "per_s": 0.0}
+    pick = lambda q: round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)  # noqa: E731
+    return {"edits": len(ordered), "per_s": round(len(ordered) / seconds, 2), "p50_ms": pick(0.5),
+            "p95_ms": pick(0.95), "max_ms": round(1000 * ordered[-1], 1)}
+
+
+def summary(s: dict[str, float | int]) -> str:
+    if not s["edits"]:
         return "no successful requests"
-    pick = lambda q: 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return (f"{len(ordered) / seconds:7.1f} req/s  p50 {pick(0.5):7.1f} ms  p95 {pick(0.95):7.1f} ms  "
-            f"max {1000 * ordered[-1]:7.1f} ms  ({len(ordered)} edits)")
+    return (f"{s['per_s']:7.1f} req/s  p50 {s['p50_ms']:7.1f} ms  p95 {s['p95_ms']:7.1f} ms  "
+            f"max {s['max_ms']:7.1f} ms  ({s['edits']} edits)")
+
+
+def measure(run: Path | None = None, cwd: Path | None = None, clients: int = 8, seconds: float = 20.0,
+            seeds: int = 16) -> dict:
+    """Load-test ``sgfkit serve`` on ``run`` (default: a small synth-faces run made in a temporary folder):
+    1 client for ``seconds / 2``, then ``clients`` clients for ``seconds``; statistics overall and per method,
+    failed requests, the server's memory (MiB) through the loaded phase and the load average."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    with tempfile.TemporaryDirectory() as tmp:
+        cwd = cwd or (Path.cwd() if run else Path(tmp))
+        run_dir = run.resolve() if run else make_run(cwd)
+        proc, port = start_server(run_dir, cwd)
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            info = call(conn, "GET", "/api/info")[1]
+            pool = list(range(seeds))
+            for s in pool:  # warm the per-seed sources so both phases measure edits
+                call(conn, "GET", f"/api/sample?seed={s}")
+            conn.close()
+            _, warm_fail, _ = load(port, info, pool, clients, min(5.0, seconds / 4))  # not measured
+            one, one_fail, _ = load(port, info, pool, 1, seconds / 2)
+            many, many_fail, memory = load(port, info, pool, clients, seconds, proc.pid)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    failures = warm_fail + one_fail + many_fail
+    return {"run": run_dir.name, "generator": info["generator"], "encoder": info["encoder"],
+            "methods": info["methods"], "sgf_max_steps": SGF_MAX_STEPS if run is None else None,
+            "clients": clients, "seconds": seconds, "cores": os.cpu_count(),
+            "load_average": round(os.getloadavg()[0], 2),
+            "one": stats(one, seconds / 2), "many": stats(many, seconds),
+            "per_method": {m: {"one": stats([p for p in one if p[0] == m], seconds / 2),
+                               "many": stats([p for p in many if p[0] == m], seconds)} for m in info["methods"]},
+            "memory_mib": [round(m, 1) for m in memory], "failures": len(failures), "first_failure": failures[:1],
+            "bad_request_share": 0.1}
 
 
 def main() -> None:
@@ -130,39 +174,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--seeds", type=int, default=16, help="size of the seed pool")
     args = parser.parse_args()
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    with tempfile.TemporaryDirectory() as tmp:
-        cwd = args.cwd or (Path.cwd() if args.run else Path(tmp))
-        run_dir = args.run.resolve() if args.run else make_run(cwd)
-        proc, port = start_server(run_dir, cwd)
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-            info = call(conn, "GET", "/api/info")[1]
-            seeds = list(range(args.seeds))
-            for s in seeds:  # warm the per-seed sources so both phases measure edits
-                call(conn, "GET", f"/api/sample?seed={s}")
-            conn.close()
-            _, warm_fail, _ = load(port, info, seeds, args.clients, min(5.0, args.seconds / 4))  # not measured
-            one, one_fail, _ = load(port, info, seeds, 1, args.seconds / 2)
-            many, many_fail, memory = load(port, info, seeds, args.clients, args.seconds, proc.pid)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-    print(f"sgfkit serve {run_dir.name} ({info['generator']} + {info['encoder']}, methods {', '.join(info['methods'])}),"
-          f" loopback, {os.cpu_count()} CPUs")
-    print(f"  1 client  for {args.seconds / 2:.0f} s: {summary(one, args.seconds / 2)}")
-    print(f"{args.clients:3d} clients for {args.seconds:.0f} s: {summary(many, args.seconds)}")
-    if one and many:
-        print(f"  throughput {args.clients} clients / 1 client: {len(many) / args.seconds / (len(one) / (args.seconds / 2)):.2f}x"
+    r = measure(args.run, args.cwd, args.clients, args.seconds, args.seeds)
+    print(f"sgfkit serve {r['run']} ({r['generator']} + {r['encoder']}, methods {', '.join(r['methods'])}),"
+          f" loopback, {r['cores']} CPUs, load average {r['load_average']}")
+    print(f"  1 client  for {args.seconds / 2:.0f} s: {summary(r['one'])}")
+    print(f"{args.clients:3d} clients for {args.seconds:.0f} s: {summary(r['many'])}")
+    if r["one"]["edits"] and r["many"]["edits"]:
+        print(f"  throughput {args.clients} clients / 1 client: {r['many']['per_s'] / r['one']['per_s']:.2f}x"
               " (model calls are serialised; image encoding and I/O overlap them)")
-    for method in info["methods"]:
-        for count, pairs, seconds in ((1, one, args.seconds / 2), (args.clients, many, args.seconds)):
-            print(f"  {method:>14}, {count:2d} client(s): {summary([p for p in pairs if p[0] == method], seconds)}")
+    for method, m in r["per_method"].items():
+        print(f"  {method:>14},  1 client(s): {summary(m['one'])}")
+        print(f"  {method:>14}, {args.clients:2d} client(s): {summary(m['many'])}")
+    memory = r["memory_mib"]
     print(f"  server memory through the {args.clients}-client phase (MiB): "
           + " ".join(f"{m:.0f}" for m in memory) + f"  (last - first: {memory[-1] - memory[0]:+.1f})")
-    failures = warm_fail + one_fail + many_fail
-    print(f"  failed requests: {len(failures)}" + (f" (first: {failures[0]})" if failures else ""))
-    sys.exit(1 if failures else 0)
+    print(f"  failed requests: {r['failures']}" + (f" (first: {r['first_failure'][0]})" if r["failures"] else ""))
+    sys.exit(1 if r["failures"] else 0)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,27 @@ def timed(fn, device: torch.device, repeats: int) -> float:
     return sorted(times)[len(times) // 2]
 
 
+def measure(resolutions: tuple[int, ...] = (256, 1024), batch: int = 1, threads: int = 1, repeats: int = 3,
+            device: str = "cpu") -> dict:
+    """Median seconds per image of fused fp32 synthesis at each resolution (batch ``batch``), with the load."""
+    import os
+
+    torch.set_num_threads(threads)
+    dev = torch.device(device)
+    out: dict = {"device": device, "threads": threads, "batch": batch, "repeats": repeats, "cores": os.cpu_count(),
+                 "torch": torch.__version__, "seconds_per_image": {}, "params_millions": {}}
+    for res in resolutions:
+        net = build(res, dev)
+        z = torch.randn(batch, 512, generator=torch.Generator().manual_seed(batch)).to(dev)
+        with torch.no_grad():
+            ws = net.mapping(z)[:, None].repeat(1, net.cfg.num_ws, 1)
+            out["seconds_per_image"][str(res)] = round(timed(lambda: net.synthesis(ws, fused=True), dev, repeats)
+                                                       / batch, 3)
+        out["params_millions"][str(res)] = round(sum(p.numel() for p in net.parameters()) / 1e6, 1)
+    out["load_average"] = round(os.getloadavg()[0], 2)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--resolutions", type=int, nargs="+", default=[256, 1024])

@@ -1,12 +1,13 @@
 """Generated README results: run the recipes behind each README block, then rewrite the blocks.
 
     python results/build.py run [SECTION...]   # run the named sections (all if none) -> results/data/<SECTION>.json
-    python results/build.py render             # rewrite every README block from the committed JSON
+    python results/build.py render             # rewrite every block (README.md, plugin READMEs, docs) from the JSON
     make results [SECTIONS="a b"]              # run + render
 
 A section is a module ``results/sections/<name>.py`` with ``TITLE``, ``COMMAND``, ``run(work_dir) -> dict``
 and ``render(data) -> str``. A README block is the text between ``<!-- results:<name> -->`` and
-``<!-- /results:<name> -->``; ``tests/test_readme_results.py`` fails when a block is not ``render`` of its JSON.
+``<!-- /results:<name> -->``; ``tests/test_readme_results.py`` fails when a block is not ``render`` of its
+JSON. Blocks may also sit in CONTRIBUTING.md, docs/*.md and plugins/*/README.md.
 """
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SECTIONS_DIR = ROOT / "results" / "sections"
 DATA_DIR = ROOT / "results" / "data"
 README = ROOT / "README.md"
+#: markdown files whose blocks `render` rewrites (plugin READMEs and docs may hold blocks too)
+DOC_GLOBS = ("README.md", "CONTRIBUTING.md", "docs/*.md", "plugins/*/README.md")
 #: <!-- results:name --> ... <!-- /results:name -->
 BLOCK = re.compile(r"(<!-- results:(?P<name>[a-z0-9_]+) -->\n)(?P<body>.*?)(<!-- /results:(?P=name) -->)", re.S)
 
@@ -39,6 +42,8 @@ def load_section(name: str) -> ModuleType:
     if not path.is_file():
         raise SystemExit(f"error: no section {name!r} (expected {path.relative_to(ROOT)}); "
                          f"known: {', '.join(section_names()) or 'none'}")
+    if str(SECTIONS_DIR) not in sys.path:   # sections share helpers (results/sections/_*.py) by plain import
+        sys.path.insert(0, str(SECTIONS_DIR))
     spec = importlib.util.spec_from_file_location(f"results_section_{name}", path)
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
@@ -90,17 +95,26 @@ def render_readme(text: str) -> str:
     return BLOCK.sub(lambda m: m.group(1) + rendered_block(m.group("name")) + m.group(4), text)
 
 
+def doc_files() -> list[Path]:
+    """README.md first, then every other markdown file of DOC_GLOBS that holds a results block."""
+    found = [p for pattern in DOC_GLOBS for p in sorted(ROOT.glob(pattern))]
+    return [p for p in found if p == README or BLOCK.search(p.read_text())]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="run sections (all if none named)")
     run_p.add_argument("sections", nargs="*")
-    sub.add_parser("render", help="rewrite the README blocks from results/data/*.json")
+    sub.add_parser("render", help="rewrite the README (and plugin README / docs) blocks from results/data/*.json")
     args = parser.parse_args(argv)
     if args.command == "run":
         run_sections(args.sections)
     else:
-        README.write_text(render_readme(README.read_text()))
+        for path in doc_files():
+            text = path.read_text()
+            if (new := render_readme(text)) != text:
+                path.write_text(new)
     return 0
 
 

@@ -1,5 +1,6 @@
 """README result blocks are generated: each equals render() of its committed results/data JSON."""
 import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -27,13 +28,20 @@ def test_readme_has_generated_blocks_with_closing_markers():
         assert f"<!-- /results:{name} -->" in README, f"results block {name!r} is not closed"
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_block_matches_its_committed_results(name):
+#: (markdown file, section) for every block in the README and in the plugin READMEs / docs
+BLOCKS = [(str(path.relative_to(ROOT)), name) for path in build.doc_files()
+          for name in re.findall(r"<!-- results:([a-z0-9_]+) -->", path.read_text())]
+
+
+@pytest.mark.parametrize("doc, name", BLOCKS)
+def test_block_matches_its_committed_results(doc, name):
     assert (ROOT / "results" / "sections" / f"{name}.py").is_file(), f"no module for results section {name!r}"
     assert (ROOT / "results" / "data" / f"{name}.json").is_file(), f"no committed data for results section {name!r}"
-    block = re.search(rf"<!-- results:{name} -->\n(.*?)<!-- /results:{name} -->", README, re.S).group(1)
+    text = (ROOT / doc).read_text()
+    assert f"<!-- /results:{name} -->" in text, f"results block {name!r} in {doc} is not closed"
+    block = re.search(rf"<!-- results:{name} -->\n(.*?)<!-- /results:{name} -->", text, re.S).group(1)
     assert block == build.rendered_block(name), (
-        f"README block {name!r} differs from results/data/{name}.json; run: python results/build.py render")
+        f"{doc} block {name!r} differs from results/data/{name}.json; run: python results/build.py render")
 
 
 def test_render_detects_hand_edits(tmp_path):
@@ -48,3 +56,61 @@ def test_render_detects_hand_edits(tmp_path):
 def test_marker_without_section_is_a_clear_error():
     with pytest.raises(SystemExit, match="no section 'no_such_section'"):
         build.render_readme("<!-- results:no_such_section -->\nx\n<!-- /results:no_such_section -->")
+
+
+# -- generated numbers that are cheap to recompute stay equal to their source (no stale counts or scores) --
+
+def committed(name: str) -> dict:
+    return json.loads((ROOT / "results" / "data" / f"{name}.json").read_text())["data"]
+
+
+def test_hostile_corpus_count_is_the_corpus_the_test_runs():
+    from hostile_weights import all_cases
+
+    data = committed("hostile_corpus")
+    assert data["cases"] == len(all_cases()) == sum(data["per_loader"].values()), (
+        "the corpus changed; run: make results SECTIONS=hostile_corpus")
+    assert f"{len(all_cases())} files" in build.rendered_block("hostile_corpus")
+
+
+def test_shipped_encoder_scores_are_the_ones_recorded_with_the_weights():
+    section = build.load_section("shipped_encoders")
+    assert committed("shipped_encoders")["recorded"] == section.recorded(), (
+        "shipped weights or their held-out reports changed; run: make results SECTIONS=shipped_encoders")
+
+
+def test_shipped_encoders_render_goals_strictly_and_any_per_kind_report():
+    section = build.load_section("shipped_encoders")
+    data = committed("shipped_encoders")
+    caption = data["recorded"]["flower-caption"]["held_out"]
+    caption["named_attribute_accuracy"] = 0.899
+    caption["per_attribute"] = {"petal_color": 0.5}
+    caption["two_tone"] = {"renders": 76, "captioned_as_that_mix": 0.25}
+    data["recorded"]["face-attributes"]["held_out"]["heldout_mae"] = 0.0501
+    text = section.render(data)
+    face_row = next(line for line in text.splitlines() if "`face-attributes`" in line)
+    caption_row = next(line for line in text.splitlines() if "`flower-caption`" in line)
+    assert "0.050" in face_row and face_row.endswith("**missed** |")     # 0.0501 > 0.05 even if it prints as 0.050
+    assert "89.9 %" in caption_row and caption_row.endswith("**missed** |")
+    assert "petal color 50.0 %" in caption_row and "two tone: renders 76, captioned as that mix 0.25" in caption_row
+
+
+def test_missing_held_out_report_is_a_clear_error(tmp_path, monkeypatch):
+    section = build.load_section("shipped_encoders")
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(b"x")
+    weights.with_suffix(".json").write_text("{}")
+    monkeypatch.setattr(section, "ROOT", tmp_path)
+    with pytest.raises(SystemExit, match="records no held-out report"):
+        section._record("w.safetensors")
+
+
+def test_synthetic_worlds_target_is_judged_on_the_wall_clock_rate():
+    section = build.load_section("synthetic_worlds")
+    speed = {"threads": 1, "resolution": 64, "batch": 256, "cores": 2, "load_average_after": 9.0,
+             "faces": {"per_s": 900.0, "per_cpu_s": 3000.0}, "flowers": {"per_s": 2000.0, "per_cpu_s": 4000.0}}
+    data = {"speed": [speed], "animeface": {"missing": "No module named 'animeface'; pip install animeface"}}
+    text = section.render(data)
+    assert "**missed**" in text and "not measured (No module named 'animeface'" in text
+    speed["faces"]["per_s"] = 1000.0
+    assert "wall clock: met" in section.render(data)

@@ -1,19 +1,17 @@
 """Dataset sampling on a 2-worker local Ray cluster against one process (benchmarks/bench_ray.py)."""
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
+from _bench import load_benchmark
+
 TITLE = "Sampling stage: one process vs a 2-worker local Ray cluster, same shards"
 COMMAND = "make results SECTIONS=ray_sampling"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(work_dir: Path) -> dict[str, Any]:
-    spec = importlib.util.spec_from_file_location("bench_ray", ROOT / "benchmarks" / "bench_ray.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("bench_ray")
     return bench.measure(samples=2048, workers=2)
 
 
