@@ -15,3 +15,22 @@ def load_benchmark(name: str) -> ModuleType:
     assert spec.loader is not None
     spec.loader.exec_module(module)
     return module
+
+
+def mds_by_method(values: dict, attributes: list[str]) -> dict[str, dict[str, float]]:
+    """Per method: the MDS of each attribute and ``overall``, from an ``mds`` metric's values."""
+    return {m: {a: v[a]["mds"] for a in attributes} | {"overall": v["overall"]}
+            for m, v in values.items() if m != "settings"}
+
+
+def keep_mdc_figure(run_dir: Path, name: str) -> str | None:
+    """Copy a run's MDC plot to ``docs/images/<name>.png``; its repository path, or None without a plot."""
+    import shutil
+
+    mdc = run_dir / "mds_mdc.png"
+    if not mdc.is_file():
+        return None
+    image = Path("docs/images") / f"{name}.png"
+    (ROOT / image).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(mdc, ROOT / image)
+    return str(image)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from _bench import keep_mdc_figure, mds_by_method
+
 TITLE = "SGF vs InterFaceGAN vs GANSpace on synth-faces (MDS, W and Z space) and SGF's step fidelity"
 COMMAND = "make results SECTIONS=faces_attributes"
 ROOT = Path(__file__).resolve().parents[2]
@@ -14,8 +16,6 @@ ROWS = {"SGF": "SGF", "SGF-m0": "SGF (m = 0)", "SGF-fast": "SGF (fast)", "InterF
 
 
 def run(work_dir: Path) -> dict[str, Any]:
-    import shutil
-
     import sgfkit
 
     out: dict[str, Any] = {}
@@ -26,18 +26,14 @@ def run(work_dir: Path) -> dict[str, Any]:
         fit = result.metrics["fit"]["SGF"]
         out[space] = {
             "recipe": recipe, "attributes": attributes,
-            "mds": {m: {a: v[a]["mds"] for a in attributes} | {"overall": v["overall"]}
-                    for m, v in values.items() if m != "settings"},
+            "mds": mds_by_method(values, attributes),
             "fit": {k: fit.get(k) for k in ("F", "layers_F", "reconstruction_r2", "condition_dependence",
                                             "spectral_radius_median", "spectral_radius_max", "step_fidelity")},
             "timings_s": result.timings,
         }
-        mdc = result.run_dir / "mds_mdc.png"
-        if mdc.is_file():
-            image = Path("docs/images") / f"faces_attributes_mdc_{space.lower()}.png"
-            (ROOT / image).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(mdc, ROOT / image)
-            out[space]["figure"] = str(image)
+        figure = keep_mdc_figure(result.run_dir, f"faces_attributes_mdc_{space.lower()}")
+        if figure is not None:
+            out[space]["figure"] = figure
     return out
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _bench import keep_mdc_figure, mds_by_method
 
 TITLE = "SGF vs InterFaceGAN vs GANSpace on synth-faces-entangled (MDS and side effects, W and Z space)"
 COMMAND = "make results SECTIONS=faces_entangled"
@@ -49,8 +50,6 @@ def side_effects(before: np.ndarray, after: np.ndarray, target: int, direction: 
 
 
 def run(work_dir: Path) -> dict[str, Any]:
-    import shutil
-
     import sgfkit
 
     out: dict[str, Any] = {}
@@ -67,18 +66,14 @@ def run(work_dir: Path) -> dict[str, Any]:
         out[space] = {
             "recipe": recipe, "attributes": attributes,
             "delta": settings["delta"], "samples": settings["samples"], "scored": settings["scored_attributes"],
-            "mds": {m: {a: v[a]["mds"] for a in attributes} | {"overall": v["overall"]}
-                    for m, v in values.items() if m != "settings"},
+            "mds": mds_by_method(values, attributes),
             "side_effects": effects, "level": ACCURACY_LEVEL,
             "fit": {k: result.metrics["fit"]["SGF"].get(k) for k in FIT_KEYS},
             "timings_s": result.timings,
         }
-        mdc = result.run_dir / "mds_mdc.png"
-        if mdc.is_file():
-            image = Path("docs/images") / f"faces_entangled_mdc_{space.lower()}.png"
-            (ROOT / image).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(mdc, ROOT / image)
-            out[space]["figure"] = str(image)
+        figure = keep_mdc_figure(result.run_dir, f"faces_entangled_mdc_{space.lower()}")
+        if figure is not None:
+            out[space]["figure"] = figure
     return out
 
 
