@@ -76,11 +76,20 @@ class ComponentSpec:
                 f"{ref!r}: {type(exc).__name__}: {exc}") from exc
         return obj
 
-    def _check_declarations(self, cls: type, ref_text: str) -> None:
+    def _load_checked(self, ref: str | type, base: type, base_name: str) -> type:
+        """Import ``ref``, check it subclasses ``base`` and that its declarations are valid; name it."""
+        ref_text = ref if isinstance(ref, str) else f"{ref.__module__}:{ref.__qualname__}"
+        cls = self._import(ref)
+        if not (isinstance(cls, type) and issubclass(cls, base)):
+            raise PluginLoadError(
+                f"plugin {self.plugin!r} registered {self.name!r} as a {self.kind}, but {ref_text} is not "
+                f"a subclass of {base_name}")
         problems = cls.declaration_problems()
         if problems:
             raise PluginLoadError(f"plugin {self.plugin!r} registered {self.name!r} ({ref_text}) with invalid "
                                   f"declarations: {'; '.join(problems)}")
+        cls.registry_name = self.name
+        return cls
 
     def resolve(self) -> type:
         """Import the class (first call only) and check it subclasses the kind's base class
@@ -89,20 +98,13 @@ class ComponentSpec:
             return self._cls
         from sgfkit.components import KINDS as BASES  # imports torch: only when resolving
 
-        cls = self._import(self.ref)
         base = BASES[self.kind]
-        if not (isinstance(cls, type) and issubclass(cls, base)):
+        cls = self._load_checked(self.ref, base, f"sgfkit.{base.__name__}")
+        declared = self.resolve_declaration() if self.declaration is not None else cls
+        if not issubclass(cls, declared):
             raise PluginLoadError(
-                f"plugin {self.plugin!r} registered {self.name!r} as a {self.kind}, but {self.ref_text} is not "
-                f"a subclass of sgfkit.{base.__name__}")
-        if self.declaration is not None:
-            declared = self.resolve_declaration()
-            if not issubclass(cls, declared):
-                raise PluginLoadError(
-                    f"plugin {self.plugin!r} registered {self.name!r} with the declaration {declared.__qualname__}, "
-                    f"but {self.ref_text} does not subclass it; make the component inherit its declaration")
-        self._check_declarations(cls, self.ref_text)
-        cls.registry_name = self.name
+                f"plugin {self.plugin!r} registered {self.name!r} with the declaration {declared.__qualname__}, "
+                f"but {self.ref_text} does not subclass it; make the component inherit its declaration")
         self._cls = cls
         return cls
 
@@ -113,20 +115,12 @@ class ComponentSpec:
             return self._cls
         if self.declaration is None:
             return self.resolve()
-        if self._declaration_cls is not None:
-            return self._declaration_cls
-        from sgfkit.declarations import DECLARATION_BASES
+        if self._declaration_cls is None:
+            from sgfkit.declarations import DECLARATION_BASES
 
-        declared = self._import(self.declaration)
-        base = DECLARATION_BASES[self.kind]
-        if not (isinstance(declared, type) and issubclass(declared, base)):
-            raise PluginLoadError(
-                f"plugin {self.plugin!r} registered {self.name!r} with the declaration {self.declaration!r}, "
-                f"which is not a subclass of sgfkit.declarations.{base.__name__}")
-        self._check_declarations(declared, str(self.declaration))
-        declared.registry_name = self.name
-        self._declaration_cls = declared
-        return declared
+            base = DECLARATION_BASES[self.kind]
+            self._declaration_cls = self._load_checked(self.declaration, base, f"sgfkit.declarations.{base.__name__}")
+        return self._declaration_cls
 
 
 @dataclass
