@@ -276,6 +276,26 @@ def test_a_manipulators_own_warnings_are_not_stored_twice(tiny_plugins, tmp_path
     assert result.metrics["fit"]["shift"]["warnings"] == ["radius 1.3"]
 
 
+def test_a_librarys_deprecation_notice_is_not_a_fit_warning(tiny_plugins, tmp_path, monkeypatch):
+    import sgfkit
+    from sgfkit.registry import get_registry
+
+    monkeypatch.chdir(tmp_path)
+    cls = get_registry().resolve("manipulator", "tiny-shift")
+    original = cls.fit
+
+    def fit_with_notices(self, *args, **kwargs):  # e.g. torch deprecating an API SGF's dependencies call
+        warnings.warn("`torch.jit.script` is deprecated", DeprecationWarning)
+        warnings.warn("condition 3 never varies", UserWarning)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "fit", fit_with_notices)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = sgfkit.run(TINY, out_dir=tmp_path / "runs", overrides=["evaluation=null"])
+    assert result.metrics["fit"]["shift"]["warnings"] == ["condition 3 never varies"]
+
+
 def test_verbose_run_shows_threads_timings_and_cache_hits(tiny_plugins, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     args = ["run", str(TINY), "--out", "out", "--no-progress", "--set", "evaluation=null", "--threads", "1"]

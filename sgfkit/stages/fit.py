@@ -17,6 +17,10 @@ def run(ctx: RunContext) -> None:
     ctx.hits.update({f"fit:{label}": hit for label, hit in hits.items()})
 
 
+#: warnings a library raises for developers; a fit report does not repeat them to users
+DEVELOPER_WARNINGS = (DeprecationWarning, PendingDeprecationWarning)
+
+
 def fit_manipulators(comps: Any, dataset: Any, data_key: str, cache: StageCache, seed: int,
                      timer: Timer) -> tuple[dict[str, Any], dict[str, bool]]:
     """Fit (or load from the cache) every manipulator; returns fit reports and cache hits per label."""
@@ -34,7 +38,9 @@ def fit_manipulators(comps: Any, dataset: Any, data_key: str, cache: StageCache,
                 report = manipulator.fit(dataset, comps.generator, comps.encoder)
             # stored with the fit so that cached reruns show them too (see _replay_fit_warnings)
             stored = [str(w) for w in report.get("warnings", [])]  # what the manipulator reported itself
-            stored += [m for m in (str(w.message) for w in caught) if not any(m.endswith(s) for s in stored)]
+            # deprecation notices are for developers (Python hides them by default), not fit findings
+            found = [str(w.message) for w in caught if not issubclass(w.category, DEVELOPER_WARNINGS)]
+            stored += [m for m in found if not any(m.endswith(s) for s in stored)]
             return {**report, "warnings": stored}
 
         with timer.stage(f"fit:{manipulator.label}"):
