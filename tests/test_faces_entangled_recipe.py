@@ -17,11 +17,11 @@ TINY = ["dataset.samples=400", "manipulators.0.train_steps=20", "manipulators.1.
 
 
 def _section():
-    spec = importlib.util.spec_from_file_location("faces_entangled_section",
-                                                  REPO / "results" / "sections" / "faces_entangled.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """results/sections/faces_entangled.py, loaded as ``make results`` loads it (with its shared helpers)."""
+    spec = importlib.util.spec_from_file_location("results_build", REPO / "results" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    return build.load_section("faces_entangled")
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
