@@ -257,43 +257,37 @@ def test_samples_say_which_conditions_the_labels_show(tiny_plugins, tmp_path):
     assert alone.exit_code == 1 and "--attributes needs --encoder" in alone.output
 
 
-def test_a_manipulators_own_warnings_are_not_stored_twice(tiny_plugins, tmp_path, monkeypatch):
+def _fit_warnings(monkeypatch, tmp_path, extra) -> list[str]:
+    """The ``warnings`` of tiny-shift's fit report when its fit first runs ``extra()`` (which may warn and
+    returns what to add to the report)."""
     import sgfkit
     from sgfkit.registry import get_registry
 
     monkeypatch.chdir(tmp_path)
     cls = get_registry().resolve("manipulator", "tiny-shift")
     original = cls.fit
-
-    def fit_reporting(self, *args, **kwargs):  # like SGF: in its report and as a Python warning
-        warnings.warn("SGF: radius 1.3", UserWarning)
-        return {**original(self, *args, **kwargs), "warnings": ["radius 1.3"]}
-
-    monkeypatch.setattr(cls, "fit", fit_reporting)
+    monkeypatch.setattr(cls, "fit", lambda self, *a, **k: {**original(self, *a, **k), **extra()})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = sgfkit.run(TINY, out_dir=tmp_path / "runs", overrides=["evaluation=null"])
-    assert result.metrics["fit"]["shift"]["warnings"] == ["radius 1.3"]
+    return result.metrics["fit"]["shift"]["warnings"]
+
+
+def test_a_manipulators_own_warnings_are_not_stored_twice(tiny_plugins, tmp_path, monkeypatch):
+    def like_sgf():  # in its report and as a Python warning
+        warnings.warn("SGF: radius 1.3", UserWarning)
+        return {"warnings": ["radius 1.3"]}
+
+    assert _fit_warnings(monkeypatch, tmp_path, like_sgf) == ["radius 1.3"]
 
 
 def test_a_librarys_deprecation_notice_is_not_a_fit_warning(tiny_plugins, tmp_path, monkeypatch):
-    import sgfkit
-    from sgfkit.registry import get_registry
-
-    monkeypatch.chdir(tmp_path)
-    cls = get_registry().resolve("manipulator", "tiny-shift")
-    original = cls.fit
-
-    def fit_with_notices(self, *args, **kwargs):  # e.g. torch deprecating an API SGF's dependencies call
+    def with_notices():  # e.g. torch deprecating an API that SGF's dependencies call
         warnings.warn("`torch.jit.script` is deprecated", DeprecationWarning)
         warnings.warn("condition 3 never varies", UserWarning)
-        return original(self, *args, **kwargs)
+        return {}
 
-    monkeypatch.setattr(cls, "fit", fit_with_notices)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = sgfkit.run(TINY, out_dir=tmp_path / "runs", overrides=["evaluation=null"])
-    assert result.metrics["fit"]["shift"]["warnings"] == ["condition 3 never varies"]
+    assert _fit_warnings(monkeypatch, tmp_path, with_notices) == ["condition 3 never varies"]
 
 
 def test_verbose_run_shows_threads_timings_and_cache_hits(tiny_plugins, tmp_path, monkeypatch):

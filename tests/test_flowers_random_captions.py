@@ -18,15 +18,9 @@ import yaml
 
 import sgfkit
 from sgfkit_synthetic import captions
+from flower_fact_values import VALUES
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "flowers_caption.yaml"
-VALUES = {
-    "petal_color": captions.PETAL_COLORS + [["red", "purple"], ["yellow", "orange"], ["white", "blue"]],
-    "petal_shape": captions.PETAL_SHAPES,
-    "petal_size": ["small", "medium", "large"], "petal_count": [5, 6, 7, 8, 9],
-    "center_color": captions.CENTER_COLORS, "center_size": ["small", "medium", "large"],
-    "background": captions.BACKGROUNDS,
-}
 SEEDS = [0, 1, 2, 3]
 
 

@@ -12,14 +12,8 @@ from sgfkit_synthetic import captions
 from sgfkit_synthetic.caption_metric import CaptionSuccess, score_caption_edit
 from sgfkit_synthetic.captions import (caption_matches, fact_holds, generate_caption, keep_rewrite, parse_caption,
                                        phrase_facts)
+from flower_fact_values import VALUES
 
-VALUES = {
-    "petal_color": captions.PETAL_COLORS + [["red", "purple"], ["yellow", "orange"], ["white", "blue"]],
-    "petal_shape": captions.PETAL_SHAPES,
-    "petal_size": ["small", "medium", "large"], "petal_count": [5, 6, 7, 8, 9],
-    "center_color": captions.CENTER_COLORS, "center_size": ["small", "medium", "large"],
-    "background": captions.BACKGROUNDS,
-}
 
 
 def random_facts(rng: random.Random) -> dict:

@@ -34,3 +34,20 @@ def keep_mdc_figure(run_dir: Path, name: str) -> str | None:
     (ROOT / image).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(mdc, ROOT / image)
     return str(image)
+
+
+def mds_table_lines(space: str, block: dict, rows: dict[str, str]) -> list[str]:
+    """Markdown rows of an MDS table: one row per method (in ``rows`` order, labelled by it), one column per
+    attribute and ``overall`` (the best in bold)."""
+    def num(x: float | None) -> str:
+        return "-" if x is None else f"{x:.3f}"
+
+    attrs, mds = block["attributes"], block["mds"]
+    lines = [f"| MDS, {space} space | " + " | ".join(attrs) + " | overall |", "|---" * (len(attrs) + 2) + "|"]
+    best = max(v["overall"] for v in mds.values())
+    order = list(rows)
+    for method in sorted(mds, key=lambda m: order.index(m) if m in order else len(order)):
+        row = mds[method]
+        overall = f"**{num(row['overall'])}**" if row["overall"] == best else num(row["overall"])
+        lines.append(f"| {rows.get(method, method)} | " + " | ".join(num(row[a]) for a in attrs) + f" | {overall} |")
+    return lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from _bench import keep_mdc_figure, mds_by_method
+from _bench import keep_mdc_figure, mds_by_method, mds_table_lines
 
 TITLE = "SGF vs InterFaceGAN vs GANSpace on synth-faces (MDS, W and Z space) and SGF's step fidelity"
 COMMAND = "make results SECTIONS=faces_attributes"
@@ -44,16 +44,7 @@ def _num(x: Any) -> str:
 def render(data: dict[str, Any]) -> str:
     lines: list[str] = []
     for space, block in data.items():
-        attrs = block["attributes"]
-        lines += [f"| MDS, {space} space | " + " | ".join(attrs) + " | overall |",
-                  "|---" * (len(attrs) + 2) + "|"]
-        best = max(v["overall"] for v in block["mds"].values())
-        order = list(ROWS)
-        for method, row in sorted(block["mds"].items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99):
-            overall = _num(row["overall"])
-            overall = f"**{overall}**" if row["overall"] == best else overall
-            lines.append(f"| {ROWS.get(method, method)} | " + " | ".join(_num(row[a]) for a in attrs)
-                         + f" | {overall} |")
+        lines += mds_table_lines(space, block, ROWS)
         lines.append("")
     figures = [f"![MDC, {space} space]({block['figure']})" for space, block in data.items() if block.get("figure")]
     if figures:

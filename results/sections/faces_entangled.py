@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _bench import keep_mdc_figure, mds_by_method
+from _bench import keep_mdc_figure, mds_by_method, mds_table_lines
 
 TITLE = "SGF vs InterFaceGAN vs GANSpace on synth-faces-entangled (MDS and side effects, W and Z space)"
 COMMAND = "make results SECTIONS=faces_entangled"
@@ -92,15 +92,7 @@ def render(data: dict[str, Any]) -> str:
     lines: list[str] = []
     for space, block in data.items():
         attrs = block["attributes"]
-        lines += [f"| MDS, {space} space | " + " | ".join(attrs) + " | overall |",
-                  "|---" * (len(attrs) + 2) + "|"]
-        best = max(v["overall"] for v in block["mds"].values())
-        for method in _order(block["mds"]):
-            row = block["mds"][method]
-            overall = f"{row['overall']:.3f}"
-            overall = f"**{overall}**" if row["overall"] == best else overall
-            lines.append(f"| {ROWS.get(method, method)} | " + " | ".join(f"{row[a]:.3f}" for a in attrs)
-                         + f" | {overall} |")
+        lines += mds_table_lines(space, block, ROWS)
         lines += ["", f"N = {block['samples']} per attribute, delta = {block['delta']}, "
                   f"K = {block['scored']} scored attributes.", ""]
         lines += [f"Side effects, {space} space: accuracy / other attributes changed per edit (the two most often "
