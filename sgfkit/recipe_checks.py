@@ -76,10 +76,8 @@ def generic_names(cls: type, flag: str, methods: tuple[str, ...]) -> bool:
     the core's ``methods``."""
     if not getattr(cls, flag, True):
         return False
-    from sgfkit.declarations import ComponentDeclaration
-
-    is_component = any(k.__module__ == "sgfkit.components" for k in cls.__mro__ if k is not ComponentDeclaration)
-    return all(_defined_in_core(cls, m) for m in methods) if is_component else True
+    is_component = any(k.__module__ == "sgfkit.components" for k in cls.__mro__)
+    return not is_component or all(_defined_in_core(cls, m) for m in methods)
 
 
 def _declared(recipe: Recipe, section: str) -> tuple[str, list[str] | None]:

@@ -11,7 +11,6 @@ from sgfkit.bounded_io import bounded_gunzip
 from sgfkit.declarations import ConditionEncoderDeclaration, MetricDeclaration
 from sgfkit.errors import WeightsError
 from sgfkit.params import Param
-from sgfkit.state_dicts import json_metadata
 from sgfkit.weights import locate_weights
 from sgfkit_anime.known_weights import I2V_TAG_LIST, I2V_TAG_MODEL
 
@@ -107,17 +106,17 @@ class AnimeKeypointsEncoderDeclaration(KeypointEncoderDeclaration):
     def declared_names(cls, params: dict[str, Any], base_dir: Path | None = None) -> list[str] | None:
         """Landmark x / y and attribute names from the weights file's header metadata (no tensors read);
         ``None`` when the file is missing or unreadable ('sgfkit validate' reports that on its own)."""
-        from safetensors import SafetensorError, safe_open
+        from safetensors import SafetensorError
+
+        from sgfkit.shipped_weights import read_metadata
 
         try:
             path = SHIPPED_WEIGHTS if params.get("weights") is None else locate_weights(params["weights"],
                                                                                         base_dir=base_dir)
-            with safe_open(str(path), framework="numpy") as f:
-                meta = json_metadata((f.metadata() or {}).get("sgfkit"), path, "sgfkit")
+            meta = read_metadata(path)
         except (WeightsError, SafetensorError, OSError, ValueError):
             return None
-        points, trained = meta.get("landmark_names") if isinstance(meta, dict) else None, \
-            meta.get("attribute_names") if isinstance(meta, dict) else None
+        points, trained = meta.get("landmark_names"), meta.get("attribute_names")
         if not isinstance(points, list) or not isinstance(trained, list):
             return None
         chosen = trained if params.get("attributes") is None else [a for a in params["attributes"] if a in trained]
