@@ -116,6 +116,26 @@ def test_synthetic_worlds_target_is_judged_on_the_wall_clock_rate():
     assert "wall clock: met" in section.render(data)
 
 
+
+def test_synth_flowers_world_shares_are_the_world_the_code_samples(tmp_path):
+    section = build.load_section("synth_flowers_world")
+    assert committed("synth_flowers_world") == section.run(tmp_path), (
+        "synth-flowers changed; run: make results SECTIONS=synth_flowers_world")
+
+
+def test_sgf_solver_table_judges_each_speed_up_against_its_target():
+    bench = build.load_section("sgf_solver").load_benchmark("bench_sgf")
+    import torch
+
+    data = bench.measure_step(torch.device("cpu"), repeats=1, batch=2, dim=8, cond=3, mapping="paper")
+    assert data["mapping"] == "paper" and all(t > 0 for t in data["seconds"].values())
+    assert data["speedup"]["dense_solve"] == data["seconds"]["dense_solve"] / data["seconds"]["batched_jvp"]
+    data["seconds"] = {"batched_jvp": 0.1, "per_sample_loop": 0.95, "dense_solve": 2.5}
+    data["speedup"] = {"per_sample_loop": 9.5, "dense_solve": 25.0}
+    rows = bench.step_table(data).splitlines()
+    assert rows[3].endswith("9.5x (target >= 10x: **missed**) |") and rows[4].endswith("25.0x (target >= 20x: met) |")
+
+
 # -- no typed tables of measured numbers outside generated blocks --
 
 #: header words that name a measurement (whole words, lower case)
