@@ -12,6 +12,7 @@ Usage: .venv/bin/python benchmarks/bench_sgf.py [--threads 2] [--device cpu|cuda
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -30,10 +31,12 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def timed(fn, device: torch.device, repeats: int) -> float:
-    """Median seconds of ``repeats`` calls after one warm-up call."""
-    fn()
-    sync(device)
+def timed(fn, device: torch.device, repeats: int, warmup: bool = True) -> float:
+    """Median seconds of ``repeats`` calls after one warm-up call (``warmup=False``: none, for slow calls whose
+    first run has nothing to warm up that matters next to their length)."""
+    if warmup:
+        fn()
+        sync(device)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -43,21 +46,57 @@ def timed(fn, device: torch.device, repeats: int) -> float:
     return statistics.median(times)
 
 
-def bench_step(device: torch.device, repeats: int, batch: int = 64, dim: int = 512, cond: int = 48) -> None:
+#: the batched JVP's required speed-up over each slower solver (issue: >= 10x over the loop, >= 20x over dense)
+STEP_TARGETS = {"per_sample_loop": 10.0, "dense_solve": 20.0}
+STEP_LABELS = {"batched_jvp": "batched JVP (`torch.func.jvp`)", "per_sample_loop": "per-sample JVP loop",
+               "dense_solve": "dense Jacobian + solve"}
+
+
+def measure_step(device: torch.device, repeats: int, batch: int = 64, dim: int = 512, cond: int = 48,
+                 dense_repeats: int | None = None, mapping: str = "contractive") -> dict:
+    """Seconds per SGF step (m = 1) of each solver on the same untrained F (``mapping``: contractive | paper) and
+    inputs, and the batched JVP's speed-ups.
+
+    The dense solve is by far the slowest (about a second per sample at 512-d); it runs without a warm-up call and
+    ``dense_repeats`` times (default ``repeats // 3``).
+    """
     torch.manual_seed(0)
-    F = AuxMapping(dim, cond, 15, dim).frozen().to(device)
+    model = ContractiveMapping(dim, cond, 15, dim, 0.5) if mapping == "contractive" else AuxMapping(dim, cond, 15, dim)
+    F = model.frozen().to(device)
     u = torch.randn(batch, dim, device=device)
     c = torch.randn(batch, cond, device=device)
     dc = 0.2 * torch.randn(batch, cond, device=device)
     t_batched = timed(lambda: neumann_direction(F, u, c, dc, 1), device, repeats)
     t_loop = timed(lambda: per_sample_direction(F, u, c, dc, 1), device, max(1, repeats // 2))
-    t_dense = timed(lambda: exact_direction(F, u, c, dc), device, max(1, repeats // 3))
-    print(f"\n## SGF step, batch {batch}, W {dim}-d, L = 15, k = {cond}, m = 1 ({device})\n")
-    print("| method | seconds per step | batched JVP speed-up |")
-    print("|---|---|---|")
-    for name, t in [("batched JVP (torch.func.jvp)", t_batched), ("per-sample JVP loop", t_loop),
-                    ("dense Jacobian + solve", t_dense)]:
-        print(f"| {name} | {t:.4f} | {t / t_batched:.1f}x |")
+    t_dense = timed(lambda: exact_direction(F, u, c, dc), device, dense_repeats or max(1, repeats // 3), warmup=False)
+    return {"batch": batch, "dim": dim, "cond": cond, "layers": 15, "order": 1, "mapping": mapping,
+            "device": str(device),
+            "threads": torch.get_num_threads(), "cores": os.cpu_count(),
+            "load_average": round(os.getloadavg()[0], 2),
+            "seconds": {"batched_jvp": t_batched, "per_sample_loop": t_loop, "dense_solve": t_dense},
+            "speedup": {"per_sample_loop": t_loop / t_batched, "dense_solve": t_dense / t_batched},
+            "targets": dict(STEP_TARGETS)}
+
+
+def step_table(data: dict) -> str:
+    """Markdown table of a ``measure_step`` result: seconds per step and speed-up against its target."""
+    lines = [f"| SGF step, {data['mapping']} F, batch {data['batch']}, {data['dim']}-d, L = {data['layers']}, "
+             f"k = {data['cond']}, m = {data['order']} | seconds | batched JVP speed-up |", "|---|---|---|"]
+    for key, label in STEP_LABELS.items():
+        seconds = data["seconds"][key]
+        if key == "batched_jvp":
+            ratio = "1.0x"
+        else:
+            got, goal = data["speedup"][key], data["targets"][key]
+            ratio = f"{got:.1f}x (target >= {goal:.0f}x: {'met' if got >= goal else '**missed**'})"
+        lines.append(f"| {label} | {seconds:.3f} | {ratio} |")
+    return "\n".join(lines) + "\n"
+
+
+def bench_step(device: torch.device, repeats: int) -> None:
+    data = measure_step(device, repeats)
+    print(f"\n## SGF step ({device}, {data['threads']} threads)\n")
+    print(step_table(data))
 
 
 def bench_mappings(device: torch.device, repeats: int, steps: int = 30, batch: int = 256, dim: int = 128,

@@ -7,7 +7,7 @@
 A section is a module ``results/sections/<name>.py`` with ``TITLE``, ``COMMAND``, ``run(work_dir) -> dict``
 and ``render(data) -> str``. A README block is the text between ``<!-- results:<name> -->`` and
 ``<!-- /results:<name> -->``; ``tests/test_readme_results.py`` fails when a block is not ``render`` of its
-JSON. Blocks may also sit in CONTRIBUTING.md, docs/*.md and plugins/*/README.md.
+JSON. Blocks may also sit in CONTRIBUTING.md, docs/*.md, plugins/*/README.md and examples/*/README.md.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ SECTIONS_DIR = ROOT / "results" / "sections"
 DATA_DIR = ROOT / "results" / "data"
 README = ROOT / "README.md"
 #: markdown files whose blocks `render` rewrites (plugin READMEs and docs may hold blocks too)
-DOC_GLOBS = ("README.md", "CONTRIBUTING.md", "docs/*.md", "plugins/*/README.md")
+DOC_GLOBS = ("README.md", "CONTRIBUTING.md", "docs/*.md", "plugins/*/README.md", "examples/*/README.md")
 #: <!-- results:name --> ... <!-- /results:name -->
 BLOCK = re.compile(r"(<!-- results:(?P<name>[a-z0-9_]+) -->\n)(?P<body>.*?)(<!-- /results:(?P=name) -->)", re.S)
 
@@ -95,10 +95,14 @@ def render_readme(text: str) -> str:
     return BLOCK.sub(lambda m: m.group(1) + rendered_block(m.group("name")) + m.group(4), text)
 
 
+def all_doc_files() -> list[Path]:
+    """Every markdown file of DOC_GLOBS, README.md first."""
+    return [p for pattern in DOC_GLOBS for p in sorted(ROOT.glob(pattern))]
+
+
 def doc_files() -> list[Path]:
     """README.md first, then every other markdown file of DOC_GLOBS that holds a results block."""
-    found = [p for pattern in DOC_GLOBS for p in sorted(ROOT.glob(pattern))]
-    return [p for p in found if p == README or BLOCK.search(p.read_text())]
+    return [p for p in all_doc_files() if p == README or BLOCK.search(p.read_text())]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -114,3 +114,81 @@ def test_synthetic_worlds_target_is_judged_on_the_wall_clock_rate():
     assert "**missed**" in text and "not measured (No module named 'animeface'" in text
     speed["faces"]["per_s"] = 1000.0
     assert "wall clock: met" in section.render(data)
+
+
+
+def test_synth_flowers_world_shares_are_the_world_the_code_samples(tmp_path):
+    section = build.load_section("synth_flowers_world")
+    assert committed("synth_flowers_world") == section.run(tmp_path), (
+        "synth-flowers changed; run: make results SECTIONS=synth_flowers_world")
+
+
+def test_sgf_solver_table_judges_each_speed_up_against_its_target():
+    bench = build.load_section("sgf_solver").load_benchmark("bench_sgf")
+    import torch
+
+    data = bench.measure_step(torch.device("cpu"), repeats=1, batch=2, dim=8, cond=3, mapping="paper")
+    assert data["mapping"] == "paper" and all(t > 0 for t in data["seconds"].values())
+    assert data["speedup"]["dense_solve"] == data["seconds"]["dense_solve"] / data["seconds"]["batched_jvp"]
+    data["seconds"] = {"batched_jvp": 0.1, "per_sample_loop": 0.95, "dense_solve": 2.5}
+    data["speedup"] = {"per_sample_loop": 9.5, "dense_solve": 25.0}
+    rows = bench.step_table(data).splitlines()
+    assert rows[3].endswith("9.5x (target >= 10x: **missed**) |") and rows[4].endswith("25.0x (target >= 20x: met) |")
+
+
+# -- no typed tables of measured numbers outside generated blocks --
+
+#: header words that name a measurement (whole words, lower case)
+MEASURED_HEADER_WORDS = {"mds", "accuracy", "mae", "r^2", "ms", "s", "seconds", "speed-up", "speedup", "edits/s",
+                         "success", "leak", "cosine", "score", "scores", "error", "px", "faces/s", "images/s"}
+NUMBER_CELL = re.compile(r"[~+-]?(\d+(\.\d*)?|\.\d+)\s*(%|x|ms|s|px)?(\s*\(.*\))?")
+DECIMAL_CELL = re.compile(r"[~+-]?\d*\.\d+\s*(%|x|ms|s|px)?(\s*\(.*\))?")
+
+
+def measured_tables(text: str) -> list[tuple[int, str]]:
+    """(line number, header row) of each markdown table outside ``<!-- results:... -->`` blocks that reports
+    measured values: its header names a measurement and a body cell is a number (optionally with a unit and a
+    note), or, without a ``default`` column (settings tables), two or more body cells are decimal numbers."""
+    outside = build.BLOCK.sub(lambda m: "\n" * m.group(0).count("\n"), text)   # keep line numbers
+    lines = outside.splitlines()
+    found, i = [], 0
+    while i < len(lines):
+        if not lines[i].lstrip().startswith("|"):
+            i += 1
+            continue
+        start = i
+        while i < len(lines) and lines[i].lstrip().startswith("|"):
+            i += 1
+        header, body = lines[start], lines[start + 2:i]
+        words = set(re.findall(r"[a-z0-9^/\-]+", header.lower().replace("`", "")))
+        cells = [c.strip().strip("*") for row in body for c in row.strip().strip("|").split("|")]
+        named = bool(words & MEASURED_HEADER_WORDS) and any(NUMBER_CELL.fullmatch(c) for c in cells)
+        decimals = "default" not in words and sum(bool(DECIMAL_CELL.fullmatch(c)) for c in cells) >= 2
+        if named or decimals:
+            found.append((start + 1, header.strip()))
+    return found
+
+
+@pytest.mark.parametrize("doc", [str(p.relative_to(ROOT)) for p in build.all_doc_files()])
+def test_no_typed_table_of_measurements(doc):
+    typed = measured_tables((ROOT / doc).read_text())
+    assert not typed, (f"{doc} holds a typed table of measured numbers outside a generated block "
+                       f"(line {typed[0][0]}: {typed[0][1]}); generate it from a results section "
+                       "(results/build.py) or remove the numbers")
+
+
+def test_typed_table_check_flags_measurements_and_spares_other_tables():
+    typed = "| method | bald | overall |\n|---|---|---|\n| SGF | 0.999 | 0.997 |\n"
+    one_typed = "| method | bald |\n|---|---|\n| SGF | 0.999 |\n"
+    mds = "| MDS, W space | bald | overall |\n|---|---|---|\n| SGF | 0.999 | **0.997** |\n"
+    timing = "| solver | seconds | speed-up |\n|---|---|---|\n| dense | 70.8 | 146x (target >= 20x) |\n"
+    assert measured_tables("intro\n\n" + mds) == [(3, mds.splitlines()[0])]
+    assert measured_tables(timing) == [(1, timing.splitlines()[0])]
+    assert measured_tables(f"<!-- results:x -->\n{mds}<!-- /results:x -->\n") == []
+    params = ("| param | default | range |\n|---|---|---|\n| `num_ws` | 10 | 8-32 |\n"
+              "| `truncation` | 1.0 | 0.5 - 1.0 |\n| `contraction` | 0.5 | < 1 |\n")
+    formats = "| format | one unit of `strength` |\n|---|---|\n| `vector` | the vector as it is |\n"
+    pending = "| stage | seconds |\n|---|---|\n| fit | - |\n"
+    assert measured_tables(params + "\n" + formats + "\n" + pending) == []
+    assert measured_tables(typed) == [(1, typed.splitlines()[0])]   # two decimal cells, no default column
+    assert measured_tables(one_typed) == []   # one number under a plain header: the check's known blind spot
