@@ -1,25 +1,29 @@
-"""Where SGF's step-fidelity leak comes from, on synth-faces (face-attributes encoder, truth known).
+"""Where SGF's step-fidelity leak comes from, on a bundled synth-faces recipe (truth known).
 
-    python benchmarks/bench_leak_decomposition.py [--space w|z] [--samples 20000] [--train-steps 3000]
-        [--contraction 0.5] [--whiten std] [--steps 0.2] [--dataset FILE]
+    python benchmarks/bench_leak_decomposition.py [--recipe recipes/faces_attributes.yaml] [--steps 0.2]
+        [--dataset FILE]
 
-Fits SGF as the recipes do (``faces_attributes.yaml`` / ``_z.yaml``), then takes one step on the fit
-report's 128 held-out samples towards the report's targets (two random attributes, a ``--steps``
-fraction of the way to another sample's values) with several directions, and measures each
-realised change twice: with the learned encoder the recipe edits with (the issue's leak) and with
-the exact truth attributes of the same renders. Rows:
+Builds the recipe's generator, condition encoder and first SGF manipulator (its dataset size and fit
+options), fits SGF, then takes one step on the fit report's 128 held-out samples towards the report's
+targets (two random conditions, a ``--steps`` fraction of the way to another sample's values) with
+several directions, and measures each realised change twice: with the learned encoder the recipe
+edits with (the issue's leak) and with the exact truth (``synth-faces-truth``, the same condition
+names) of the same renders. Rows:
 
-- SGF with the Neumann series (m = 1, the default), m = 0, and the exact solve: (d) the solver;
+- SGF with the Neumann series (m = 1, the default), m = 0, and the exact solve: the solver;
 - InterFaceGAN (SVM normals scaled by their fitted slopes), for reference;
 - ``oracle J_learned``: the min-norm step ``pinv(dC/dz) dc`` from the learned encoder's own local
-  Jacobian through the renderer (autograd);
+  Jacobian through the renderer (autograd; the face-attributes encoder only): what the best
+  first-order direction for the learned encoder leaks after a step of this size;
 - ``regression J``: the same from the Jacobian of an MLP fitted to predict c from the latent on the
-  training samples (what a loss on F's Jacobian could at best copy from the data);
-- ``oracle J_truth``: the same from the truth's Jacobian: its truth leak is (c) the nonlinearity of
-  one step of this size, and its learned leak is the floor that (a) the encoder's own error puts
-  under any direction, however well F is fitted.
+  training samples (what a forward model of the same data offers), and ``SGF + regression
+  correction``: SGF's step plus the min-norm change that makes that MLP predict exactly dc;
+- ``oracle J_truth``: the same from the truth's Jacobian: its truth leak is the nonlinearity of one
+  step of this size (and, where conditions are tied, the part of the ask no image can realise),
+  and its learned leak is the floor that the encoder's own error puts under any direction, however
+  well F is fitted.
 
-The gap between SGF's truth leak and the J_truth oracle's is (b) F's fit. Prints one table per step size.
+Prints one table per step size; ``measure`` returns them (results/sections/step_fidelity_floor.py).
 """
 from __future__ import annotations
 
@@ -31,29 +35,47 @@ from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+ROOT = Path(__file__).resolve().parents[1]
+#: options of the recipe's SGF entry that only matter for editing or labelling
+EDIT_ONLY = ("type", "label", "mode", "strengths", "max_steps", "tolerance", "smoothing", "patience", "reaim")
 
-def measure(space: str = "w", samples: int = 20000, train_steps: int = 3000, step_sizes: tuple[float, ...] = (0.2,),
-            sgf_params: dict[str, Any] | None = None, dataset_file: str | None = None) -> dict[str, Any]:
+
+def recipe_setup(recipe: str) -> dict[str, Any]:
+    """Generator / encoder / dataset / SGF options of a recipe file (plain YAML; validation is not needed here)."""
+    import yaml
+
+    spec = yaml.safe_load((ROOT / recipe).read_text())
+    sgf = next(m for m in spec["manipulators"] if m["type"] == "sgf")
+    return {"generator": dict(spec["generator"]), "encoder": dict(spec["encoder"]),
+            "samples": int(spec["dataset"]["samples"]), "batch_size": int(spec["dataset"].get("batch_size", 256)),
+            "sgf": {k: v for k, v in sgf.items() if k not in EDIT_ONLY}}
+
+
+def measure(recipe: str = "recipes/faces_attributes.yaml", step_sizes: tuple[float, ...] = (0.2,),
+            dataset_file: str | None = None) -> dict[str, Any]:
     """Leak / cosine / gain of each direction, measured by the learned encoder and by the truth."""
     import torch
 
+    from sgfkit.api import get_condition_encoder, get_generator, get_manipulator
     from sgfkit.dataset import LatentDataset, sample_dataset
     from sgfkit.latents import Latents
-    from sgfkit_face_attributes.encoder import FaceAttributes
     from sgfkit_manipulators.interfacegan import InterFaceGAN
-    from sgfkit_manipulators.sgf import SGF
     from sgfkit_manipulators.step_fidelity import fidelity_stats, fidelity_targets, linear_step
-    from sgfkit_synthetic import SynthFaces, SynthFacesTruth
+    from sgfkit_synthetic import SynthFacesTruth
 
     torch.set_num_threads(1)
-    generator, encoder, truth = SynthFaces(space=space, truncation=0.8), FaceAttributes(), SynthFacesTruth()
+    setup = recipe_setup(recipe)
+    generator = get_generator(setup["generator"].pop("type"), **setup["generator"])
+    encoder = get_condition_encoder(setup["encoder"].pop("type"), **setup["encoder"])
+    truth = SynthFacesTruth()
     if dataset_file and Path(dataset_file).is_file():
         dataset = LatentDataset.load(dataset_file)
     else:
-        dataset = sample_dataset(generator, encoder, samples, 256, 0)
+        dataset = sample_dataset(generator, encoder, setup["samples"], setup["batch_size"], 0)
         if dataset_file:
             dataset.save(dataset_file)
-    sgf = SGF(train_steps=train_steps, lr=1e-3, **(sgf_params or {}))
+    space = dataset.space
+    sgf = get_manipulator("sgf", **setup["sgf"])
     start = time.perf_counter()
     report = sgf.fit(dataset, generator, encoder)
     fit_s = time.perf_counter() - start
@@ -63,9 +85,10 @@ def measure(space: str = "w", samples: int = 20000, train_steps: int = 3000, ste
     hold, train = order[:sgf.params["fidelity_samples"]], order[n_hold:]
     lat, c = dataset.latents[hold].float(), dataset.conditions[hold].float()
     k = c.shape[1]
-    truth0 = truth.measure(generator, Latents(lat, dataset.space))[:, :k]
+    columns = [truth.names.index(name) for name in dataset.condition_names]   # truth in the encoder's order
+    truth0 = truth.measure(generator, Latents(lat, space))[:, columns]
     sub = LatentDataset(dataset.z[train], dataset.latents[train], dataset.conditions[train],
-                        list(dataset.condition_names), dataset.space)
+                        list(dataset.condition_names), space)
     ifg = InterFaceGAN(seed=sgf.params["seed"])
     ifg.fit(sub, generator, encoder)
     ifg_step = linear_step(ifg.normals, sub.latents.float(), sub.conditions.float())
@@ -75,25 +98,33 @@ def measure(space: str = "w", samples: int = 20000, train_steps: int = 3000, ste
         out = fn(x)
         return torch.stack([torch.autograd.grad(out[:, j].sum(), x, retain_graph=True)[0] for j in range(k)], 1)
 
-    def learned_fn(x: torch.Tensor) -> torch.Tensor:
-        return encoder.net(encoder.preprocess(generator.synthesize(Latents(x, dataset.space), grad=True)))
-
     def truth_fn(x: torch.Tensor) -> torch.Tensor:
-        scene = generator.scene(generator.ws_of(Latents(x, dataset.space)))
-        return torch.stack([scene[a] for a in truth.attribute_names[:k]], 1)
+        scene = generator.scene(generator.ws_of(Latents(x, space)))
+        attrs = torch.stack([scene[a] for a in truth.attribute_names], 1)
+        return torch.cat([attrs, generator.landmarks(scene).reshape(len(x), -1)], 1)[:, columns]
 
-    regressor = _fit_regressor(sub.latents.float(), sub.conditions.float(), sgf.params["seed"])
+    functions = {"truth": truth_fn, "regression": _fit_regressor(sub.latents.float(), sub.conditions.float(),
+                                                                 sgf.params["seed"])}
+    if hasattr(encoder, "net") and hasattr(encoder, "preprocess"):   # face-attributes: differentiable end to end
+        functions["learned"] = lambda x: encoder.net(encoder.preprocess(generator.synthesize(Latents(x, space),
+                                                                                                grad=True)))
     with torch.enable_grad():
-        pinv = {name: torch.linalg.pinv(jacobian(fn).detach()) for name, fn in
-                (("learned", learned_fn), ("truth", truth_fn), ("regression", regressor))}
+        jac = {name: jacobian(fn).detach() for name, fn in functions.items()}
+    pinv = {name: torch.linalg.pinv(j) for name, j in jac.items()}
+
+    def solve(name: str):
+        return lambda dc: (pinv[name] @ dc.unsqueeze(2)).squeeze(2)
+
     directions = {
         "SGF (m = 1)": lambda dc: sgf.direction(lat, c, dc),
         "SGF (m = 0)": lambda dc: _with_order(sgf, 0, lambda: sgf.direction(lat, c, dc)),
         "SGF (exact solve)": lambda dc: sgf.direction(lat, c, dc, exact=True),
         "InterFaceGAN": lambda dc: ifg_step(lat, c, dc),
-        "oracle J_learned": lambda dc: (pinv["learned"] @ dc.unsqueeze(2)).squeeze(2),
-        "regression J": lambda dc: (pinv["regression"] @ dc.unsqueeze(2)).squeeze(2),
-        "oracle J_truth": lambda dc: (pinv["truth"] @ dc.unsqueeze(2)).squeeze(2),
+        **({"oracle J_learned": solve("learned")} if "learned" in pinv else {}),
+        "regression J": solve("regression"),
+        "SGF + regression correction": lambda dc: _corrected(sgf.direction(lat, c, dc), dc, jac["regression"],
+                                                             pinv["regression"]),
+        "oracle J_truth": solve("truth"),
     }
     tables: dict[str, Any] = {}
     for eta in step_sizes:
@@ -102,22 +133,24 @@ def measure(space: str = "w", samples: int = 20000, train_steps: int = 3000, ste
         for name, direction in directions.items():
             with torch.enable_grad():
                 dz = direction(dc).detach()
-            moved = Latents(lat + dz, dataset.space)
+            moved = Latents(lat + dz, space)
             rows[name] = {"learned": fidelity_stats(dc, encoder.measure(generator, moved) - c, mask),
-                          "truth": fidelity_stats(dc, truth.measure(generator, moved)[:, :k] - truth0, mask)}
+                          "truth": fidelity_stats(dc, truth.measure(generator, moved)[:, columns] - truth0, mask)}
         tables[str(eta)] = rows
-    return {"space": space, "samples": len(dataset), "train_steps": train_steps, "fit_s": fit_s,
-            "sgf_params": sgf_params or {}, "r2": report["reconstruction_r2"],
+    return {"recipe": recipe, "space": space, "encoder": encoder.registry_name or type(encoder).__name__,
+            "samples": len(dataset), "train_steps": sgf.params["train_steps"], "fit_s": fit_s,
+            "sgf_params": setup["sgf"], "r2": report["reconstruction_r2"],
             "condition_dependence": report["condition_dependence"], "step_scale": report.get("step_scale"),
             "heldout": len(hold), "tables": tables}
 
 
 def _fit_regressor(x: Any, y: Any, seed: int, steps: int = 2000) -> Any:
-    """An MLP latent [N, d] -> conditions [N, k] (Adam, MSE, standardised inputs); returns a function of x."""
+    """An MLP latent [N, d] -> conditions [N, k] (Adam, MSE on standardised inputs and outputs); a function of x."""
     import torch
 
     torch.manual_seed(seed)
     mean, std = x.mean(0), x.std(0).clamp_min(1e-6)
+    y_mean, y_std = y.mean(0), y.std(0).clamp_min(1e-6)   # pixels and scores weigh alike
     net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], 256), torch.nn.SiLU(), torch.nn.Linear(256, 256),
                               torch.nn.SiLU(), torch.nn.Linear(256, y.shape[1]))
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
@@ -125,12 +158,18 @@ def _fit_regressor(x: Any, y: Any, seed: int, steps: int = 2000) -> Any:
     gen = torch.Generator().manual_seed(seed)
     for _ in range(steps):
         idx = torch.randint(0, len(x), (256,), generator=gen)
-        loss = torch.nn.functional.mse_loss(net((x[idx] - mean) / std), y[idx])
+        loss = torch.nn.functional.mse_loss(net((x[idx] - mean) / std), (y[idx] - y_mean) / y_std)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
-    return lambda z: net((z - mean) / std)
+    return lambda z: net((z - mean) / std) * y_std + y_mean
+
+
+def _corrected(dz: Any, dc: Any, jac: Any, pinv: Any) -> Any:
+    """dz [N, d] plus the min-norm change that makes jac [N, k, d] predict exactly dc [N, k]."""
+    miss = dc - (jac @ dz.unsqueeze(2)).squeeze(2)
+    return dz + (pinv @ miss.unsqueeze(2)).squeeze(2)
 
 
 def _with_order(sgf: Any, order: int, fn: Any) -> Any:
@@ -142,29 +181,29 @@ def _with_order(sgf: Any, order: int, fn: Any) -> Any:
         sgf.params["neumann_order"] = saved
 
 
+def table(data: dict[str, Any], eta: str) -> str:
+    """The markdown table of one step size."""
+    lines = ["| direction | learned encoder: cosine / gain / leak | truth: cosine / gain / leak |", "|---|---|---|"]
+    for name, r in data["tables"][eta].items():
+        cells = [" / ".join(f"{r[src][m]:.3f}" for m in ("cosine", "gain", "leak")) for src in ("learned", "truth")]
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--space", choices=("w", "z"), default="w")
-    parser.add_argument("--samples", type=int, default=20000)
-    parser.add_argument("--train-steps", type=int, default=None, help="default: 3000 in w, 9000 in z (the recipes)")
-    parser.add_argument("--contraction", type=float, default=0.5)
-    parser.add_argument("--whiten", default="std")
+    parser.add_argument("--recipe", default="recipes/faces_attributes.yaml",
+                        help="a synth-faces recipe: faces_attributes.yaml, faces_attributes_z.yaml, anime_keypoints.yaml")
     parser.add_argument("--steps", type=float, nargs="+", default=[0.2], help="step sizes eta")
     parser.add_argument("--dataset", default=None, help="reuse / save the sampled dataset here")
     args = parser.parse_args()
-    steps = args.train_steps or (3000 if args.space == "w" else 9000)
-    data = measure(args.space, args.samples, steps, tuple(args.steps),
-                   {"contraction": args.contraction, "whiten": args.whiten}, args.dataset)
-    print(f"{args.space} space, {data['samples']} samples, F {steps} steps in {data['fit_s']:.0f} s: held-out R^2 "
-          f"{data['r2']:.3f}, condition dependence {data['condition_dependence']:.3f}, step scale "
-          f"{data['step_scale']:.2f}; {data['heldout']} held-out samples")
-    for eta, rows in data["tables"].items():
+    data = measure(args.recipe, tuple(args.steps), args.dataset)
+    print(f"{data['recipe']} ({data['space']} space, {data['encoder']}), {data['samples']} samples, F "
+          f"{data['train_steps']} steps in {data['fit_s']:.0f} s: held-out R^2 {data['r2']:.3f}, condition dependence "
+          f"{data['condition_dependence']:.3f}, step scale {data['step_scale']:.2f}; {data['heldout']} held-out samples")
+    for eta in data["tables"]:
         print(f"\n## step size {eta}\n")
-        print("| direction | learned encoder: cosine / gain / leak | truth: cosine / gain / leak |")
-        print("|---|---|---|")
-        for name, r in rows.items():
-            cells = [" / ".join(f"{r[src][m]:.3f}" for m in ("cosine", "gain", "leak")) for src in ("learned", "truth")]
-            print(f"| {name} | {cells[0]} | {cells[1]} |")
+        print(table(data, eta))
 
 
 if __name__ == "__main__":
