@@ -52,8 +52,11 @@ def recipe_setup(recipe: str) -> dict[str, Any]:
 
 
 def measure(recipe: str = "recipes/faces_attributes.yaml", step_sizes: tuple[float, ...] = (0.2,),
-            dataset_file: str | None = None) -> dict[str, Any]:
-    """Leak / cosine / gain of each direction, measured by the learned encoder and by the truth."""
+            dataset_file: str | None = None, samples: int | None = None,
+            sgf_overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Leak / cosine / gain of each direction, measured by the learned encoder and by the truth.
+
+    ``samples`` / ``sgf_overrides`` replace the recipe's dataset size / SGF options (experiments)."""
     import torch
 
     from sgfkit.api import get_condition_encoder, get_generator, get_manipulator
@@ -65,6 +68,8 @@ def measure(recipe: str = "recipes/faces_attributes.yaml", step_sizes: tuple[flo
 
     torch.set_num_threads(1)
     setup = recipe_setup(recipe)
+    setup["samples"] = samples or setup["samples"]
+    setup["sgf"].update(sgf_overrides or {})
     generator = get_generator(setup["generator"].pop("type"), **setup["generator"])
     encoder = get_condition_encoder(setup["encoder"].pop("type"), **setup["encoder"])
     truth = SynthFacesTruth()
@@ -196,8 +201,14 @@ def main() -> None:
                         help="a synth-faces recipe: faces_attributes.yaml, faces_attributes_z.yaml, anime_keypoints.yaml")
     parser.add_argument("--steps", type=float, nargs="+", default=[0.2], help="step sizes eta")
     parser.add_argument("--dataset", default=None, help="reuse / save the sampled dataset here")
+    parser.add_argument("--samples", type=int, default=None, help="replace the recipe's dataset size")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="replace an SGF option of the recipe (YAML value), e.g. --set train_steps=20000")
     args = parser.parse_args()
-    data = measure(args.recipe, tuple(args.steps), args.dataset)
+    import yaml
+
+    overrides = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.set)}
+    data = measure(args.recipe, tuple(args.steps), args.dataset, args.samples, overrides)
     print(f"{data['recipe']} ({data['space']} space, {data['encoder']}), {data['samples']} samples, F "
           f"{data['train_steps']} steps in {data['fit_s']:.0f} s: held-out R^2 {data['r2']:.3f}, condition dependence "
           f"{data['condition_dependence']:.3f}, step scale {data['step_scale']:.2f}; {data['heldout']} held-out samples")
