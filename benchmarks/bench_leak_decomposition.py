@@ -53,10 +53,12 @@ def recipe_setup(recipe: str) -> dict[str, Any]:
 
 def measure(recipe: str = "recipes/faces_attributes.yaml", step_sizes: tuple[float, ...] = (0.2,),
             dataset_file: str | None = None, samples: int | None = None,
-            sgf_overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+            sgf_overrides: dict[str, Any] | None = None,
+            encoder_overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Leak / cosine / gain of each direction, measured by the learned encoder and by the truth.
 
-    ``samples`` / ``sgf_overrides`` replace the recipe's dataset size / SGF options (experiments)."""
+    ``samples`` / ``sgf_overrides`` / ``encoder_overrides`` replace the recipe's dataset size / SGF
+    options / encoder options (experiments, e.g. another encoder weights file)."""
     import torch
 
     from sgfkit.api import get_condition_encoder, get_generator, get_manipulator
@@ -70,6 +72,7 @@ def measure(recipe: str = "recipes/faces_attributes.yaml", step_sizes: tuple[flo
     setup = recipe_setup(recipe)
     setup["samples"] = samples or setup["samples"]
     setup["sgf"].update(sgf_overrides or {})
+    setup["encoder"].update(encoder_overrides or {})
     generator = get_generator(setup["generator"].pop("type"), **setup["generator"])
     encoder = get_condition_encoder(setup["encoder"].pop("type"), **setup["encoder"])
     truth = SynthFacesTruth()
@@ -204,11 +207,15 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=None, help="replace the recipe's dataset size")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="replace an SGF option of the recipe (YAML value), e.g. --set train_steps=20000")
+    parser.add_argument("--encoder-set", action="append", default=[], metavar="KEY=VALUE",
+                        help="replace an encoder option of the recipe, e.g. --encoder-set weights=FILE")
     args = parser.parse_args()
     import yaml
 
-    overrides = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.set)}
-    data = measure(args.recipe, tuple(args.steps), args.dataset, args.samples, overrides)
+    def pairs(items: list[str]) -> dict[str, Any]:
+        return {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in items)}
+
+    data = measure(args.recipe, tuple(args.steps), args.dataset, args.samples, pairs(args.set), pairs(args.encoder_set))
     print(f"{data['recipe']} ({data['space']} space, {data['encoder']}), {data['samples']} samples, F "
           f"{data['train_steps']} steps in {data['fit_s']:.0f} s: held-out R^2 {data['r2']:.3f}, condition dependence "
           f"{data['condition_dependence']:.3f}, step scale {data['step_scale']:.2f}; {data['heldout']} held-out samples")
