@@ -19,7 +19,22 @@ ACCURACY_LEVEL = 0.9
 #: how many of the most often changed other attributes a side-effect cell names
 TOP = 2
 #: SGF fit-report entries shown under the tables
-FIT_KEYS = ("F", "layers_F", "reconstruction_r2", "condition_dependence", "spectral_radius_max")
+FIT_KEYS = ("F", "layers_F", "reconstruction_r2", "condition_dependence", "spectral_radius_max", "step_fidelity")
+
+
+def _fidelity_lines(data: dict[str, Any]) -> list[str]:
+    """The fit report's one-step fidelity per space; here C is the exact truth, so the leak is the direction's own."""
+    rows = [(space, b["fit"]["step_fidelity"]) for space, b in data.items() if (b.get("fit") or {}).get("step_fidelity")]
+    if not rows:
+        return []
+    lines = ["One-step fidelity (the fit report's; C is the exact truth here, so no encoder error is in the leak; "
+             "goals cosine >= 0.8, leak <= 0.3):", "",
+             "| space | SGF cosine / gain / leak | InterFaceGAN cosine / gain / leak |", "|---|---|---|"]
+    for space, fid in rows:
+        cells = [" / ".join(f"{fid['methods'][m][k]:.3f}" for k in ("cosine", "gain", "leak"))
+                 if m in fid["methods"] else "-" for m in ("SGF", "InterFaceGAN")]
+        lines.append(f"| {space} | {cells[0]} | {cells[1]} |")
+    return lines + [""]
 
 
 def side_effects(before: np.ndarray, after: np.ndarray, target: int, direction: np.ndarray, delta: float,
@@ -108,6 +123,7 @@ def render(data: dict[str, Any]) -> str:
         f"{space}: {b['fit']['F']} ({b['fit']['layers_F']} blocks), R^2 {b['fit']['reconstruction_r2']:.3f}, "
         f"condition dependence {b['fit']['condition_dependence']:.3f}, rho(dF/dz) max "
         f"{b['fit']['spectral_radius_max']:.3f}" for space, b in data.items() if b.get("fit")) + ".", ""]
+    lines += _fidelity_lines(data)
     figures = [f"![MDC, synth-faces-entangled, {space} space]({block['figure']})"
                for space, block in data.items() if block.get("figure")]
     if figures:
