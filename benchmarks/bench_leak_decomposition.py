@@ -54,11 +54,14 @@ def recipe_setup(recipe: str) -> dict[str, Any]:
 def measure(recipe: str = "recipes/faces_attributes.yaml", step_sizes: tuple[float, ...] = (0.2,),
             dataset_file: str | None = None, samples: int | None = None,
             sgf_overrides: dict[str, Any] | None = None,
-            encoder_overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+            encoder_overrides: dict[str, Any] | None = None, probes: int = 0) -> dict[str, Any]:
     """Leak / cosine / gain of each direction, measured by the learned encoder and by the truth.
 
     ``samples`` / ``sgf_overrides`` / ``encoder_overrides`` replace the recipe's dataset size / SGF
-    options / encoder options (experiments, e.g. another encoder weights file)."""
+    options / encoder options (experiments, e.g. another encoder weights file). ``probes`` > 0 adds
+    the row ``probe regression``: at each sample, ``probes`` random small latent offsets eps measured
+    by C (black box), and the step E[eps | dc] from their covariance (for isotropic eps and a locally
+    linear C this is the local min-norm direction)."""
     import torch
 
     from sgfkit.api import get_condition_encoder, get_generator, get_manipulator
@@ -134,6 +137,9 @@ def measure(recipe: str = "recipes/faces_attributes.yaml", step_sizes: tuple[flo
                                                              pinv["regression"]),
         "oracle J_truth": solve("truth"),
     }
+    if probes:
+        directions["probe regression"] = _probe_regression(encoder, generator, lat, c, space, probes,
+                                                           sgf.params["seed"])
     tables: dict[str, Any] = {}
     for eta in step_sizes:
         mask, dc = fidelity_targets(c, encoder.condition_kind, eta, sgf.params["seed"])
@@ -174,6 +180,27 @@ def _fit_regressor(x: Any, y: Any, seed: int, steps: int = 2000) -> Any:
     return lambda z: net((z - mean) / std) * y_std + y_mean
 
 
+def _probe_regression(encoder: Any, generator: Any, lat: Any, c: Any, space: str, probes: int, seed: int,
+                      scale: float = 0.05, ridge: float = 1e-3) -> Any:
+    """Per sample: eps [K, d] ~ N(0, (scale * std)^2), dC = C(G(z + eps)) - c; the step for dc is
+    cov(eps, dC) (cov(dC) + ridge)^-1 dc, i.e. E[eps | dC = dc] under a linear-Gaussian fit."""
+    import torch
+
+    from sgfkit.latents import Latents
+
+    gen = torch.Generator().manual_seed(seed + 7)
+    sigma = scale * float(lat.std())
+    maps = []
+    for i in range(len(lat)):
+        eps = sigma * torch.randn(probes, lat.shape[1], generator=gen)
+        dC = encoder.measure(generator, Latents(lat[i] + eps, space)).float() - c[i]
+        cov_ec, cov_cc = eps.T @ dC / probes, dC.T @ dC / probes
+        reg = ridge * float(cov_cc.diagonal().mean()) * torch.eye(cov_cc.shape[0])
+        maps.append(cov_ec @ torch.linalg.inv(cov_cc + reg))   # [d, k]
+    gains = torch.stack(maps)
+    return lambda dc: (gains @ dc.unsqueeze(2)).squeeze(2)
+
+
 def _corrected(dz: Any, dc: Any, jac: Any, pinv: Any) -> Any:
     """dz [N, d] plus the min-norm change that makes jac [N, k, d] predict exactly dc [N, k]."""
     miss = dc - (jac @ dz.unsqueeze(2)).squeeze(2)
@@ -207,6 +234,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=None, help="replace the recipe's dataset size")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="replace an SGF option of the recipe (YAML value), e.g. --set train_steps=20000")
+    parser.add_argument("--probes", type=int, default=0, help="add the probe-regression row with this many probes")
     parser.add_argument("--encoder-set", action="append", default=[], metavar="KEY=VALUE",
                         help="replace an encoder option of the recipe, e.g. --encoder-set weights=FILE")
     args = parser.parse_args()
@@ -215,7 +243,8 @@ def main() -> None:
     def pairs(items: list[str]) -> dict[str, Any]:
         return {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in items)}
 
-    data = measure(args.recipe, tuple(args.steps), args.dataset, args.samples, pairs(args.set), pairs(args.encoder_set))
+    data = measure(args.recipe, tuple(args.steps), args.dataset, args.samples, pairs(args.set), pairs(args.encoder_set),
+                   args.probes)
     print(f"{data['recipe']} ({data['space']} space, {data['encoder']}), {data['samples']} samples, F "
           f"{data['train_steps']} steps in {data['fit_s']:.0f} s: held-out R^2 {data['r2']:.3f}, condition dependence "
           f"{data['condition_dependence']:.3f}, step scale {data['step_scale']:.2f}; {data['heldout']} held-out samples")
