@@ -38,3 +38,24 @@ def test_table_prints_learned_and_truth_columns_per_direction():
     row = {"learned": {"cosine": 0.9, "gain": 1.0, "leak": 0.4}, "truth": {"cosine": 1.0, "gain": 1.1, "leak": 0.2}}
     text = _bench().table({"tables": {"0.2": {"SGF (m = 1)": row}}}, "0.2")
     assert "| SGF (m = 1) | 0.900 / 1.000 / 0.400 | 1.000 / 1.100 / 0.200 |" in text
+
+
+def test_probe_regression_recovers_the_min_norm_step_of_a_linear_black_box():
+    import torch
+
+    torch.manual_seed(0)
+    d, k = 24, 3
+    A = torch.randn(d, k)
+
+    class LinearC:   # C(G(z)) = z A, measured only through measure() (a black box)
+        def measure(self, generator, latents):
+            return latents.tensor @ A
+
+    lat = torch.randn(5, d)
+    c = lat @ A
+    step = _bench()._probe_regression(LinearC(), None, lat, c, "z", probes=400, seed=0, ridge=1e-6)
+    dc = torch.randn(5, k)
+    dz = step(dc)
+    assert torch.allclose(dz @ A, dc, atol=0.05 * float(dc.abs().max()))          # reaches the asked change
+    min_norm = dc @ torch.linalg.pinv(A)
+    assert torch.allclose(dz, min_norm, atol=0.25 * float(min_norm.abs().max()))   # and nothing else, to noise
