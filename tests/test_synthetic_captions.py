@@ -33,6 +33,17 @@ def test_generated_captions_round_trip_through_the_parser():
     assert named_keys == set(VALUES)  # every kind of fact gets mentioned by some caption
 
 
+def test_generate_caption_names_the_required_facts():
+    rng = random.Random(3)
+    for _ in range(300):
+        facts = random_facts(rng)
+        parsed = parse_caption(generate_caption(facts, rng, require=["background", "petal_count", "center_color"]))
+        assert {"background", "petal_count", "center_color"} <= set(parsed)
+        assert caption_matches(facts, parsed)[1] == len(parsed)
+    # without ``require`` the draws are the same as before it existed
+    assert generate_caption(_facts(), random.Random(5)) == generate_caption(_facts(), random.Random(5), require=())
+
+
 def test_captions_are_varied_and_deterministic():
     facts = {"petal_color": "orange", "petal_shape": "pointed", "petal_size": "large", "petal_count": 6,
              "center_color": "yellow", "center_size": "small", "background": "green"}
@@ -130,6 +141,8 @@ def test_caption_edit_scores_success_and_side_effects():
     score = score_caption_edit("this flower has red petals", before, after)
     assert score["success"] == pytest.approx(2 / 3)
     assert score["other_changed"] == pytest.approx(2 / 3)  # sample 2 changed background and count
+    assert score["changed_per_fact"] == {"petal_shape": 0.0, "petal_size": 0.0, "petal_count": pytest.approx(1 / 3),
+                                         "center_color": 0.0, "center_size": 0.0, "background": pytest.approx(1 / 3)}
     assert score["per_fact"] == {"petal_color": pytest.approx(2 / 3)}
 
 

@@ -37,6 +37,8 @@ class FlowerCaptionDeclaration(CaptionEmbeddingEncoderDeclaration):
     params: ClassVar[dict[str, Param]] = {
         "weights": Param(str, None, "captioner .safetensors (default: the weights shipped with sgfkit)",
                          nullable=True, path=True),
+        # its captions name up to seven facts ("... petals and a yellow center on a dark background")
+        "max_len": Param(int, 30, "longest caption in words", min=1, max=100),
     }
     training_params: ClassVar[dict[str, Param]] = TRAINING_PARAMS
 

@@ -71,7 +71,7 @@ def to_float_images(images_u8: torch.Tensor) -> torch.Tensor:
 
 
 def caption_images(captioner: Captioner, word_map: WordMap, images: torch.Tensor, beam_size: int = 3,
-                   max_len: int = 20, batch_size: int = 256) -> list[str]:
+                   max_len: int = 30, batch_size: int = 256) -> list[str]:
     """Beam-search captions of float images [N, 3, R, R] in [-1, 1]."""
     out = []
     captioner.eval()
@@ -110,11 +110,13 @@ def informative_caption(grammar, facts: dict, rng: random.Random, required: list
 
     Beam search returns the most likely caption, which for the raw grammar is the shortest
     ("a red flower"); training only on captions that name ``required`` makes it say more
-    ("this flower has red petals and a black center"), so edits of those facts are measurable.
+    ("this flower has red petals and a black center on a green background"), so edits of those
+    facts are measurable and ``keep`` targets can hold them. The grammar is asked to name them;
+    the retry covers a template that drops one.
     """
     text = ""
     for _ in range(tries):
-        text = grammar.generate_caption(facts, rng)
+        text = grammar.generate_caption(facts, rng, require=required)
         if set(required) <= set(grammar.parse_caption(text)):
             return text
     return text

@@ -20,22 +20,26 @@ from sgfkit_synthetic.declarations import CaptionSuccessDeclaration
 
 def score_caption_edit(caption: str, facts_before: list[dict[str, Any]],
                        facts_after: list[dict[str, Any]]) -> dict[str, float]:
-    """Success rate, mean matched share, per-fact success and mean number of unnamed facts changed."""
+    """Success rate, mean matched share, per-fact success and mean number of unnamed facts changed
+    (``other_changed``; ``changed_per_fact``: the share of samples where each unnamed fact changed)."""
     parsed = parse_caption(caption)
     n = len(facts_after)
-    success = matched_share = changed = 0.0
+    success = matched_share = 0.0
     held = {key: 0 for key in parsed}
+    drift = {key: 0 for key in FACT_KEYS if key not in parsed}
     for before, after in zip(facts_before, facts_after):
         ok = {key: fact_holds(after, key, value) for key, value in parsed.items()}
         for key, value in ok.items():
             held[key] += value
         success += float(bool(ok) and all(ok.values()))
         matched_share += sum(ok.values()) / len(ok) if ok else 0.0
-        changed += sum(before.get(k) != after.get(k) for k in FACT_KEYS if k not in parsed)
+        for key in drift:
+            drift[key] += before.get(key) != after.get(key)
     return {"success": success / n if n else float("nan"),
             "matched_share": matched_share / n if n else float("nan"),
-            "other_changed": changed / n if n else float("nan"),
+            "other_changed": sum(drift.values()) / n if n else float("nan"),
             "per_fact": {key: held[key] / n if n else float("nan") for key in sorted(held)},
+            "changed_per_fact": {key: drift[key] / n if n else float("nan") for key in drift},
             "samples": n, "named": sorted(parsed)}
 
 

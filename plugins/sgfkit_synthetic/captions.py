@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterable
 from typing import Any
 
 PETAL_COLORS = ["red", "orange", "yellow", "pink", "purple", "blue", "white"]
@@ -101,13 +102,14 @@ def _background_phrase(facts: dict[str, Any], rng: random.Random) -> str:
     return f"{lead} {_pick(rng, _GEN_COLOR[facts['background']])} background"
 
 
-def _choose_facts(rng: random.Random) -> set[str]:
+def _choose_facts(rng: random.Random, require: Iterable[str] = ()) -> set[str]:
     use = set()
     chances = {"petal_color": 0.9, "petal_shape": 0.45, "petal_size": 0.4, "petal_count": 0.3,
                "center_color": 0.5, "center_size": 0.2, "background": 0.15}
     for key, p in chances.items():
         if rng.random() < p:
             use.add(key)
+    use |= set(require)  # after the draws, so a caption without ``require`` is the same as before
     if not use & {"petal_color", "petal_shape", "petal_size", "petal_count"}:
         use.add("petal_color")
     if "center_size" in use:
@@ -119,9 +121,10 @@ def _articles(text: str) -> str:
     return re.sub(r"\ba (?=[aeiou])", "an ", text)  # "an orange flower", "an eight-..."
 
 
-def generate_caption(facts: dict[str, Any], rng: random.Random) -> str:
-    """A varied English caption naming a random subset of ``facts`` (deterministic given ``rng``)."""
-    use = _choose_facts(rng)
+def generate_caption(facts: dict[str, Any], rng: random.Random, require: Iterable[str] = ()) -> str:
+    """A varied English caption naming a random subset of ``facts`` that includes ``require``
+    (fact keys that must be named; deterministic given ``rng``)."""
+    use = _choose_facts(rng, require)
     center = _center_phrase(facts, use, rng) if "center_color" in use else ""
     background = _background_phrase(facts, rng) if "background" in use else ""
     color_word = _color_phrase(rng, facts["petal_color"]) if "petal_color" in use else ""

@@ -22,7 +22,8 @@ def _without_keep(recipe: dict[str, Any]) -> dict[str, Any]:
 
 def _scores(result: Any) -> dict[str, Any]:
     per_target = result.metrics["metrics"]["caption-success"]["per_target"]["SGF"]
-    return {label: {k: s[k] for k in ("success", "per_fact", "matched_share", "other_changed", "samples")}
+    return {label: {k: s[k] for k in ("success", "per_fact", "matched_share", "other_changed", "changed_per_fact",
+                                      "samples")}
             for label, s in per_target.items()}
 
 
@@ -47,8 +48,18 @@ def run(work_dir: Path) -> dict[str, Any]:
             "keep": _scores(keep), "plain": _scores(plain)}
 
 
+def _short(key: str) -> str:
+    return key.replace('petal_', '').replace('_', ' ')
+
+
 def _facts_cell(score: dict[str, Any]) -> str:
-    return ", ".join(f"{k.replace('petal_', '').replace('_', ' ')} {v:.2f}" for k, v in score["per_fact"].items())
+    return ", ".join(f"{_short(k)} {v:.2f}" for k, v in score["per_fact"].items())
+
+
+def _changed_cell(score: dict[str, Any]) -> str:
+    """The unnamed facts that changed, each with the share of edits it changed in (largest first)."""
+    changed = sorted(((v, k) for k, v in score.get("changed_per_fact", {}).items() if v > 0), reverse=True)
+    return ", ".join(f"{_short(k)} {v:.2f}" for v, k in changed) or "none"
 
 
 def render(data: dict[str, Any]) -> str:
@@ -59,12 +70,12 @@ def render(data: dict[str, Any]) -> str:
              f"`{data['recipe']}`). Scored with the truth (`caption-success`, {n} seeds per target); a target is met "
              "when every fact it names holds (a colour list only for a visible mix). *keep* targets aim at each "
              "source's own caption with only the named facts replaced; *plain* targets at the sentence alone.", "",
-             "| target | caption | keep: success | keep: per fact | keep: other facts changed | "
+             "| target | caption | keep: success | keep: per fact | keep: other facts changed | keep: which | "
              "plain: success | plain: per fact | plain: other facts changed |",
-             "|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|"]
     for label, k in keep.items():
         p = plain.get(label, {})
         lines.append(f"| {label} | \"{data['captions'].get(label, '')}\" | {k['success']:.2f} | {_facts_cell(k)} | "
-                     f"{k['other_changed']:.2f} | "
+                     f"{k['other_changed']:.2f} | {_changed_cell(k)} | "
                      + (f"{p['success']:.2f} | {_facts_cell(p)} | {p['other_changed']:.2f} |" if p else "- | - | - |"))
     return "\n".join(lines) + "\n"
