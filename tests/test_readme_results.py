@@ -116,7 +116,6 @@ def test_synthetic_worlds_target_is_judged_on_the_wall_clock_rate():
     assert "wall clock: met" in section.render(data)
 
 
-
 def test_synth_flowers_world_shares_are_the_world_the_code_samples(tmp_path):
     section = build.load_section("synth_flowers_world")
     assert committed("synth_flowers_world") == section.run(tmp_path), (

@@ -36,6 +36,14 @@ def keep_mdc_figure(run_dir: Path, name: str) -> str | None:
     return str(image)
 
 
+def fidelity_cell(fidelity: dict | None, method: str) -> str:
+    """"cosine / gain / leak" of one method in a fit report's ``step_fidelity`` ("-" where absent)."""
+    stats = (fidelity or {}).get("methods", {}).get(method)
+    if stats is None:
+        return "-"
+    return " / ".join("-" if stats[k] is None else f"{stats[k]:.3f}" for k in ("cosine", "gain", "leak"))
+
+
 def mds_table_lines(space: str, block: dict, rows: dict[str, str]) -> list[str]:
     """Markdown rows of an MDS table: one row per method (in ``rows`` order, labelled by it), one column per
     attribute and ``overall`` (the best in bold)."""

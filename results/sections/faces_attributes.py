@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from _bench import keep_mdc_figure, mds_by_method, mds_table_lines
+from _bench import fidelity_cell, keep_mdc_figure, mds_by_method, mds_table_lines
 
 TITLE = "SGF vs InterFaceGAN vs GANSpace on synth-faces (MDS, W and Z space) and SGF's step fidelity"
 COMMAND = "make results SECTIONS=faces_attributes"
@@ -56,12 +56,9 @@ def render(data: dict[str, Any]) -> str:
               "|---|---|---|---|---|---|---|"]
     for space, block in data.items():
         fit = block["fit"]
-        fid = (fit.get("step_fidelity") or {}).get("methods", {})
-
-        def trio(name: str) -> str:
-            m = fid.get(name)
-            return "-" if m is None else f"{_num(m['cosine'])} / {_num(m['gain'])} / {_num(m['leak'])}"
+        fid = fit.get("step_fidelity")
         lines.append(f"| {space} | {fit['F']} ({fit['layers_F']} blocks) | {_num(fit['reconstruction_r2'])} | "
                      f"{_num(fit['condition_dependence'])} | {_num(fit['spectral_radius_median'])} / "
-                     f"{_num(fit['spectral_radius_max'])} | {trio('SGF')} | {trio('InterFaceGAN')} |")
+                     f"{_num(fit['spectral_radius_max'])} | {fidelity_cell(fid, 'SGF')} | "
+                     f"{fidelity_cell(fid, 'InterFaceGAN')} |")
     return "\n".join(lines) + "\n"

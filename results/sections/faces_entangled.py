@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _bench import keep_mdc_figure, mds_by_method, mds_table_lines
+from _bench import fidelity_cell, keep_mdc_figure, mds_by_method, mds_table_lines
 
 TITLE = "SGF vs InterFaceGAN vs GANSpace on synth-faces-entangled (MDS and side effects, W and Z space)"
 COMMAND = "make results SECTIONS=faces_entangled"
@@ -31,9 +31,7 @@ def _fidelity_lines(data: dict[str, Any]) -> list[str]:
              "goals cosine >= 0.8, leak <= 0.3):", "",
              "| space | SGF cosine / gain / leak | InterFaceGAN cosine / gain / leak |", "|---|---|---|"]
     for space, fid in rows:
-        cells = [" / ".join(f"{fid['methods'][m][k]:.3f}" for k in ("cosine", "gain", "leak"))
-                 if m in fid["methods"] else "-" for m in ("SGF", "InterFaceGAN")]
-        lines.append(f"| {space} | {cells[0]} | {cells[1]} |")
+        lines.append(f"| {space} | {fidelity_cell(fid, 'SGF')} | {fidelity_cell(fid, 'InterFaceGAN')} |")
     return lines + [""]
 
 
