@@ -67,8 +67,8 @@ def measure(recipe: str = "recipes/faces_attributes.yaml", step_sizes: tuple[flo
     from sgfkit.api import get_condition_encoder, get_generator, get_manipulator
     from sgfkit.dataset import LatentDataset, sample_dataset
     from sgfkit.latents import Latents
-    from sgfkit_manipulators.interfacegan import InterFaceGAN
-    from sgfkit_manipulators.step_fidelity import fidelity_stats, fidelity_targets, linear_step
+    from sgfkit_manipulators.sgf import heldout_split, interfacegan_step
+    from sgfkit_manipulators.step_fidelity import fidelity_stats, fidelity_targets
     from sgfkit_synthetic import SynthFacesTruth
 
     torch.set_num_threads(1)
@@ -91,18 +91,13 @@ def measure(recipe: str = "recipes/faces_attributes.yaml", step_sizes: tuple[flo
     report = sgf.fit(dataset, generator, encoder)
     fit_s = time.perf_counter() - start
 
-    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(sgf.params["seed"]))
-    n_hold = max(1, int(len(dataset) * 0.1))
-    hold, train = order[:sgf.params["fidelity_samples"]], order[n_hold:]
+    hold, train = heldout_split(len(dataset), sgf.params["seed"])   # the fit report's split
+    hold = hold[:sgf.params["fidelity_samples"]]
     lat, c = dataset.latents[hold].float(), dataset.conditions[hold].float()
     k = c.shape[1]
     columns = [truth.names.index(name) for name in dataset.condition_names]   # truth in the encoder's order
     truth0 = truth.measure(generator, Latents(lat, space))[:, columns]
-    sub = LatentDataset(dataset.z[train], dataset.latents[train], dataset.conditions[train],
-                        list(dataset.condition_names), space)
-    ifg = InterFaceGAN(seed=sgf.params["seed"])
-    ifg.fit(sub, generator, encoder)
-    ifg_step = linear_step(ifg.normals, sub.latents.float(), sub.conditions.float())
+    ifg_step = interfacegan_step(dataset, train, generator, encoder, sgf.params["seed"])
 
     def jacobian(fn) -> torch.Tensor:   # [N, k, d], one backward pass per condition dim
         x = lat.clone().requires_grad_(True)
@@ -114,7 +109,8 @@ def measure(recipe: str = "recipes/faces_attributes.yaml", step_sizes: tuple[flo
         attrs = torch.stack([scene[a] for a in truth.attribute_names], 1)
         return torch.cat([attrs, generator.landmarks(scene).reshape(len(x), -1)], 1)[:, columns]
 
-    functions = {"truth": truth_fn, "regression": _fit_regressor(sub.latents.float(), sub.conditions.float(),
+    functions = {"truth": truth_fn, "regression": _fit_regressor(dataset.latents[train].float(),
+                                                                 dataset.conditions[train].float(),
                                                                  sgf.params["seed"])}
     if hasattr(encoder, "net") and hasattr(encoder, "preprocess"):   # face-attributes: differentiable end to end
         functions["learned"] = lambda x: encoder.net(encoder.preprocess(generator.synthesize(Latents(x, space),
@@ -130,7 +126,7 @@ def measure(recipe: str = "recipes/faces_attributes.yaml", step_sizes: tuple[flo
         "SGF (m = 1)": lambda dc: sgf.direction(lat, c, dc),
         "SGF (m = 0)": lambda dc: _with_order(sgf, 0, lambda: sgf.direction(lat, c, dc)),
         "SGF (exact solve)": lambda dc: sgf.direction(lat, c, dc, exact=True),
-        "InterFaceGAN": lambda dc: ifg_step(lat, c, dc),
+        **({"InterFaceGAN": lambda dc: ifg_step(lat, c, dc)} if ifg_step is not None else {}),
         **({"oracle J_learned": solve("learned")} if "learned" in pinv else {}),
         "regression J": solve("regression"),
         "SGF + regression correction": lambda dc: _corrected(sgf.direction(lat, c, dc), dc, jac["regression"],

@@ -32,12 +32,34 @@ from sgfkit_manipulators.sgf_loop import EditSettings, EditTrace, follow_couplin
 from sgfkit_manipulators.sgf_solver import exact_direction, neumann_direction, spectral_radius
 from sgfkit_manipulators.sgf_stopping import StopRule
 from sgfkit_manipulators.sgf_training import diagnose, train_aux_mapping
-from sgfkit_manipulators.step_fidelity import linear_step, step_fidelity
+from sgfkit_manipulators.step_fidelity import StepFn, linear_step, step_fidelity
 
 #: share of the dataset held out for the fit report
 HOLDOUT = 0.1
 #: largest step calibration factor (a step that barely moves c stays honest about it)
 MAX_STEP_SCALE = 10.0
+
+
+def heldout_split(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(held-out, training) row indices of a dataset of ``n`` samples, as the fit report draws them."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_hold = max(1, int(n * HOLDOUT))
+    return order[:n_hold], order[n_hold:]
+
+
+def interfacegan_step(dataset: LatentDataset, rows: torch.Tensor, generator: Generator, encoder: ConditionEncoder,
+                      seed: int) -> StepFn | None:
+    """InterFaceGAN's one-step direction fitted on ``rows`` of ``dataset`` (the fit report's reference), or None
+    for conditions InterFaceGAN cannot fit (embeddings)."""
+    from sgfkit_manipulators.interfacegan import InterFaceGAN
+
+    if encoder.condition_kind not in InterFaceGAN.condition_kinds:
+        return None
+    sub = LatentDataset(dataset.z[rows], dataset.latents[rows], dataset.conditions[rows],
+                        list(dataset.condition_names), dataset.space)
+    ifg = InterFaceGAN(seed=seed)
+    ifg.fit(sub, generator, encoder)
+    return linear_step(ifg.normals, sub.latents.float(), sub.conditions.float())
 
 
 class SGF(SGFDeclaration, Manipulator):
@@ -75,10 +97,8 @@ class SGF(SGFDeclaration, Manipulator):
         if self.params["untargeted"] == "follow":
             self.norm["c_cov"] = torch.cov(c.T).reshape(c.shape[1], c.shape[1])
         u, cn = self._norm_u(z), self._norm_c(c)
-        gen = torch.Generator().manual_seed(self.params["seed"])
-        order = torch.randperm(len(u), generator=gen)
-        n_hold = max(1, int(len(u) * HOLDOUT))
-        hold, train = order[:n_hold], order[n_hold:]
+        hold, train = heldout_split(len(u), self.params["seed"])
+        n_hold = len(hold)
         layers = self.params["layers_F"] or (6 if dataset.space == "z" else 15)
         width = self.params["width"] or u.shape[1]
         result = train_aux_mapping(u[train], cn[train], layers, width, self.params["train_steps"],
@@ -128,16 +148,11 @@ class SGF(SGFDeclaration, Manipulator):
     def _step_fidelity(self, dataset: LatentDataset, generator: Generator, encoder: ConditionEncoder,
                        train: torch.Tensor, hold: torch.Tensor) -> dict[str, Any]:
         """One SGF step vs one InterFaceGAN step on held-out samples (see step_fidelity)."""
-        from sgfkit_manipulators.interfacegan import InterFaceGAN
-
         lat, c = dataset.latents[hold].float(), dataset.conditions[hold].float()
         steps = {"SGF": lambda z, cc, dc: self.direction(z, cc, dc)}
-        if encoder.condition_kind in InterFaceGAN.condition_kinds:
-            sub = LatentDataset(dataset.z[train], dataset.latents[train], dataset.conditions[train],
-                                list(dataset.condition_names), dataset.space)
-            ifg = InterFaceGAN(seed=self.params["seed"])
-            ifg.fit(sub, generator, encoder)
-            steps["InterFaceGAN"] = linear_step(ifg.normals, sub.latents.float(), sub.conditions.float())
+        reference = interfacegan_step(dataset, train, generator, encoder, self.params["seed"])
+        if reference is not None:
+            steps["InterFaceGAN"] = reference
         results = step_fidelity(steps, generator, encoder, lat, dataset.space, c, self.params["step_size"],
                                 seed=self.params["seed"])
         return {"samples": len(hold), "step_size": self.params["step_size"], "methods": results}
