@@ -193,6 +193,24 @@ def test_keep_targets_rewrite_each_source_caption_with_only_the_named_facts():
 
 
 @pytest.mark.slow
+def test_canonical_phrasing_embeds_the_facts_the_captioner_read_not_its_wording():
+    from sgfkit_caption.encoders import FlowerCaption
+    from sgfkit_synthetic import SynthFlowers
+    from sgfkit_synthetic.captions import canonical_caption, parse_caption
+
+    g = SynthFlowers(resolution=64, truncation=0.8)
+    images = g.synthesize(g.sample_latents(12, seed=31))
+    captioned, canonical = FlowerCaption(), FlowerCaption(phrasing="canonical")
+    written = captioned.captions(images)
+    assert canonical.captions(images) == written                # the captioner itself is unchanged
+    c = canonical.encode(images)
+    assert torch.allclose(c, canonical.embed_texts([canonical_caption(t) for t in written]))
+    assert not torch.allclose(c, captioned.encode(images))      # some caption was worded otherwise
+    for text, said in zip(written, canonical.describe(c)):
+        assert parse_caption(said) == parse_caption(text) and said == canonical_caption(text)
+
+
+@pytest.mark.slow
 def test_keep_targets_need_a_flower_grammar_captioner(sbert):
     c0 = sbert.embed_texts(["a flower with blue petals"])
     with pytest.raises(ComponentError, match="cannot keep unnamed facts.*flower-caption"):

@@ -10,8 +10,8 @@ import pytest
 from sgfkit.components import EditOutcome
 from sgfkit_synthetic import captions
 from sgfkit_synthetic.caption_metric import CaptionSuccess, score_caption_edit
-from sgfkit_synthetic.captions import (caption_matches, fact_holds, generate_caption, keep_rewrite, parse_caption,
-                                       phrase_facts)
+from sgfkit_synthetic.captions import (canonical_caption, caption_matches, fact_holds, generate_caption, keep_rewrite,
+                                       parse_caption, phrase_facts)
 from flower_fact_values import VALUES
 
 
@@ -123,6 +123,20 @@ def test_phrase_facts_round_trips_every_grammar_caption():
     for _ in range(300):
         parsed = parse_caption(generate_caption(random_facts(rng), rng))
         assert parse_caption(phrase_facts(parsed)) == parsed
+
+
+def test_canonical_caption_says_the_same_facts_in_one_sentence():
+    """Captions that name the same facts in other words become one sentence; other facts, another."""
+    rng = random.Random(9)
+    for _ in range(200):
+        facts = random_facts(rng)
+        first, second = generate_caption(facts, rng, require=facts), generate_caption(facts, rng, require=facts)
+        assert canonical_caption(first) == canonical_caption(second), (first, second)
+        assert parse_caption(canonical_caption(first)) == parse_caption(first)
+    assert canonical_caption("this red flower has big round petals") == \
+        canonical_caption("a flower with large rounded red petals") == "this flower has large round red petals"
+    assert canonical_caption("this red flower has big petals") != canonical_caption("this red flower has small petals")
+    assert canonical_caption("a photo of something") == "a photo of something"   # nothing the grammar reads
 
 
 def test_keep_rewrite_replaces_only_the_named_facts():

@@ -39,6 +39,11 @@ class FlowerCaptionDeclaration(CaptionEmbeddingEncoderDeclaration):
                          nullable=True, path=True),
         # its captions name up to seven facts ("... petals and a yellow center on a dark background")
         "max_len": Param(int, 30, "longest caption in words", min=1, max=100),
+        # the captioner says one set of facts in several ways ("this red flower has big petals", "a flower
+        # with large red petals"); Sentence-BERT puts those ~0.1 apart, as far as a changed fact
+        "phrasing": Param(str, "captioned", "embed the caption as the captioner wrote it (captioned, the paper's) "
+                          "or said in the flower grammar's one template (canonical: a condition is its facts)",
+                          choices=("captioned", "canonical")),
     }
     training_params: ClassVar[dict[str, Param]] = TRAINING_PARAMS
 

@@ -186,6 +186,17 @@ class FlowerCaption(FlowerCaptionDeclaration, CaptionEmbeddingEncoder):
         self.metadata = meta
         return captioner, word_map
 
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """images [N, 3, H, W] in [-1, 1] -> unit-norm caption embeddings [N, 384] (float32); with
+        ``phrasing: canonical`` each caption is first said in the flower grammar's one template, so the
+        condition changes only when a fact does (not when the captioner picks other words)."""
+        captions = self.captions(images)
+        if self.params["phrasing"] == "canonical":
+            from sgfkit_synthetic.captions import canonical_caption
+
+            captions = [canonical_caption(text) for text in captions]
+        return self.embed_texts(captions).to(self.device)
+
     def keep_sentences(self, text: str, c0: torch.Tensor) -> list[str]:
         """Each source's caption (read back from ``c0``) with the facts ``text`` names replaced, e.g.
         "this flower has yellow petals and a brown center" + "red petals" -> "this flower has red petals

@@ -316,3 +316,13 @@ def keep_rewrite(source_caption: str, target_caption: str) -> str:
     "this flower has red petals and a brown center".
     """
     return phrase_facts({**parse_caption(source_caption), **parse_caption(target_caption)})
+
+
+def canonical_caption(caption: str) -> str:
+    """``caption`` said in the grammar's one template (:func:`phrase_facts` of its facts), so that two
+    captions naming the same facts are the same sentence: "this red flower has big round petals" and
+    "a flower with large rounded red petals" -> "this flower has large round red petals". A caption
+    that names no fact the grammar reads is returned unchanged.
+    """
+    facts = parse_caption(caption)
+    return phrase_facts(facts) if facts else caption
