@@ -4,13 +4,14 @@
         [--dataset FILE]
 
 Builds the recipe's generator, condition encoder and first SGF manipulator (its dataset size and fit
-options), fits SGF, then takes one step on the fit report's 128 held-out samples towards the report's
+options), fits SGF, then takes one step on the fit report's held-out samples (up to 512) towards the report's
 targets (two random conditions, a ``--steps`` fraction of the way to another sample's values) with
 several directions, and measures each realised change twice: with the learned encoder the recipe
 edits with (the issue's leak) and with the exact truth (``synth-faces-truth``, the same condition
 names) of the same renders. Rows:
 
-- SGF with the Neumann series (m = 1, the default), m = 0, and the exact solve: the solver;
+- SGF with the Neumann series (m = 1, the default), m = 0, and the exact solve: the solver; where the
+  recipe's F is the mean of several fits (``ensemble``), also one of them alone (``SGF, one F of the mean``);
 - InterFaceGAN (SVM normals scaled by their fitted slopes), for reference;
 - ``oracle J_learned``: the min-norm step ``pinv(dC/dz) dc`` from the learned encoder's own local
   Jacobian through the renderer (autograd; the face-attributes encoder only): what the best
@@ -67,7 +68,7 @@ def measure(recipe: str = "recipes/faces_attributes.yaml", step_sizes: tuple[flo
     from sgfkit.api import get_condition_encoder, get_generator, get_manipulator
     from sgfkit.dataset import LatentDataset, sample_dataset
     from sgfkit.latents import Latents
-    from sgfkit_manipulators.sgf import heldout_split, interfacegan_step
+    from sgfkit_manipulators.sgf import heldout_split, interfacegan_step, report_samples
     from sgfkit_manipulators.step_fidelity import fidelity_stats, fidelity_targets
     from sgfkit_synthetic import SynthFacesTruth
 
@@ -92,7 +93,7 @@ def measure(recipe: str = "recipes/faces_attributes.yaml", step_sizes: tuple[flo
     fit_s = time.perf_counter() - start
 
     hold, train = heldout_split(len(dataset), sgf.params["seed"])   # the fit report's split
-    hold = hold[:sgf.params["fidelity_samples"]]
+    hold = hold[:report_samples(len(hold), sgf.params["fidelity_samples"], sgf.params["calibrate_step"])[0]]
     lat, c = dataset.latents[hold].float(), dataset.conditions[hold].float()
     k = c.shape[1]
     columns = [truth.names.index(name) for name in dataset.condition_names]   # truth in the encoder's order
@@ -124,6 +125,8 @@ def measure(recipe: str = "recipes/faces_attributes.yaml", step_sizes: tuple[flo
 
     directions = {
         "SGF (m = 1)": lambda dc: sgf.direction(lat, c, dc),
+        **({"SGF, one F of the mean": lambda dc: _with_member(sgf, 0, lambda: sgf.direction(lat, c, dc))}
+           if len(getattr(sgf.F, "members", ())) > 1 else {}),
         "SGF (m = 0)": lambda dc: _with_order(sgf, 0, lambda: sgf.direction(lat, c, dc)),
         "SGF (exact solve)": lambda dc: sgf.direction(lat, c, dc, exact=True),
         **({"InterFaceGAN": lambda dc: ifg_step(lat, c, dc)} if ifg_step is not None else {}),
@@ -201,6 +204,16 @@ def _corrected(dz: Any, dc: Any, jac: Any, pinv: Any) -> Any:
     """dz [N, d] plus the min-norm change that makes jac [N, k, d] predict exactly dc [N, k]."""
     miss = dc - (jac @ dz.unsqueeze(2)).squeeze(2)
     return dz + (pinv @ miss.unsqueeze(2)).squeeze(2)
+
+
+def _with_member(sgf: Any, index: int, fn: Any) -> Any:
+    """``fn()`` with SGF's F (an ensemble) replaced by its member ``index`` (same step scale)."""
+    saved = sgf.F
+    sgf.F = saved.members[index]
+    try:
+        return fn()
+    finally:
+        sgf.F = saved
 
 
 def _with_order(sgf: Any, order: int, fn: Any) -> Any:

@@ -379,3 +379,33 @@ def test_untargeted_follow_asks_f_for_the_tied_change_and_still_reaches_the_targ
     assert torch.count_nonzero(seen[0][:, 1:]) > 0                      # untargeted dims are asked to follow
     after = ToyAttributes().measure(g, res.latents)
     assert float((req.c1[:, 0] - after[:, 0]).abs().mean()) < 0.3 * float((req.c1[:, 0] - req.c0[:, 0]).abs().mean())
+
+
+def test_an_ensemble_F_is_the_mean_of_its_members_and_stays_contractive(world, tmp_path):
+    g, e, single, _, ds = world
+    sgf = SGF(layers_F=4, train_steps=500, lr=1e-3, max_steps=30, ensemble=3)
+    report = sgf.fit(ds, g, e)
+    members = sgf.F.members
+    assert len(members) == 3 and report["ensemble"]["size"] == 3
+    # member 0 is the single fit (same seed): the ensemble adds seeds, it does not change the first F
+    torch.manual_seed(4)
+    u, c = torch.randn(64, sgf.F.latent_dim), torch.randn(64, sgf.F.cond_dim)
+    assert torch.allclose(members[0](u, c), single.F(u, c), atol=1e-6)
+    assert not torch.allclose(members[0](u, c), members[1](u, c), atol=1e-3)   # other seeds, other F
+    assert torch.allclose(sgf.F(u, c), sum(m(u, c) for m in members) / 3, atol=1e-6)
+    kappa = sgf.params["contraction"]
+    assert report["lipschitz_bound"] <= kappa + 2e-4 and report["spectral_radius_max"] < kappa + 1e-4
+    # the mean's squared error is at most the members' mean squared error (Jensen): the report agrees
+    member_r2 = report["ensemble"]["member_r2"]
+    assert len(member_r2) == 3 and report["reconstruction_r2"] >= sum(member_r2) / 3 - 1e-6
+    # a different fit (cache key), and single fits keep the keys they always had
+    assert sgf.fit_params()["ensemble"] == 3 and "ensemble" not in single.fit_params()
+    path = tmp_path / "ensemble.safetensors"
+    sgf.save(path)
+    loaded = SGF(layers_F=4, max_steps=30)
+    loaded.load(path)
+    req = smile_request(g, e, n=8, seed=6)
+    assert torch.allclose(sgf.edit(req, g, e).latents.tensor, loaded.edit(req, g, e).latents.tensor, atol=1e-5)
+    broken = {k: v for k, v in sgf.state_tensors().items() if not k.startswith("F.m2.")}
+    with pytest.raises(ComponentError, match="no tensors for ensemble member 2"):
+        SGF().load_state(broken, sgf.state_meta())

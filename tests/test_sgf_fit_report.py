@@ -24,7 +24,9 @@ def fitted():
 def test_step_fidelity_reports_cosine_gain_and_leak_for_sgf_and_interfacegan(fitted):
     *_, report = fitted
     fid = report["step_fidelity"]
-    assert fid["samples"] == 64 and fid["step_size"] == 0.2
+    # 120 held-out samples: fidelity takes 60 (asked 64), calibration the other half
+    assert fid["samples"] == 60 and fid["step_size"] == 0.2
+    assert report["step_scale_samples"] == {"samples": 60, "separate_from_fidelity": True}
     assert set(fid["methods"]) == {"SGF", "InterFaceGAN"}
     for name, stats in fid["methods"].items():
         for field in ("cosine", "gain", "leak"):   # 4 attribute dims, 2 targeted: the leak is defined

@@ -28,6 +28,7 @@ from sgfkit_manipulators.condition_whitening import fit_condition_transform, kep
 from sgfkit_manipulators.contractive_mapping import FrozenContractiveMapping
 from sgfkit_manipulators.declarations import SGFDeclaration
 from sgfkit_manipulators.latent_edit import apply_offset, check_dim, working_vector
+from sgfkit_manipulators.mapping_ensemble import MappingEnsemble
 from sgfkit_manipulators.sgf_loop import EditSettings, EditTrace, follow_coupling, run_edit
 from sgfkit_manipulators.sgf_solver import exact_direction, neumann_direction, spectral_radius
 from sgfkit_manipulators.sgf_stopping import StopRule
@@ -45,6 +46,16 @@ def heldout_split(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     n_hold = max(1, int(n * HOLDOUT))
     return order[:n_hold], order[n_hold:]
+
+
+def report_samples(n_hold: int, asked: int, calibrate: bool) -> tuple[int, int]:
+    """(fidelity, calibration) sample counts out of ``n_hold`` held-out samples: the fit report's step
+    fidelity takes the first ones, up to ``asked``; with calibration it leaves at least half of them (or
+    all beyond ``asked``) for a separate calibration set of at least 32 (the report says when they overlap)."""
+    if not calibrate:
+        return min(asked, n_hold), 0
+    n_fid = min(asked, n_hold, max(n_hold - asked, n_hold // 2))
+    return n_fid, max(32, min(n_fid, n_hold - n_fid))
 
 
 def interfacegan_step(dataset: LatentDataset, rows: torch.Tensor, generator: Generator, encoder: ConditionEncoder,
@@ -67,17 +78,19 @@ class SGF(SGFDeclaration, Manipulator):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.F: FrozenAuxMapping | FrozenContractiveMapping | None = None
+        self.F: FrozenAuxMapping | FrozenContractiveMapping | MappingEnsemble | None = None
         self.norm: dict[str, torch.Tensor] = {}
         self.report: dict[str, Any] = {}
         self.train_seconds: float | None = None
 
     # -- fitting ------------------------------------------------------------------------------
     def fit_params(self) -> dict[str, Any]:
-        # untargeted: follow stores the condition covariance with the fit; hold keeps the keys fits always had
+        # untargeted: follow stores the condition covariance with the fit; hold (and a single F) keeps the keys
+        # fits always had
         return {k: v for k, v in self.params.items()
                 if k not in ("label", "strengths", "neumann_order", "max_steps", "tolerance", "mode",
-                             "smoothing", "patience", "reaim") and not (k == "untargeted" and v == "hold")}
+                             "smoothing", "patience", "reaim") and not (k == "untargeted" and v == "hold")
+                and not (k == "ensemble" and v == 1)}
 
     def fit(self, dataset: LatentDataset, generator: Generator, encoder: ConditionEncoder) -> dict[str, Any]:
         """Train F on (dataset.latents, dataset.conditions); return the report (see sgf_training.diagnose)."""
@@ -101,24 +114,34 @@ class SGF(SGFDeclaration, Manipulator):
         n_hold = len(hold)
         layers = self.params["layers_F"] or (6 if dataset.space == "z" else 15)
         width = self.params["width"] or u.shape[1]
-        result = train_aux_mapping(u[train], cn[train], layers, width, self.params["train_steps"],
-                                   self.params["batch_size"], self.params["lr"], self.params["seed"],
-                                   kind=self.params["F"], kappa=self.params["contraction"],
-                                   schedule=self.params["lr_schedule"])
-        self.F = result.mapping
-        self.train_seconds = result.seconds   # for benchmarks; kept out of the (cached, compared) report
+        size = self.params["ensemble"]
+        results = [train_aux_mapping(u[train], cn[train], layers, width, self.params["train_steps"],
+                                     self.params["batch_size"], self.params["lr"], self.params["seed"] + k,
+                                     kind=self.params["F"], kappa=self.params["contraction"],
+                                     schedule=self.params["lr_schedule"],
+                                     label="F" if size == 1 else f"F {k + 1}/{size}")
+                   for k in range(size)]
+        result = results[0]
+        self.F = result.mapping if size == 1 else MappingEnsemble([r.mapping for r in results])
+        # for benchmarks; kept out of the (cached, compared) report
+        self.train_seconds = sum(r.seconds for r in results)
         report = diagnose(self.F, u[hold], cn[hold], seed=self.params["seed"])
+        if size > 1:   # each member's own held-out R^2, to show what the mean adds
+            with torch.no_grad():
+                spread = float(((u[hold] - u[hold].mean(0)) ** 2).mean())
+                member_r2 = [1.0 - float(((r.mapping(u[hold], cn[hold]) - u[hold]) ** 2).mean()) / max(spread, 1e-12)
+                             for r in results]
+            report["ensemble"] = {"size": size, "member_r2": member_r2}
         report.update({"F": self.params["F"], "layers_F": layers, "width": width, "space": dataset.space,
                        "train_samples": len(train), "heldout_samples": n_hold,
                        "whiten": whiten_mode, "condition_axes": kept_axes(self.norm),
                        "lr_schedule": self.params["lr_schedule"],
                        "final_train_loss": result.losses[-1], "loss_curve": result.losses[:: max(1, len(result.losses) // 50)],
                        "condition_names": list(dataset.condition_names)})
-        n_fid = self.params["fidelity_samples"]
+        n_fid, n_cal = report_samples(len(hold), self.params["fidelity_samples"], self.params["calibrate_step"])
         self.norm["step_scale"] = torch.ones(1)
         if self.params["calibrate_step"]:
             # calibrate on held-out samples the fidelity report does not use (when there are enough)
-            n_cal = max(n_fid, 32)
             separate = len(hold) >= n_fid + n_cal
             calib = hold[n_fid: n_fid + n_cal] if separate else hold[:n_cal]
             report["step_scale"] = self._calibrate(dataset, generator, encoder, calib)
@@ -163,7 +186,7 @@ class SGF(SGFDeclaration, Manipulator):
     def _norm_c(self, c: torch.Tensor) -> torch.Tensor:
         return whiten(c, self.norm)
 
-    def _require_fitted(self) -> FrozenAuxMapping | FrozenContractiveMapping:
+    def _require_fitted(self) -> FrozenAuxMapping | FrozenContractiveMapping | MappingEnsemble:
         if self.F is None:
             raise ComponentError(f"{self.label} is not fitted: call fit(dataset, generator, encoder) or load(path) first")
         return self.F
@@ -287,12 +310,22 @@ class SGF(SGFDeclaration, Manipulator):
 
     def state_meta(self) -> dict[str, Any]:
         F = self._require_fitted()
-        kind = "contractive" if isinstance(F, FrozenContractiveMapping) else "paper"
-        return {"num_layers": F.num_layers, "F": kind, "report": self.report}
+        first = F.members[0] if isinstance(F, MappingEnsemble) else F
+        kind = "contractive" if isinstance(first, FrozenContractiveMapping) else "paper"
+        meta = {"num_layers": F.num_layers, "F": kind, "report": self.report}
+        if isinstance(F, MappingEnsemble):
+            meta["ensemble"] = len(F)
+        return meta
 
     def load_state(self, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
         # states saved before the contractive F existed carry no "F" key: they hold the paper's F
         frozen = FrozenContractiveMapping if meta.get("F", "paper") == "contractive" else FrozenAuxMapping
-        self.F = frozen({k[2:]: v for k, v in tensors.items() if k.startswith("F.")}, int(meta["num_layers"]))
+        own = {k[2:]: v for k, v in tensors.items() if k.startswith("F.")}
+        size = int(meta.get("ensemble", 1))
+        try:
+            self.F = (frozen(own, int(meta["num_layers"])) if size == 1
+                      else MappingEnsemble.from_tensors(own, size, frozen, int(meta["num_layers"])))
+        except (KeyError, ValueError) as exc:
+            raise ComponentError(f"the saved SGF state is incomplete or inconsistent ({exc}); fit it again") from None
         self.norm = {k[5:]: v for k, v in tensors.items() if k.startswith("norm.")}
         self.report = meta.get("report", {})

@@ -9,6 +9,7 @@ import torch
 from sgfkit.progress import progress_task
 from sgfkit_manipulators.aux_mapping import AuxMapping, FrozenAuxMapping
 from sgfkit_manipulators.contractive_mapping import ContractiveMapping, FrozenContractiveMapping
+from sgfkit_manipulators.mapping_ensemble import MappingEnsemble
 from sgfkit_manipulators.sgf_solver import spectral_radius
 
 #: below this relative condition dependence, F is reported as ignoring c (degenerate)
@@ -25,7 +26,7 @@ class TrainingResult:
 def train_aux_mapping(u: torch.Tensor, c: torch.Tensor, num_layers: int, width: int, steps: int,
                       batch_size: int, lr: float, seed: int, kind: str = "contractive",
                       kappa: float = 0.5, schedule: str = "constant",
-                      compile_model: bool = False) -> TrainingResult:
+                      compile_model: bool = False, label: str = "F") -> TrainingResult:
     """Fit F on normalised latents u [N, d] and conditions c [N, k] with Adam and an MSE loss.
 
     ``kind``: "contractive" (:mod:`contractive_mapping`, ||dF/du|| <= kappa) or "paper" (AdaIN blocks).
@@ -48,7 +49,7 @@ def train_aux_mapping(u: torch.Tensor, c: torch.Tensor, num_layers: int, width: 
     model.train()
     forward = torch.compile(model) if compile_model else model
     start = time.perf_counter()
-    with progress_task("Training SGF auxiliary mapping F", total=steps) as task:
+    with progress_task(f"Training SGF auxiliary mapping {label}", total=steps) as task:
         for step in range(steps):
             idx = torch.randint(0, len(u), (min(batch_size, len(u)),), generator=gen).to(u.device)
             loss = torch.nn.functional.mse_loss(forward(u[idx], c[idx]), u[idx])
@@ -65,7 +66,7 @@ def train_aux_mapping(u: torch.Tensor, c: torch.Tensor, num_layers: int, width: 
 
 
 @torch.no_grad()
-def diagnose(F: FrozenAuxMapping | FrozenContractiveMapping, u: torch.Tensor, c: torch.Tensor, seed: int = 0) -> dict:
+def diagnose(F: FrozenAuxMapping | FrozenContractiveMapping | MappingEnsemble, u: torch.Tensor, c: torch.Tensor, seed: int = 0) -> dict:
     """Reconstruction error, dependence on c and spectral radius of dF/du on held-out samples.
 
     Args:
@@ -94,8 +95,9 @@ def diagnose(F: FrozenAuxMapping | FrozenContractiveMapping, u: torch.Tensor, c:
         "spectral_radius_samples": len(radius),
         "warnings": [],
     }
-    if hasattr(F, "lipschitz_bound"):
-        report["lipschitz_bound"] = F.lipschitz_bound()
+    bound = F.lipschitz_bound() if hasattr(F, "lipschitz_bound") else None
+    if bound is not None:
+        report["lipschitz_bound"] = bound
     if dependence < DEGENERATE_DEPENDENCE:
         report["warnings"].append(
             f"F nearly ignores the conditions (shuffling c moves F by {dependence:.3f} of the latent spread, "

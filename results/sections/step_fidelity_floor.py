@@ -25,7 +25,7 @@ def render(data: dict[str, Any]) -> str:
     bench = load_benchmark("bench_leak_decomposition")
     eta = str(data["step"])
     text = (f"`benchmarks/bench_leak_decomposition.py`: the fit report's one step (eta {eta}, two random conditions "
-            "moved towards another sample's values, 128 held-out samples, medians) taken by SGF and by oracle "
+            "moved towards another sample's values, the fit report's held-out samples, medians) taken by SGF and by oracle "
             "directions, each read by the recipe's learned encoder (the goal's measure: cosine >= 0.8, leak <= 0.3) "
             "and by the exact truth of the same renders. `oracle J_truth` is the min-norm step from the truth's own "
             "Jacobian: its learned-encoder leak is what the encoder's error alone adds to a perfect direction. "
@@ -33,7 +33,10 @@ def render(data: dict[str, Any]) -> str:
             "offsets are measured by C and the step is their conditional mean given dc, a local direction "
             "learned from the black box.\n")
     for block in data["recipes"]:
-        text += (f"\n`{block['recipe']}` ({block['space']} space, C = `{block['encoder']}`; F held-out R^2 "
-                 f"{block['r2']:.3f}, condition dependence {block['condition_dependence']:.3f}):\n\n")
+        ensemble = block.get("sgf_params", {}).get("ensemble", 1)
+        text += (f"\n`{block['recipe']}` ({block['space']} space, C = `{block['encoder']}`; "
+                 + (f"F the mean of {ensemble} fits, " if ensemble > 1 else "")
+                 + f"F held-out R^2 {block['r2']:.3f}, condition dependence {block['condition_dependence']:.3f}; "
+                 f"{block['heldout']} held-out samples):\n\n")
         text += bench.table(block, eta)
     return text
