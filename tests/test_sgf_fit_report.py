@@ -64,3 +64,19 @@ def test_auto_whitening_is_pca_for_embeddings_only(kind, expected, monkeypatch):
     sgf = SGF(layers_F=2, train_steps=5, fidelity_samples=0, calibrate_step=False)
     assert sgf.fit(ds, g, e)["whiten"] == expected
     assert ("c_proj" in sgf.norm) == (expected == "pca") and ("c_std" in sgf.norm) == (expected == "std")
+
+
+@pytest.mark.parametrize("n_hold, asked, calibrate, expected", [
+    (2000, 512, True, (512, 512)),     # faces: room for both, separate
+    (1000, 512, True, (500, 500)),     # flowers: split in halves
+    (400, 512, True, (200, 200)),      # anime: split in halves
+    (120, 64, True, (60, 60)),
+    (400, 0, True, (0, 32)),           # no fidelity report: calibration still gets its 32
+    (400, 512, False, (400, 0)),       # no calibration: every held-out sample for the report
+])
+def test_fidelity_and_calibration_split_the_held_out_samples(n_hold, asked, calibrate, expected):
+    from sgfkit_manipulators.sgf import report_samples
+
+    n_fid, n_cal = report_samples(n_hold, asked, calibrate)
+    assert (n_fid, n_cal) == expected
+    assert n_fid <= asked and (not calibrate or n_fid == 0 or n_fid + n_cal <= n_hold)

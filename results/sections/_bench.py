@@ -59,3 +59,10 @@ def mds_table_lines(space: str, block: dict, rows: dict[str, str]) -> list[str]:
         overall = f"**{num(row['overall'])}**" if row["overall"] == best else num(row["overall"])
         lines.append(f"| {rows.get(method, method)} | " + " | ".join(num(row[a]) for a in attrs) + f" | {overall} |")
     return lines
+
+
+def mapping_cell(fit: dict) -> str:
+    """F as the fit report describes it: "contractive (15 blocks)", "contractive, mean of 3 (15 blocks)"."""
+    size = fit.get("ensemble", {}).get("size", 1)
+    blocks = f" ({fit['layers_F']} blocks)" if "layers_F" in fit else ""
+    return f"{fit['F']}{f', mean of {size}' if size > 1 else ''}{blocks}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from _bench import fidelity_cell, keep_mdc_figure, mds_by_method, mds_table_lines
+from _bench import fidelity_cell, keep_mdc_figure, mapping_cell, mds_by_method, mds_table_lines
 
 TITLE = "SGF vs InterFaceGAN vs GANSpace on synth-faces (MDS, W and Z space) and SGF's step fidelity"
 COMMAND = "make results SECTIONS=faces_attributes"
@@ -28,7 +28,8 @@ def run(work_dir: Path) -> dict[str, Any]:
             "recipe": recipe, "attributes": attributes,
             "mds": mds_by_method(values, attributes),
             "fit": {k: fit.get(k) for k in ("F", "layers_F", "reconstruction_r2", "condition_dependence",
-                                            "spectral_radius_median", "spectral_radius_max", "step_fidelity")},
+                                            "spectral_radius_median", "spectral_radius_max", "step_fidelity", "ensemble")
+                    if k in fit or k != "ensemble"},
             "timings_s": result.timings,
         }
         figure = keep_mdc_figure(result.run_dir, f"faces_attributes_mdc_{space.lower()}")
@@ -57,7 +58,7 @@ def render(data: dict[str, Any]) -> str:
     for space, block in data.items():
         fit = block["fit"]
         fid = fit.get("step_fidelity")
-        lines.append(f"| {space} | {fit['F']} ({fit['layers_F']} blocks) | {_num(fit['reconstruction_r2'])} | "
+        lines.append(f"| {space} | {mapping_cell(fit)} | {_num(fit['reconstruction_r2'])} | "
                      f"{_num(fit['condition_dependence'])} | {_num(fit['spectral_radius_median'])} / "
                      f"{_num(fit['spectral_radius_max'])} | {fidelity_cell(fid, 'SGF')} | "
                      f"{fidelity_cell(fid, 'InterFaceGAN')} |")

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _bench import fidelity_cell, keep_mdc_figure, mds_by_method, mds_table_lines
+from _bench import fidelity_cell, keep_mdc_figure, mapping_cell, mds_by_method, mds_table_lines
 
 TITLE = "SGF vs InterFaceGAN vs GANSpace on synth-faces-entangled (MDS and side effects, W and Z space)"
 COMMAND = "make results SECTIONS=faces_entangled"
@@ -81,7 +81,8 @@ def run(work_dir: Path) -> dict[str, Any]:
             "delta": settings["delta"], "samples": settings["samples"], "scored": settings["scored_attributes"],
             "mds": mds_by_method(values, attributes),
             "side_effects": effects, "level": ACCURACY_LEVEL,
-            "fit": {k: result.metrics["fit"]["SGF"].get(k) for k in FIT_KEYS},
+            "fit": {k: result.metrics["fit"]["SGF"].get(k) for k in FIT_KEYS}
+            | {k: result.metrics["fit"]["SGF"][k] for k in ("ensemble",) if k in result.metrics["fit"]["SGF"]},
             "timings_s": result.timings,
         }
         figure = keep_mdc_figure(result.run_dir, f"faces_entangled_mdc_{space.lower()}")
@@ -118,7 +119,7 @@ def render(data: dict[str, Any]) -> str:
             lines.append(f"| {ROWS.get(method, method)} | " + " | ".join(cells) + " |")
         lines.append("")
     lines += ["SGF's F (held-out samples): " + "; ".join(
-        f"{space}: {b['fit']['F']} ({b['fit']['layers_F']} blocks), R^2 {b['fit']['reconstruction_r2']:.3f}, "
+        f"{space}: {mapping_cell(b['fit'])}, R^2 {b['fit']['reconstruction_r2']:.3f}, "
         f"condition dependence {b['fit']['condition_dependence']:.3f}, rho(dF/dz) max "
         f"{b['fit']['spectral_radius_max']:.3f}" for space, b in data.items() if b.get("fit")) + ".", ""]
     lines += _fidelity_lines(data)
