@@ -32,7 +32,7 @@ from sgfkit_manipulators.mapping_ensemble import MappingEnsemble
 from sgfkit_manipulators.sgf_loop import EditSettings, EditTrace, follow_coupling, run_edit
 from sgfkit_manipulators.sgf_solver import exact_direction, neumann_direction, spectral_radius
 from sgfkit_manipulators.sgf_stopping import StopRule
-from sgfkit_manipulators.sgf_training import diagnose, train_aux_mapping
+from sgfkit_manipulators.sgf_training import diagnose, reconstruction_r2, train_aux_mapping
 from sgfkit_manipulators.step_fidelity import StepFn, linear_step, step_fidelity
 
 #: share of the dataset held out for the fit report
@@ -127,11 +127,8 @@ class SGF(SGFDeclaration, Manipulator):
         self.train_seconds = sum(r.seconds for r in results)
         report = diagnose(self.F, u[hold], cn[hold], seed=self.params["seed"])
         if size > 1:   # each member's own held-out R^2, to show what the mean adds
-            with torch.no_grad():
-                spread = float(((u[hold] - u[hold].mean(0)) ** 2).mean())
-                member_r2 = [1.0 - float(((r.mapping(u[hold], cn[hold]) - u[hold]) ** 2).mean()) / max(spread, 1e-12)
-                             for r in results]
-            report["ensemble"] = {"size": size, "member_r2": member_r2}
+            report["ensemble"] = {"size": size,
+                                  "member_r2": [reconstruction_r2(r.mapping, u[hold], cn[hold]) for r in results]}
         report.update({"F": self.params["F"], "layers_F": layers, "width": width, "space": dataset.space,
                        "train_samples": len(train), "heldout_samples": n_hold,
                        "whiten": whiten_mode, "condition_axes": kept_axes(self.norm),

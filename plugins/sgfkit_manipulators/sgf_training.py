@@ -66,6 +66,14 @@ def train_aux_mapping(u: torch.Tensor, c: torch.Tensor, num_layers: int, width: 
 
 
 @torch.no_grad()
+def reconstruction_r2(F: FrozenAuxMapping | FrozenContractiveMapping | MappingEnsemble, u: torch.Tensor,
+                      c: torch.Tensor) -> float:
+    """1 - MSE(F(u, c), u) / Var(u) on normalised latents u [N, d] and conditions c [N, k]."""
+    variance = float(((u - u.mean(0)) ** 2).mean())
+    return 1.0 - float(((F(u, c) - u) ** 2).mean()) / max(variance, 1e-12)
+
+
+@torch.no_grad()
 def diagnose(F: FrozenAuxMapping | FrozenContractiveMapping | MappingEnsemble, u: torch.Tensor, c: torch.Tensor, seed: int = 0) -> dict:
     """Reconstruction error, dependence on c and spectral radius of dF/du on held-out samples.
 
