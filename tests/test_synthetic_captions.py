@@ -11,13 +11,8 @@ from sgfkit.components import EditOutcome
 from sgfkit_synthetic import captions
 from sgfkit_synthetic.caption_metric import CaptionSuccess, score_caption_edit
 from sgfkit_synthetic.captions import (canonical_caption, caption_matches, fact_holds, generate_caption, keep_rewrite,
-                                       parse_caption, phrase_facts)
+                                       parse_caption, phrase_facts, random_facts)
 from flower_fact_values import VALUES
-
-
-
-def random_facts(rng: random.Random) -> dict:
-    return {k: rng.choice(v) for k, v in VALUES.items()}
 
 
 def test_generated_captions_round_trip_through_the_parser():

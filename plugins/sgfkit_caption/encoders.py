@@ -170,9 +170,13 @@ class CaptionEmbeddingEncoder(CaptionEmbeddingEncoderDeclaration, SentenceEmbedd
                 out.extend(wm.decode(seq) for seq in result.sequences)
         return out
 
+    def condition_texts(self, captions: list[str]) -> list[str]:
+        """The sentences whose embeddings are the conditions of images captioned ``captions`` (here: themselves)."""
+        return captions
+
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """images [N, 3, H, W] in [-1, 1] -> unit-norm caption embeddings [N, 384] (float32)."""
-        return self.embed_texts(self.captions(images)).to(self.device)
+        return self.embed_texts(self.condition_texts(self.captions(images))).to(self.device)
 
 
 class FlowerCaption(FlowerCaptionDeclaration, CaptionEmbeddingEncoder):
@@ -186,16 +190,14 @@ class FlowerCaption(FlowerCaptionDeclaration, CaptionEmbeddingEncoder):
         self.metadata = meta
         return captioner, word_map
 
-    def encode(self, images: torch.Tensor) -> torch.Tensor:
-        """images [N, 3, H, W] in [-1, 1] -> unit-norm caption embeddings [N, 384] (float32); with
-        ``phrasing: canonical`` each caption is first said in the flower grammar's one template, so the
+    def condition_texts(self, captions: list[str]) -> list[str]:
+        """With ``phrasing: canonical`` each caption said in the flower grammar's one template, so the
         condition changes only when a fact does (not when the captioner picks other words)."""
-        captions = self.captions(images)
-        if self.params["phrasing"] == "canonical":
-            from sgfkit_synthetic.captions import canonical_caption
+        if self.params["phrasing"] != "canonical":
+            return captions
+        from sgfkit_synthetic.captions import canonical_caption
 
-            captions = [canonical_caption(text) for text in captions]
-        return self.embed_texts(captions).to(self.device)
+        return [canonical_caption(text) for text in captions]
 
     def keep_sentences(self, text: str, c0: torch.Tensor) -> list[str]:
         """Each source's caption (read back from ``c0``) with the facts ``text`` names replaced, e.g.

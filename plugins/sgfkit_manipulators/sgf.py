@@ -127,8 +127,9 @@ class SGF(SGFDeclaration, Manipulator):
         self.train_seconds = sum(r.seconds for r in results)
         report = diagnose(self.F, u[hold], cn[hold], seed=self.params["seed"])
         if size > 1:   # each member's own held-out R^2, to show what the mean adds
-            report["ensemble"] = {"size": size,
-                                  "member_r2": [reconstruction_r2(r.mapping, u[hold], cn[hold]) for r in results]}
+            with torch.no_grad():
+                member_r2 = [reconstruction_r2(r.mapping(u[hold], cn[hold]), u[hold]) for r in results]
+            report["ensemble"] = {"size": size, "member_r2": member_r2}
         report.update({"F": self.params["F"], "layers_F": layers, "width": width, "space": dataset.space,
                        "train_samples": len(train), "heldout_samples": n_hold,
                        "whiten": whiten_mode, "condition_axes": kept_axes(self.norm),

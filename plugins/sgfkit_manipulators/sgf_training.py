@@ -65,12 +65,10 @@ def train_aux_mapping(u: torch.Tensor, c: torch.Tensor, num_layers: int, width: 
     return TrainingResult(model.frozen(), losses, time.perf_counter() - start)
 
 
-@torch.no_grad()
-def reconstruction_r2(F: FrozenAuxMapping | FrozenContractiveMapping | MappingEnsemble, u: torch.Tensor,
-                      c: torch.Tensor) -> float:
-    """1 - MSE(F(u, c), u) / Var(u) on normalised latents u [N, d] and conditions c [N, k]."""
+def reconstruction_r2(recon: torch.Tensor, u: torch.Tensor) -> float:
+    """1 - MSE(recon, u) / Var(u) for a reconstruction recon = F(u, c) [N, d] of latents u [N, d]."""
     variance = float(((u - u.mean(0)) ** 2).mean())
-    return 1.0 - float(((F(u, c) - u) ** 2).mean()) / max(variance, 1e-12)
+    return 1.0 - float(((recon - u) ** 2).mean()) / max(variance, 1e-12)
 
 
 @torch.no_grad()
@@ -85,8 +83,6 @@ def diagnose(F: FrozenAuxMapping | FrozenContractiveMapping | MappingEnsemble, u
     """
     gen = torch.Generator().manual_seed(seed)
     recon = F(u, c)
-    mse = float(((recon - u) ** 2).mean())
-    variance = float(((u - u.mean(0)) ** 2).mean())
     shuffled = c[torch.randperm(len(c), generator=gen).to(c.device)]
     moved = (F(u, shuffled) - recon).norm(dim=1).mean()
     spread = (u - u.mean(0)).norm(dim=1).mean().clamp_min(1e-12)
@@ -94,8 +90,8 @@ def diagnose(F: FrozenAuxMapping | FrozenContractiveMapping | MappingEnsemble, u
     with torch.enable_grad():
         radius = spectral_radius(F, u, c, seed=seed)
     report = {
-        "reconstruction_mse": mse,
-        "reconstruction_r2": 1.0 - mse / max(variance, 1e-12),
+        "reconstruction_mse": float(((recon - u) ** 2).mean()),
+        "reconstruction_r2": reconstruction_r2(recon, u),
         "condition_dependence": dependence,
         "spectral_radius_median": float(radius.median()),
         "spectral_radius_max": float(radius.max()),

@@ -29,6 +29,12 @@ PETAL_SHAPES = ["round", "pointed", "notched"]
 CENTER_COLORS = ["yellow", "brown", "black", "green"]
 BACKGROUNDS = ["green", "blue", "dark", "beige"]
 FACT_KEYS = ["petal_color", "petal_shape", "petal_size", "petal_count", "center_color", "center_size", "background"]
+#: every value the grammar can name, per fact (colour lists are mixes)
+FACT_VALUES: dict[str, list[Any]] = {
+    "petal_color": PETAL_COLORS + [["red", "purple"], ["yellow", "orange"], ["white", "blue"]],
+    "petal_shape": PETAL_SHAPES, "petal_size": ["small", "medium", "large"], "petal_count": [5, 6, 7, 8, 9],
+    "center_color": CENTER_COLORS, "center_size": ["small", "medium", "large"], "background": BACKGROUNDS,
+}
 
 # -- vocabulary: surface word -> canonical value ------------------------------------------------
 _COLOR_WORDS = {
@@ -115,6 +121,16 @@ def _choose_facts(rng: random.Random, require: Iterable[str] = ()) -> set[str]:
     if "center_size" in use:
         use.add("center_color")  # "a large center" alone reads oddly
     return use
+
+
+def random_facts(rng: random.Random) -> dict[str, Any]:
+    """One value of every fact, drawn from FACT_VALUES (deterministic given ``rng``)."""
+    return {key: rng.choice(values) for key, values in FACT_VALUES.items()}
+
+
+def random_caption(rng: random.Random) -> str:
+    """A caption of random facts in random wording, as the grammar writes them (a random target)."""
+    return generate_caption(random_facts(rng), rng)
 
 
 def _articles(text: str) -> str:

@@ -61,6 +61,11 @@ def mds_table_lines(space: str, block: dict, rows: dict[str, str]) -> list[str]:
     return lines
 
 
+def fit_entries(fit: dict, keys: tuple[str, ...]) -> dict:
+    """The fit-report entries a section keeps: ``keys`` (None where absent) and, for an ensemble F, ``ensemble``."""
+    return {k: fit.get(k) for k in keys} | ({"ensemble": fit["ensemble"]} if "ensemble" in fit else {})
+
+
 def mapping_cell(fit: dict) -> str:
     """F as the fit report describes it: "contractive (15 blocks)", "contractive, mean of 3 (15 blocks)"."""
     size = fit.get("ensemble", {}).get("size", 1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from _bench import mapping_cell
+from _bench import fit_entries, mapping_cell
 
 TITLE = "SGF keypoint moves on synth-faces (anime_keypoints.yaml), scored with the true landmarks"
 COMMAND = "make results SECTIONS=anime_keypoints"
@@ -33,9 +33,7 @@ def run(work_dir: Path) -> dict[str, Any]:
     return {"recipe": RECIPE, "tolerance_px": values["settings"]["tolerance_px"],
             "untargeted": sgf.get("untargeted", "hold"), "more_seeds": MORE_SEEDS, "reached_more_seeds": more,
             "targets": {t: v for t, v in values["SGF"].items()}, "statuses": statuses,
-            "fit": {k: fit.get(k) for k in ("F", "reconstruction_r2", "spectral_radius_max", "step_scale",
-                                            "step_fidelity")}
-            | {k: fit[k] for k in ("ensemble",) if k in fit}}
+            "fit": fit_entries(fit, ("F", "reconstruction_r2", "spectral_radius_max", "step_scale", "step_fidelity"))}
 
 
 def _num(x: Any, digits: int = 2) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from _bench import fidelity_cell, keep_mdc_figure, mapping_cell, mds_by_method, mds_table_lines
+from _bench import fidelity_cell, fit_entries, keep_mdc_figure, mapping_cell, mds_by_method, mds_table_lines
 
 TITLE = "SGF vs InterFaceGAN vs GANSpace on synth-faces (MDS, W and Z space) and SGF's step fidelity"
 COMMAND = "make results SECTIONS=faces_attributes"
@@ -27,9 +27,8 @@ def run(work_dir: Path) -> dict[str, Any]:
         out[space] = {
             "recipe": recipe, "attributes": attributes,
             "mds": mds_by_method(values, attributes),
-            "fit": {k: fit.get(k) for k in ("F", "layers_F", "reconstruction_r2", "condition_dependence",
-                                            "spectral_radius_median", "spectral_radius_max", "step_fidelity", "ensemble")
-                    if k in fit or k != "ensemble"},
+            "fit": fit_entries(fit, ("F", "layers_F", "reconstruction_r2", "condition_dependence",
+                                     "spectral_radius_median", "spectral_radius_max", "step_fidelity")),
             "timings_s": result.timings,
         }
         figure = keep_mdc_figure(result.run_dir, f"faces_attributes_mdc_{space.lower()}")

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _bench import fidelity_cell, keep_mdc_figure, mapping_cell, mds_by_method, mds_table_lines
+from _bench import fidelity_cell, fit_entries, keep_mdc_figure, mapping_cell, mds_by_method, mds_table_lines
 
 TITLE = "SGF vs InterFaceGAN vs GANSpace on synth-faces-entangled (MDS and side effects, W and Z space)"
 COMMAND = "make results SECTIONS=faces_entangled"
@@ -81,8 +81,7 @@ def run(work_dir: Path) -> dict[str, Any]:
             "delta": settings["delta"], "samples": settings["samples"], "scored": settings["scored_attributes"],
             "mds": mds_by_method(values, attributes),
             "side_effects": effects, "level": ACCURACY_LEVEL,
-            "fit": {k: result.metrics["fit"]["SGF"].get(k) for k in FIT_KEYS}
-            | {k: result.metrics["fit"]["SGF"][k] for k in ("ensemble",) if k in result.metrics["fit"]["SGF"]},
+            "fit": fit_entries(result.metrics["fit"]["SGF"], FIT_KEYS),
             "timings_s": result.timings,
         }
         figure = keep_mdc_figure(result.run_dir, f"faces_entangled_mdc_{space.lower()}")

@@ -35,15 +35,10 @@ def _random_captions() -> list[str]:
     """RANDOM_CAPTIONS captions of random facts in random wording, as the grammar writes them."""
     import random
 
-    from sgfkit_synthetic import captions
+    from sgfkit_synthetic.captions import random_caption
 
-    values = {"petal_color": captions.PETAL_COLORS + [["red", "purple"], ["yellow", "orange"], ["white", "blue"]],
-              "petal_shape": captions.PETAL_SHAPES, "petal_size": ["small", "medium", "large"],
-              "petal_count": [5, 6, 7, 8, 9], "center_color": captions.CENTER_COLORS,
-              "center_size": ["small", "medium", "large"], "background": captions.BACKGROUNDS}
     rng = random.Random(RANDOM_SEED)
-    return [captions.generate_caption({k: rng.choice(v) for k, v in values.items()}, rng)
-            for _ in range(RANDOM_CAPTIONS)]
+    return [random_caption(rng) for _ in range(RANDOM_CAPTIONS)]
 
 
 def _with_random_targets(recipe: dict[str, Any], texts: list[str]) -> dict[str, Any]:
