@@ -32,6 +32,7 @@ def render(data: dict[str, Any]) -> str:
             f"`probe regression` needs no gradient: at each sample, {data.get('probes', PROBES)} small random latent "
             "offsets are measured by C and the step is their conditional mean given dc, a local direction "
             "learned from the black box.\n")
+    text += "\n" + _summary(data, eta) + "\n"
     for block in data["recipes"]:
         ensemble = block.get("sgf_params", {}).get("ensemble", 1)
         text += (f"\n`{block['recipe']}` ({block['space']} space, C = `{block['encoder']}`; "
@@ -40,3 +41,20 @@ def render(data: dict[str, Any]) -> str:
                  f"{block['heldout']} held-out samples):\n\n")
         text += bench.table(block, eta)
     return text
+
+
+def _summary(data: dict[str, Any], eta: str) -> str:
+    """What the tables say about the goal: the floor a perfect direction leaves, and what SGF still owns."""
+    floors, owned = [], []
+    for block in data["recipes"]:
+        rows = block["tables"][eta]
+        name = f"{block['space'].upper()} ({Path(block['recipe']).stem})"
+        floors.append(f"{name} {rows['oracle J_truth']['learned']['leak']:.2f}")
+        sgf = rows["SGF (m = 1)"]["truth"]["leak"]
+        alone = rows.get("SGF, one F of the mean")
+        owned.append(f"{name} {sgf:.2f}" + (f" (one F alone {alone['truth']['leak']:.2f})" if alone else "")
+                     + f" against {rows['oracle J_truth']['truth']['leak']:.2f} for the perfect direction")
+    return ("Even a perfect direction (`oracle J_truth`) leaks, through the recipe's learned encoder: "
+            + ", ".join(floors) + ". Where that is above 0.3, the goal as it is read (leak <= 0.3 through the "
+            "learned encoder) is out of reach of any direction with that encoder. What the method itself still "
+            "owns is its truth leak: SGF " + "; ".join(owned) + ".")
