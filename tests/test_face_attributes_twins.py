@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from sgfkit_face_attributes.counterfactual_pairs import (MAX_STEP_NORM, counterfactual_codes, truth_of_w,
-                                                         twin_reading)
+from sgfkit_face_attributes.counterfactual_pairs import (
+    MAX_STEP_NORM,
+    counterfactual_codes,
+    truth_of_w,
+    twin_reading,
+)
 from sgfkit_face_attributes.encoder import FaceAttributes
 from sgfkit_synthetic import SynthFaces, SynthFacesTruth
 
