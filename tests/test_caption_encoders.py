@@ -215,3 +215,37 @@ def test_keep_targets_need_a_flower_grammar_captioner(sbert):
     c0 = sbert.embed_texts(["a flower with blue petals"])
     with pytest.raises(ComponentError, match="cannot keep unnamed facts.*flower-caption"):
         sbert.target({"caption": "red petals", "keep": True}, c0)
+
+
+@pytest.mark.slow
+def test_the_main_recipe_stops_only_on_a_reading_that_names_the_target_facts(sbert):
+    """With canonical phrasing a reading that names the target's facts is the target sentence (distance 0);
+    the recipe's stopping tolerance must lie below the distance between any two sentences that differ in one
+    fact, or edits stop as converged on a wrong reading ("red" vs "red and orange petals": 0.018)."""
+    import random
+    from pathlib import Path
+
+    import yaml
+
+    from sgfkit_caption.encoders import FlowerCaption
+    from sgfkit_synthetic.captions import FACT_VALUES, PETAL_COLORS, phrase_facts, random_facts
+
+    recipe = yaml.safe_load((Path(__file__).resolve().parents[1] / "recipes" / "flowers_caption.yaml").read_text())
+    assert recipe["encoder"]["phrasing"] == "canonical"
+    tolerance = recipe["manipulators"][0]["tolerance"]
+    mixes = [[a, b] for a in PETAL_COLORS for b in PETAL_COLORS if a != b]   # what the captioner may say
+    rng = random.Random(7)
+    first, second = [], []
+    for _ in range(300):
+        facts = random_facts(rng)
+        key = rng.choice(sorted(facts))
+        values = PETAL_COLORS + mixes if key == "petal_color" else FACT_VALUES[key]
+        other = dict(facts, **{key: rng.choice([v for v in values if v != facts[key]])})
+        first.append(phrase_facts(facts))
+        second.append(phrase_facts(other))
+    enc = FlowerCaption()
+    closest = float(enc.distance(enc.embed_texts(first), enc.embed_texts(second), []).min())
+    assert 0 < closest < 0.01            # Sentence-BERT barely tells some one-fact changes apart
+    assert tolerance < closest / 2, (tolerance, closest)
+    same = enc.embed_texts([first[0]])
+    assert float(enc.distance(same, enc.embed_texts([first[0]]), [])[0]) <= tolerance
