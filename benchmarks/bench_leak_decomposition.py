@@ -38,7 +38,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 #: options of the recipe's SGF entry that only matter for editing or labelling
-EDIT_ONLY = ("type", "label", "mode", "strengths", "max_steps", "tolerance", "smoothing", "patience", "reaim")
+EDIT_ONLY = ("type", "label", "mode", "strengths", "max_steps", "tolerance", "smoothing", "patience", "reaim",
+             "plateau_growth")
 
 
 def recipe_setup(recipe: str) -> dict[str, Any]:

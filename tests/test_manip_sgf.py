@@ -4,7 +4,7 @@ import torch
 
 from sgfkit.components import EditRequest
 from sgfkit.dataset import LatentDataset
-from sgfkit.errors import ComponentError
+from sgfkit.errors import ComponentError, ParamError
 from sgfkit.latents import Latents
 from sgfkit_manipulators.aux_mapping import FrozenAuxMapping
 from sgfkit_manipulators.sgf import SGF
@@ -409,3 +409,45 @@ def test_an_ensemble_F_is_the_mean_of_its_members_and_stays_contractive(world, t
     broken = {k: v for k, v in sgf.state_tensors().items() if not k.startswith("F.m2.")}
     with pytest.raises(ComponentError, match="no tensors for ensemble member 2"):
         SGF().load_state(broken, sgf.state_meta())
+
+
+def _plateau_run(growth, steps=4):
+    """A reader that changes only every 4 latent units (a captioner's repeated reading); returns the dc of each step."""
+    from sgfkit_manipulators.sgf_loop import EditSettings, run_edit
+    from sgfkit_manipulators.sgf_stopping import StopRule
+
+    seen = []
+
+    def direction(z, c, dc):
+        seen.append(round(float(dc[0, 0]), 4))
+        return dc.clone()                                   # one latent unit per condition unit
+
+    settings = EditSettings(0.2, steps, True, True, StopRule(0.001, 0.5, 10), growth)
+    run_edit(torch.zeros(1, 1), torch.zeros(1, 1), torch.full((1, 1), 10.0), [0], torch.tensor([1.0]), settings,
+             direction=direction, measure=lambda rows, z: 4 * torch.floor(z / 4),
+             distance=lambda rows, c: (c[:, 0] - 10).abs() / 10)
+    return seen
+
+
+def test_a_repeated_reading_lengthens_the_next_reaimed_step_and_a_new_reading_resets_it():
+    # z 0 -> 2 (reads 0 again: x2) -> 6 (reads 4: reset) -> 7.2 (reads 4 again: x2) -> 9.6
+    assert _plateau_run(2.0) == [2.0, 4.0, 1.2, 2.4]
+    # off: a repeated reading repeats the same step (z 0 -> 2 -> 4 -> 5.2 -> 6.4)
+    assert _plateau_run(1.0) == [2.0, 2.0, 1.2, 1.2]
+    # the growth stops at MAX_PLATEAU_BOOST base steps
+    from sgfkit_manipulators.sgf_loop import MAX_PLATEAU_BOOST, EditSettings, run_edit
+    from sgfkit_manipulators.sgf_stopping import StopRule
+
+    seen = []
+    settings = EditSettings(0.2, 8, True, True, StopRule(0.001, 0.5, 20), 4.0)
+    run_edit(torch.zeros(1, 1), torch.zeros(1, 1), torch.full((1, 1), 10.0), [0], torch.tensor([1.0]), settings,
+             direction=lambda z, c, dc: seen.append(float(dc[0, 0])) or torch.zeros_like(z),   # never moves
+             measure=lambda rows, z: z.clone(), distance=lambda rows, c: (c[:, 0] - 10).abs() / 10)
+    assert seen[:4] == [2.0, 8.0, 2.0 * MAX_PLATEAU_BOOST, 2.0 * MAX_PLATEAU_BOOST]
+
+
+def test_plateau_growth_is_an_edit_option_not_a_fit_option():
+    sgf = SGF(plateau_growth=2.0, train_steps=10)
+    assert "plateau_growth" not in sgf.fit_params() and sgf.settings(10).plateau_growth == 2.0
+    with pytest.raises(ParamError, match="plateau_growth"):
+        SGF(plateau_growth=0.5)

@@ -38,6 +38,9 @@ class SGFDeclaration(ManipulatorDeclaration):
         "patience": Param(int, 4, "stopping rule: steps without a new best smoothed error before a sample stops "
                           "(it then returns to its best step: rolled-back, or diverging when its smoothed error "
                           "rose above the source's)", min=1),
+        "plateau_growth": Param(float, 1.0, "with reaim: after a step that left the reading exactly as it was "
+                                "(a discrete reader such as a captioner), the next step is this many times longer "
+                                "(up to 16x; a new reading resets it); 1 = off", min=1.0, max=4.0),
         "reaim": Param(bool, False, "adaptive / exact modes: each step aims at the remaining change, "
                        "dc = eta * (c1 - c) on the targeted dims from the last measurement (Algorithm 1 keeps "
                        "the first dc for the whole path)"),

@@ -89,7 +89,7 @@ class SGF(SGFDeclaration, Manipulator):
         # fits always had
         return {k: v for k, v in self.params.items()
                 if k not in ("label", "strengths", "neumann_order", "max_steps", "tolerance", "mode",
-                             "smoothing", "patience", "reaim") and not (k == "untargeted" and v == "hold")
+                             "smoothing", "patience", "reaim", "plateau_growth") and not (k == "untargeted" and v == "hold")
                 and not (k == "ensemble" and v == 1)}
 
     def fit(self, dataset: LatentDataset, generator: Generator, encoder: ConditionEncoder) -> dict[str, Any]:
@@ -249,7 +249,7 @@ class SGF(SGFDeclaration, Manipulator):
         p = self.params
         measured = p["mode"] != "fast"
         return EditSettings(p["step_size"], max_steps, measured, p["reaim"] and measured,
-                            StopRule(p["tolerance"], p["smoothing"], p["patience"]))
+                            StopRule(p["tolerance"], p["smoothing"], p["patience"]), p["plateau_growth"])
 
     def _check_request(self, request: EditRequest) -> tuple[torch.Tensor, torch.Tensor]:
         """c0, c1 [N, k] as floats, after checking the request against the fitted F."""

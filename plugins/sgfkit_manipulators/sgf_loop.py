@@ -24,6 +24,9 @@ Measure = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Distance = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Couple = Callable[[torch.Tensor], torch.Tensor]
 
+#: the longest a re-aimed step grows on a plateau of repeated readings, in base steps
+MAX_PLATEAU_BOOST = 16.0
+
 
 @dataclass(frozen=True)
 class EditSettings:
@@ -37,6 +40,10 @@ class EditSettings:
         reaim: aim each step at the remaining change from the last measurement, on the targeted
             dims only (False: the first dc for the whole path, as Algorithm 1).
         rule: the per-sample stopping rule (measured runs only).
+        plateau_growth: re-aimed steps only: after a step that left the reading exactly as it was (a
+            discrete reader, e.g. a captioner, whose reading changes only once the image has changed
+            enough), the next step is this many times longer, up to ``MAX_PLATEAU_BOOST``; any new
+            reading resets it. 1 = off (a repeated reading repeats the same step).
     """
 
     step_size: float
@@ -44,6 +51,7 @@ class EditSettings:
     measured: bool
     reaim: bool
     rule: StopRule
+    plateau_growth: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -164,6 +172,8 @@ def run_edit(z0: torch.Tensor, c0: torch.Tensor, c1: torch.Tensor, target_dims: 
     if couple is not None:
         first = couple(first * mask)
     snapshots = [state.z.clone()]
+    boost = torch.ones(len(z0))   # per sample: how many base steps the next re-aimed step is long
+    grow = settings.reaim and settings.measured and settings.plateau_growth > 1.0
     for _ in range(settings.max_steps):
         rows = state.running
         if len(rows) == 0:
@@ -172,7 +182,14 @@ def run_edit(z0: torch.Tensor, c0: torch.Tensor, c1: torch.Tensor, target_dims: 
         dc = condition_step(state, rows, c1, first, mask, settings)
         if couple is not None and settings.reaim:
             dc = couple(dc)
+        if grow:
+            dc = dc * boost[rows].to(dc)[:, None]
+        before = state.c[rows].clone()
         state = advance(state, dc, settings, direction, measure, distance)
+        if grow:
+            repeated = (state.c[rows] == before).all(dim=1).cpu()
+            boost[rows] = torch.where(repeated, (boost[rows] * settings.plateau_growth).clamp(max=MAX_PLATEAU_BOOST),
+                                      torch.ones(len(rows)))
         snapshots.append(state.z)
     if settings.measured:
         state = _finish(state, settings.rule)
