@@ -89,7 +89,8 @@ class SGF(SGFDeclaration, Manipulator):
         # fits always had
         return {k: v for k, v in self.params.items()
                 if k not in ("label", "strengths", "neumann_order", "max_steps", "tolerance", "mode",
-                             "smoothing", "patience", "reaim", "plateau_growth") and not (k == "untargeted" and v == "hold")
+                             "smoothing", "patience", "reaim", "plateau_growth")
+                and not (k == "untargeted" and v == "hold")
                 and not (k == "ensemble" and v == 1)}
 
     def fit(self, dataset: LatentDataset, generator: Generator, encoder: ConditionEncoder) -> dict[str, Any]:

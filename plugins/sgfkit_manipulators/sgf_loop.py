@@ -184,7 +184,7 @@ def run_edit(z0: torch.Tensor, c0: torch.Tensor, c1: torch.Tensor, target_dims: 
             dc = couple(dc)
         if grow:
             dc = dc * boost[rows].to(dc)[:, None]
-        before = state.c[rows].clone()
+            before = state.c[rows].clone()
         state = advance(state, dc, settings, direction, measure, distance)
         if grow:
             repeated = (state.c[rows] == before).all(dim=1).cpu()
