@@ -80,3 +80,32 @@ def test_fidelity_and_calibration_split_the_held_out_samples(n_hold, asked, cali
     n_fid, n_cal = report_samples(n_hold, asked, calibrate)
     assert (n_fid, n_cal) == expected
     assert n_fid <= asked and (not calibrate or n_fid == 0 or n_fid + n_cal <= n_hold)
+
+
+def test_a_discrete_reader_leaves_the_step_uncalibrated_and_says_why():
+    """One step rarely changes a coarse reading (a captioner's case): the median gain is then 0, which says
+    nothing about the step, so the scale must stay 1 instead of jumping to its cap."""
+    from sgfkit.dataset import LatentDataset
+    from toy_world import ToyAttributes, ToyGenerator
+
+    class CoarseToyAttributes(ToyAttributes):
+        def encode(self, images: torch.Tensor) -> torch.Tensor:
+            return torch.round(super().encode(images) * 2) / 2     # readings 0, 0.5 or 1
+
+    torch.set_num_threads(1)
+    g, e = ToyGenerator(space="w"), CoarseToyAttributes()
+    lat = g.sample_latents(600, seed=0)
+    ds = LatentDataset(g.sample_z(600, 0), lat.tensor, e.measure(g, lat), e.names, "w")
+    sgf = SGF(layers_F=2, train_steps=100, lr=1e-3, fidelity_samples=16)
+    with pytest.warns(UserWarning, match="step calibration skipped"):
+        report = sgf.fit(ds, g, e)
+    assert report["step_scale"] == 1.0 and float(sgf.norm["step_scale"]) == 1.0
+    assert any("left the encoder's reading exactly as it was" in w for w in report["warnings"])
+    assert report["step_fidelity"]["methods"]["SGF"]["unchanged"] >= 0.5
+
+
+def test_a_continuous_reader_is_calibrated_and_always_changes(fitted):
+    *_, report = fitted
+    assert report["step_fidelity"]["methods"]["SGF"]["unchanged"] == 0.0
+    assert 1.0 <= report["step_scale"] <= 10.0
+    assert not any("step calibration skipped" in w for w in report["warnings"])

@@ -143,7 +143,7 @@ class SGF(SGFDeclaration, Manipulator):
             # calibrate on held-out samples the fidelity report does not use (when there are enough)
             separate = len(hold) >= n_fid + n_cal
             calib = hold[n_fid: n_fid + n_cal] if separate else hold[:n_cal]
-            report["step_scale"] = self._calibrate(dataset, generator, encoder, calib)
+            report["step_scale"] = self._calibrate(dataset, generator, encoder, calib, report["warnings"])
             report["step_scale_samples"] = {"samples": len(calib), "separate_from_fidelity": separate}
         if n_fid:
             report["step_fidelity"] = self._step_fidelity(dataset, generator, encoder, train, hold[:n_fid])
@@ -153,16 +153,28 @@ class SGF(SGFDeclaration, Manipulator):
         return report
 
     def _calibrate(self, dataset: LatentDataset, generator: Generator, encoder: ConditionEncoder,
-                   idx: torch.Tensor) -> float:
+                   idx: torch.Tensor, warnings_out: list[str]) -> float:
         """Set the step scale to 1 / (median realised gain of one step), within [1, MAX_STEP_SCALE].
 
         Why: F's fixed point follows the conditional mean of z given c, whose slope is attenuated
         (regression towards the mean), and an order-m Neumann series shortens the step by
-        (1 - kappa^(m+1)) more; so one raw step realises only part of dc.
+        (1 - kappa^(m+1)) more; so one raw step realises only part of dc. Where one step leaves the
+        reading exactly as it was on at least half the samples (a discrete reader), the median gain
+        says nothing about the step (it is 0), so the scale stays 1 and ``warnings_out`` says why.
         """
         lat, c = dataset.latents[idx].float(), dataset.conditions[idx].float()
-        gain = step_fidelity({"SGF": lambda z, cc, dc: self.direction(z, cc, dc)}, generator, encoder, lat,
-                             dataset.space, c, self.params["step_size"], seed=self.params["seed"] + 1)["SGF"]["gain"]
+        eta = self.params["step_size"]
+        stats = step_fidelity({"SGF": lambda z, cc, dc: self.direction(z, cc, dc)}, generator, encoder, lat,
+                              dataset.space, c, eta, seed=self.params["seed"] + 1)["SGF"]
+        if (stats.get("unchanged") or 0.0) >= 0.5:
+            warnings_out.append(
+                f"step calibration skipped: one step of step_size {eta} left the encoder's reading exactly as it "
+                f"was on {stats['unchanged']:.0%} of {stats['samples']} held-out samples (a discrete reader, e.g. a "
+                "captioner), so its gain cannot be measured; the step scale stays 1 (calibrate_step: false "
+                "silences this)")
+            self.norm["step_scale"] = torch.ones(1)
+            return 1.0
+        gain = stats["gain"]
         scale = min(max(1.0 / max(gain or 0.0, 1e-6), 1.0), MAX_STEP_SCALE)
         self.norm["step_scale"] = torch.tensor([scale])
         return scale

@@ -7,7 +7,9 @@ few target dims only), a method proposes a latent step dz; we render and measure
 - ``cosine``: cos(dc_real[T], dc[T]) on the target dims T (1 = moved exactly the asked way);
 - ``gain``: |dc_real[T]| / |dc[T]| (1 = moved exactly as far as asked);
 - ``leak``: |dc_real[other dims]| / |dc_real[T]| (0 = nothing else changed; absent for embeddings,
-  where every dim is a target).
+  where every dim is a target);
+- ``unchanged``: the share of samples whose reading did not change at all (a discrete reader, such as
+  a captioner, until the image has changed enough).
 
 Targets are realistic: T is a random pair of dims (every dim for embeddings) and dc moves c on T a
 ``step_size`` fraction of the way to another held-out sample's values, so it stays inside the data.
@@ -49,8 +51,10 @@ def fidelity_stats(dc: torch.Tensor, real: torch.Tensor, mask: torch.Tensor) -> 
     ok = asked > 1e-8
     cos = torch.nn.functional.cosine_similarity(t_real[ok], t_dc[ok], dim=1)
     gain = t_real[ok].norm(dim=1) / asked[ok]
+    # a discrete reader (a captioner) often reads exactly what it read before: then the step's size is unknown
+    unchanged = (real[ok] == 0).all(dim=1).float().mean() if bool(ok.any()) else torch.tensor(0.0)
     out: dict[str, float | None] = {"cosine": float(cos.median()), "gain": float(gain.median()),
-                                    "leak": None, "samples": int(ok.sum())}
+                                    "leak": None, "samples": int(ok.sum()), "unchanged": float(unchanged)}
     if bool((~mask).any()):
         out["leak"] = float((others[ok].norm(dim=1) / t_real[ok].norm(dim=1).clamp_min(1e-12)).median())
     return out
