@@ -34,6 +34,7 @@ def measure(recipe: str = "recipes/anime_keypoints.yaml", seeds: int = 12, itera
 
     from sgfkit.api import get_condition_encoder, get_generator, get_metric
     from sgfkit.components import EditOutcome
+    from sgfkit.latents import Latents
 
     torch.set_num_threads(1)
     spec = yaml.safe_load((ROOT / recipe).read_text())
@@ -46,9 +47,7 @@ def measure(recipe: str = "recipes/anime_keypoints.yaml", seeds: int = 12, itera
     keypoints = [(truth.names.index(x), truth.names.index(y)) for x, y in truth.keypoint_columns()]
 
     def read(w: torch.Tensor) -> torch.Tensor:   # w [N, w_dim] -> truth [N, K] (attributes, then landmarks)
-        scene = generator.scene(w.unsqueeze(1).expand(-1, generator.num_ws, -1))
-        attrs = torch.stack([scene[a] for a in truth.attribute_names], dim=1)
-        return torch.cat([attrs, generator.landmarks(scene).reshape(len(w), -1)], dim=1)
+        return truth.scene_values(generator, generator.scene(generator.ws_of(Latents(w, "w"))))
 
     w0 = generator.ws_of(generator.to_latents(generator.z_from_seeds(list(range(seeds)))))[:, 0].detach()
     with torch.no_grad():

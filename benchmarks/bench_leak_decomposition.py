@@ -107,9 +107,7 @@ def measure(recipe: str = "recipes/faces_attributes.yaml", step_sizes: tuple[flo
         return torch.stack([torch.autograd.grad(out[:, j].sum(), x, retain_graph=True)[0] for j in range(k)], 1)
 
     def truth_fn(x: torch.Tensor) -> torch.Tensor:
-        scene = generator.scene(generator.ws_of(Latents(x, space)))
-        attrs = torch.stack([scene[a] for a in truth.attribute_names], 1)
-        return torch.cat([attrs, generator.landmarks(scene).reshape(len(x), -1)], 1)[:, columns]
+        return truth.scene_values(generator, generator.scene(generator.ws_of(Latents(x, space))))[:, columns]
 
     functions = {"truth": truth_fn, "regression": _fit_regressor(dataset.latents[train].float(),
                                                                  dataset.conditions[train].float(),

@@ -411,8 +411,9 @@ def test_an_ensemble_F_is_the_mean_of_its_members_and_stays_contractive(world, t
         SGF().load_state(broken, sgf.state_meta())
 
 
-def _plateau_run(growth, steps=4):
-    """A reader that changes only every 4 latent units (a captioner's repeated reading); returns the dc of each step."""
+def _plateau_run(growth, steps=4, reader=lambda rows, z: 4 * torch.floor(z / 4), moves=True):
+    """Re-aimed steps from 0 towards 10 with a scripted reader (default: it changes only every 4 latent units,
+    a captioner's repeated reading); returns the dc of each step. ``moves=False``: steps never move z."""
     from sgfkit_manipulators.sgf_loop import EditSettings, run_edit
     from sgfkit_manipulators.sgf_stopping import StopRule
 
@@ -420,29 +421,23 @@ def _plateau_run(growth, steps=4):
 
     def direction(z, c, dc):
         seen.append(round(float(dc[0, 0]), 4))
-        return dc.clone()                                   # one latent unit per condition unit
+        return dc.clone() if moves else torch.zeros_like(z)   # one latent unit per condition unit
 
-    settings = EditSettings(0.2, steps, True, True, StopRule(0.001, 0.5, 10), growth)
+    settings = EditSettings(0.2, steps, True, True, StopRule(0.001, 0.5, 2 * steps), growth)
     run_edit(torch.zeros(1, 1), torch.zeros(1, 1), torch.full((1, 1), 10.0), [0], torch.tensor([1.0]), settings,
-             direction=direction, measure=lambda rows, z: 4 * torch.floor(z / 4),
-             distance=lambda rows, c: (c[:, 0] - 10).abs() / 10)
+             direction=direction, measure=reader, distance=lambda rows, c: (c[:, 0] - 10).abs() / 10)
     return seen
 
 
 def test_a_repeated_reading_lengthens_the_next_reaimed_step_and_a_new_reading_resets_it():
+    from sgfkit_manipulators.sgf_loop import MAX_PLATEAU_BOOST
+
     # z 0 -> 2 (reads 0 again: x2) -> 6 (reads 4: reset) -> 7.2 (reads 4 again: x2) -> 9.6
     assert _plateau_run(2.0) == [2.0, 4.0, 1.2, 2.4]
     # off: a repeated reading repeats the same step (z 0 -> 2 -> 4 -> 5.2 -> 6.4)
     assert _plateau_run(1.0) == [2.0, 2.0, 1.2, 1.2]
-    # the growth stops at MAX_PLATEAU_BOOST base steps
-    from sgfkit_manipulators.sgf_loop import MAX_PLATEAU_BOOST, EditSettings, run_edit
-    from sgfkit_manipulators.sgf_stopping import StopRule
-
-    seen = []
-    settings = EditSettings(0.2, 8, True, True, StopRule(0.001, 0.5, 20), 4.0)
-    run_edit(torch.zeros(1, 1), torch.zeros(1, 1), torch.full((1, 1), 10.0), [0], torch.tensor([1.0]), settings,
-             direction=lambda z, c, dc: seen.append(float(dc[0, 0])) or torch.zeros_like(z),   # never moves
-             measure=lambda rows, z: z.clone(), distance=lambda rows, c: (c[:, 0] - 10).abs() / 10)
+    # the growth stops at MAX_PLATEAU_BOOST base steps (a sample that never moves reads the same forever)
+    seen = _plateau_run(4.0, steps=8, reader=lambda rows, z: z.clone(), moves=False)
     assert seen[:4] == [2.0, 8.0, 2.0 * MAX_PLATEAU_BOOST, 2.0 * MAX_PLATEAU_BOOST]
 
 

@@ -158,24 +158,24 @@ class SGF(SGFDeclaration, Manipulator):
 
         Why: F's fixed point follows the conditional mean of z given c, whose slope is attenuated
         (regression towards the mean), and an order-m Neumann series shortens the step by
-        (1 - kappa^(m+1)) more; so one raw step realises only part of dc. Where one step leaves the
-        reading exactly as it was on at least half the samples (a discrete reader), the median gain
-        says nothing about the step (it is 0), so the scale stays 1 and ``warnings_out`` says why.
+        (1 - kappa^(m+1)) more; so one raw step realises only part of dc. A median gain of 0 means one step
+        left the reading of the targeted conditions exactly as it was on at least half the samples (a
+        discrete reader): it says nothing about the step, so the scale stays 1 and ``warnings_out`` says why.
         """
         lat, c = dataset.latents[idx].float(), dataset.conditions[idx].float()
         eta = self.params["step_size"]
         stats = step_fidelity({"SGF": lambda z, cc, dc: self.direction(z, cc, dc)}, generator, encoder, lat,
                               dataset.space, c, eta, seed=self.params["seed"] + 1)["SGF"]
-        if (stats.get("unchanged") or 0.0) >= 0.5:
+        gain = stats["gain"]
+        if not gain:
             warnings_out.append(
                 f"step calibration skipped: one step of step_size {eta} left the encoder's reading exactly as it "
-                f"was on {stats['unchanged']:.0%} of {stats['samples']} held-out samples (a discrete reader, e.g. a "
-                "captioner), so its gain cannot be measured; the step scale stays 1 (calibrate_step: false "
-                "silences this)")
+                f"was on the targeted conditions for at least half of {stats['samples']} held-out samples (a "
+                f"discrete reader, e.g. a captioner; {stats['unchanged']:.0%} read nothing new at all), so its gain "
+                "cannot be measured; the step scale stays 1 (calibrate_step: false silences this)")
             self.norm["step_scale"] = torch.ones(1)
             return 1.0
-        gain = stats["gain"]
-        scale = min(max(1.0 / max(gain or 0.0, 1e-6), 1.0), MAX_STEP_SCALE)
+        scale = min(max(1.0 / gain, 1.0), MAX_STEP_SCALE)
         self.norm["step_scale"] = torch.tensor([scale])
         return scale
 

@@ -71,12 +71,14 @@ class SynthFacesTruth(SynthFacesTruthDeclaration, _TruthEncoder):
     def keypoint_columns(self) -> list[tuple[str, str]]:
         return [(f"{p}_x", f"{p}_y") for p in self.landmark_names]
 
+    def scene_values(self, generator: Generator, scene: dict[str, torch.Tensor]) -> torch.Tensor:
+        """A scene's conditions [N, K] in :attr:`names` order. Differentiable (``measure`` is this without
+        gradients), for oracles and optimisers that need the truth's own Jacobian."""
+        attrs = torch.stack([scene[a] for a in self.attribute_names], dim=1)
+        return torch.cat([attrs, generator.landmarks(scene).reshape(attrs.shape[0], -1)], dim=1)
+
     def measure(self, generator: Generator, latents: Latents, batch_size: int = 256) -> torch.Tensor:
-        outs = []
-        for s in self._scenes(generator, latents, batch_size):
-            attrs = torch.stack([s[a] for a in self.attribute_names], dim=1)
-            marks = generator.landmarks(s).reshape(attrs.shape[0], -1)
-            outs.append(torch.cat([attrs, marks], dim=1).float().cpu())
+        outs = [self.scene_values(generator, s).float().cpu() for s in self._scenes(generator, latents, batch_size)]
         return torch.cat(outs) if outs else torch.zeros(0, len(self.names))
 
     #: attributes shown by :meth:`describe` when no dims are given
@@ -99,10 +101,8 @@ class SynthFacesEntangledTruth(SynthFacesEntangledTruthDeclaration, SynthFacesTr
     world_name: ClassVar[str] = "synth-faces-entangled"
     summary_attributes: ClassVar[list[str]] = ["age", "grey_hair", "bald", "beard", "smile", "eyes_open"]
 
-    def measure(self, generator: Generator, latents: Latents, batch_size: int = 256) -> torch.Tensor:
-        outs = [torch.stack([s[a] for a in self.attribute_names], dim=1).float().cpu()
-                for s in self._scenes(generator, latents, batch_size)]
-        return torch.cat(outs) if outs else torch.zeros(0, len(self.names))
+    def scene_values(self, generator: Generator, scene: dict[str, torch.Tensor]) -> torch.Tensor:
+        return torch.stack([scene[a] for a in self.attribute_names], dim=1)
 
 
 #: hue positions (0-6) are stored divided by this, so every dim lies in [0, 1]
