@@ -261,6 +261,17 @@ class ConditionEncoder(ConditionEncoderDeclaration, Component):
         idx = list(dims) or list(range(c.shape[1]))
         return (c[:, idx] - c1[:, idx]).abs().amax(dim=1)
 
+    def target_aspects(self, spec: dict[str, Any]) -> list[str]:
+        """What a target ``spec`` names, in the terms of :meth:`aspect_changes` (``layers: auto``).
+        Default: the names of its target dims."""
+        return [self.names[d] for d in self.target_dims(spec)]
+
+    def aspect_changes(self, c0: torch.Tensor, c1: torch.Tensor) -> dict[str, torch.Tensor]:
+        """How much each aspect of the reading changed between ``c0`` and ``c1`` [N, k]: aspect -> [N]
+        non-negative amounts (``layers: auto`` compares them across layer groups). Default: |dc| per dim."""
+        delta = (c1.float() - c0.float()).abs()
+        return {name: delta[:, d] for d, name in enumerate(self.names)}
+
     def describe(self, c: torch.Tensor, dims: Sequence[int] | None = None) -> list[str]:
         """One short human-readable label per sample (for image grids)."""
         idx = list(dims) if dims else list(range(min(4, c.shape[1])))
@@ -436,6 +447,7 @@ class EditOutcome:
         steps: [N] steps taken; status: per-sample status strings.
         facts_before / facts_after: optional per-sample discrete facts (evaluators that offer them).
         keypoints: (x, y) column indices of the evaluator's landmarks (``keypoint_indices()``).
+        layers: the w+ layers the edit could change (None: all layers, or not a w+ edit).
     """
 
     method: str
@@ -449,6 +461,7 @@ class EditOutcome:
     facts_before: list[dict[str, Any]] | None = None
     facts_after: list[dict[str, Any]] | None = None
     keypoints: list[tuple[int, int]] = field(default_factory=list)
+    layers: list[int] | None = None
 
 
 @dataclass

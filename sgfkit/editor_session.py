@@ -119,7 +119,9 @@ class EditorSession:
         self.methods = methods
         self.sliders = choose_sliders(self.encoder, recipe.data)
         self.caption = self.encoder.condition_kind == "embedding"
-        self.layer_groups = list(self.generator.layer_groups) if self.generator.space == "w+" else []
+        # "auto": the layers that carry what the target names, from a layer map measured on first use
+        self.layer_groups = ["auto", *self.generator.layer_groups] if self.generator.space == "w+" else []
+        self._layer_map: Any = None
         self._lock = threading.Lock()
         self._sources: OrderedDict[int, _Source] = OrderedDict()
 
@@ -263,7 +265,7 @@ class EditorSession:
                 dims = self.encoder.target_dims(req["target"])
             except (ComponentError, KeyError, TypeError, ValueError) as err:
                 raise RequestError(f"bad target: {err}") from None
-            layers = self.generator.resolve_layers(req["layers"]) if req["layers"] else None
+            layers = self._layers(req["layers"], req["target"])
             manipulator = self.methods[req["method"]]
             result = manipulator.edit(EditRequest(src.latents, src.c0, c1, dims, layers),
                                       self.generator, self.encoder)
@@ -276,6 +278,18 @@ class EditorSession:
                 "path": [png_data_uri(im) for im in images[:-1]], "reading": self._reading(reading_c),
                 "description": description, "steps": int(result.steps[0]), "status": str(result.status[0]),
                 "ms": round(1000 * (time.perf_counter() - start), 1)}
+
+    def _layers(self, spec: str | None, target: dict[str, Any]) -> list[int] | None:
+        """The w+ layers of an edit: None (all), a group's, or for ``auto`` those the layer map gives the target."""
+        if not spec:
+            return None
+        if spec != "auto":
+            return self.generator.resolve_layers(spec)
+        from sgfkit.layer_map import measure_layer_map
+
+        if self._layer_map is None:
+            self._layer_map = measure_layer_map(self.generator, self.encoder)
+        return self._layer_map.choose(self.encoder.target_aspects(target))[0]
 
     def warm_up(self) -> None:
         """One edit per method on the first seed, so that the user's first edit is not the slow one

@@ -118,7 +118,7 @@ def run_one_edit(generator: Any, encoder: Any, evaluator: Any, manipulator: Any,
             method=manipulator.label, target=dict(spec), label=stage_label,
             names=list(evaluator.names), before=b_start.cpu().numpy(), after=after.cpu().numpy(),
             steps=torch.as_tensor(result.steps).cpu().numpy(), status=list(result.status),
-            facts_before=f_start, facts_after=f_after, keypoints=evaluator.keypoint_indices())
+            facts_before=f_start, facts_after=f_after, keypoints=evaluator.keypoint_indices(), layers=layers)
         block = None
         if len(chain) == 1:
             block = _grid_block(generator, encoder, manipulator.label, label, prepared.seeds, c0, result,

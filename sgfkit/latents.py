@@ -100,6 +100,9 @@ def resolve_layers(spec: LayerSpec, num_ws: int, groups: dict[str, list[int]] | 
     groups = groups or {}
     if spec is None or spec == "all":
         return list(range(num_ws))
+    if spec == "auto":
+        raise ComponentError("layers: auto is chosen per run from a measured layer map (the edits stage of "
+                             "`sgfkit run`); here give the layers: a group, a list of indices or 'start:end'")
     if isinstance(spec, str):
         if spec in groups:
             return sorted(groups[spec])

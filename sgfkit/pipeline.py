@@ -131,8 +131,12 @@ def preflight(recipe: Recipe, comps: Components) -> list[str]:
                     notes.append(f"edit '{target.get('label') or i}': layers apply only in w+ space; ignored")
                 else:
                     try:
-                        comps.generator.resolve_layers(target["layers"])
-                    except ComponentError as err:
+                        if target["layers"] == "auto":
+                            for stage in stages(target["target"]):
+                                comps.encoder.target_aspects(stage)
+                        else:
+                            comps.generator.resolve_layers(target["layers"])
+                    except (ComponentError, KeyError, TypeError, ValueError) as err:
                         problems.append(Problem((*path, "layers"), None, str(err)))
     if evaluation:
         for i, attribute in enumerate(evaluation["attributes"]):

@@ -74,8 +74,8 @@ TARGET: dict[str, Param] = {
     "target": Param((dict, list), help="the target conditions, e.g. {smile: 1.0} or {caption: '...'}; "
                     "a list of them is a chain applied in order (sequential edits)"),
     "label": Param(str, None, "short name shown in the grid (default: the target)", nullable=True),
-    "layers": Param((str, list), None, "w+ layers the edit may change: null (all), a group, [i, ...] or 'a:b'",
-                    nullable=True),
+    "layers": Param((str, list), None, "w+ layers the edit may change: null (all), a group, [i, ...], 'a:b' "
+                    "or auto (the groups that carry what the target names, measured per run)", nullable=True),
 }
 EVALUATION: dict[str, Param] = {
     "attributes": Param(list, help="attribute names to sweep (each must be a condition of encoder and evaluator)",

@@ -126,10 +126,13 @@ def _write_into(run_dir: Path, ctx: RunContext, start: float) -> tuple[Path, dic
                 files["legends"][file] = dict(result.legends[name])
     timer.timings["outputs"] = round(time.perf_counter() - start - timer.timings.get("videos", 0.0), 4)
     edits_summary = [{"method": r.outcome.method, "label": r.outcome.label, "target": r.outcome.target,
-                      "status": r.outcome.status, "steps": r.outcome.steps.tolist()} for r in records]
+                      "layers": r.outcome.layers, "status": r.outcome.status, "steps": r.outcome.steps.tolist()}
+                     for r in records]
     metrics = {"name": recipe.name, "metrics": {label: r.values for label, r in results.items()},
                "fit": ctx.fit_reports, "timings_s": dict(timer.timings), "cache_hits": ctx.hits, "notes": ctx.notes,
                "edits": edits_summary, "files": files}
+    if ctx.layer_map is not None:
+        metrics["layer_map"] = ctx.layer_map.to_json()
     write_json_atomic(run_dir / "metrics.json", metrics)
     write_text_atomic(run_dir / "report.md", render_report(recipe, env, metrics, tables, bool(records)))
     from sgfkit.report_html import write_report_html

@@ -77,7 +77,7 @@ def test_info_offers_the_runs_methods_target_attributes_and_layers(server):
     assert status == 200
     assert info["methods"] == ["shift", "shift-ridge"]
     assert [s["name"] for s in info["sliders"]] == ["red", "blue"]  # the recipe's targets, in order
-    assert info["layers"] == ["all", "coarse", "middle", "fine"] and info["caption"] is False
+    assert info["layers"] == ["auto", "all", "coarse", "middle", "fine"] and info["caption"] is False
     status, page = server.get("/")
     assert status == 200 and b"sgfkit live editor" in page and b"/api/edit" in page
 
@@ -93,6 +93,10 @@ def test_an_edit_moves_the_targeted_attribute_and_returns_images(server):
     # the layer choice reaches the manipulator: the tiny generator's colour lives in the coarse layer only
     _, fine = server.post({"seed": 5, "method": "shift", "target": {"red": 1.0}, "layers": "fine"})
     assert abs(fine["reading"]["red"] - source["reading"]["red"]) < 0.01  # only the texture moved
+    # auto measures that, and edits the coarse layer: the same result as asking for it
+    _, coarse = server.post({"seed": 5, "method": "shift", "target": {"red": 1.0}, "layers": "coarse"})
+    _, auto = server.post({"seed": 5, "method": "shift", "target": {"red": 1.0}, "layers": "auto"})
+    assert auto["image"] == coarse["image"] != fine["image"]
     # an empty target is no edit
     _, same = server.post({"seed": 5, "method": "shift", "target": {}})
     assert same["image"] == source["image"] and same["status"] == "unchanged"

@@ -96,6 +96,12 @@ class KeypointTargetsMixin(KeypointEncoderDeclaration, ConditionEncoder):
     def target_dims(self, spec: dict[str, Any]) -> list[int]:
         return sorted({dim for dim, _, _ in self._spec_items(spec)})
 
+    def target_aspects(self, spec: dict[str, Any]) -> list[str]:
+        """The dims a target moves or sets; held dims are constraints, not what the edit is about
+        (``layers: auto`` must not add the layers that carry them)."""
+        dims = sorted({dim for dim, mode, _ in self._spec_items(spec) if mode != "hold"})
+        return [self.names[d] for d in dims]
+
     def dim_scales(self, dims: Sequence[int], device: torch.device | None = None) -> torch.Tensor:
         """[len(dims)] divisor per dim: ``pixel_scale`` for coordinates, 1 for attributes."""
         return torch.tensor([self.pixel_scale if self.is_pixel_dim(i) else 1.0 for i in dims],

@@ -117,6 +117,15 @@ class SentenceEmbeddingConditions(SentenceEmbeddingConditionsDeclaration, Condit
         a, b = c[:, idx].float(), c1[:, idx].to(c.device).float()
         return 1.0 - torch.nn.functional.cosine_similarity(a, b, dim=1, eps=1e-8)
 
+    def target_aspects(self, spec: dict[str, Any]) -> list[str]:
+        """A caption target names one aspect here, the caption (encoders that parse captions say more)."""
+        self._caption_of(spec)
+        return ["caption"]
+
+    def aspect_changes(self, c0: torch.Tensor, c1: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``caption``: how far the meaning moved (1 - cosine similarity) [N]."""
+        return {"caption": self.distance(c1, c0, [])}
+
     def describe(self, c: torch.Tensor, dims: Sequence[int] | None = None) -> list[str]:
         """The text behind each embedding: the nearest caption or target embedded so far."""
         texts, known = self.sentence_encoder.known()
@@ -206,6 +215,25 @@ class FlowerCaption(FlowerCaptionDeclaration, CaptionEmbeddingEncoder):
         from sgfkit_synthetic.captions import keep_rewrite
 
         return [keep_rewrite(source or "", text) for source in self.source_captions(c0)]
+
+    def target_aspects(self, spec: dict[str, Any]) -> list[str]:
+        """The facts a target caption names ("large red petals" -> petal_color, petal_size)."""
+        from sgfkit_synthetic.captions import parse_caption
+
+        return sorted(parse_caption(self._caption_of(spec))) or ["caption"]
+
+    def aspect_changes(self, c0: torch.Tensor, c1: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per fact the captions name, 1.0 where the two readings' captions give it different values
+        (named in one only counts too), else 0.0 [N]; plus ``caption`` (1 - cosine similarity)."""
+        from sgfkit_synthetic.captions import parse_caption
+
+        before = [parse_caption(text) for text in self.describe(c0)]
+        after = [parse_caption(text) for text in self.describe(c1)]
+        keys = sorted({key for facts in before + after for key in facts})
+        changes = {key: torch.tensor([float(a.get(key) != b.get(key)) for a, b in zip(before, after)])
+                   for key in keys}
+        changes["caption"] = self.distance(c1, c0, [])
+        return changes
 
     def versions(self) -> dict[str, Any]:
         return {"weights": str(self.weights_path), "sha256": sha256_of(self.weights_path),

@@ -44,6 +44,7 @@ class RunContext:
         fit_reports: manipulator label -> its fit report.
         projected: the projected photos (``sgfkit.projection.ProjectedPhotos``) or None.
         records: the example edits (``sgfkit.edits.EditRecord``); evaluations: the MDC sweeps.
+        layer_map: the measured ``sgfkit.layer_map.LayerMap`` when a target asked for ``layers: auto``.
         results: metric label -> :class:`sgfkit.components.MetricResult`.
     """
 
@@ -62,6 +63,7 @@ class RunContext:
     fit_reports: dict[str, Any] = field(default_factory=dict)
     projected: Any = None
     records: list[Any] = field(default_factory=list)
+    layer_map: Any = None
     evaluations: list[Any] = field(default_factory=list)
     results: dict[str, Any] = field(default_factory=dict)
     _fitted_payload: list[Any] = field(default_factory=list, repr=False)

@@ -7,7 +7,11 @@ from sgfkit.stages.context import RunContext
 
 
 def run(ctx: RunContext) -> None:
-    """Project ``ctx.photos`` (when given), then run every (manipulator, target) edit into ``ctx.records``."""
+    """Project ``ctx.photos`` (when given), then run every (manipulator, target) edit into ``ctx.records``.
+
+    ``layers: auto`` targets get their layers from a layer map measured first (``sgfkit.layer_map``).
+    """
+    from sgfkit.layer_map import resolve_auto_layers
     from sgfkit.shards import sharded_edits
 
     data = ctx.recipe.data
@@ -19,9 +23,10 @@ def run(ctx: RunContext) -> None:
     if not (data.get("edits") and ctx.comps.manipulators):
         return
     with ctx.timer.stage("edits"):
-        given = edit_sources(ctx.comps.generator, data["edits"], ctx.projected, ctx.file_sources)
-        ctx.records, notes = sharded_edits(ctx.executor, ctx.comps, data["edits"], ctx.seed, ctx.fitted_payload,
-                                           *given)
+        edits, ctx.layer_map, layer_notes = resolve_auto_layers(ctx.comps.generator, ctx.comps.encoder, data["edits"])
+        ctx.notes += layer_notes
+        given = edit_sources(ctx.comps.generator, edits, ctx.projected, ctx.file_sources)
+        ctx.records, notes = sharded_edits(ctx.executor, ctx.comps, edits, ctx.seed, ctx.fitted_payload, *given)
         ctx.notes += notes
 
 
