@@ -136,7 +136,13 @@ class EditorSession:
         from the cache is an error naming the fix, unless ``fit_missing`` fits it now (and caches it).
         """
         from sgfkit.api import load_recipe
-        from sgfkit.pipeline import Components, build_components, dataset_key, fit_key, resolve_device
+        from sgfkit.pipeline import (
+            Components,
+            build_components,
+            dataset_key,
+            fit_key,
+            resolve_device,
+        )
 
         run_dir = Path(run_dir)
         recipe_file = run_dir / "recipe.resolved.yaml"

@@ -10,8 +10,8 @@ import torch
 import sgfkit
 from sgfkit import api
 from sgfkit.errors import ComponentError
-from sgfkit.layer_map import AUTO_SHARE, LayerMap, disjoint_groups, measure_layer_map
 from sgfkit.latents import resolve_layers
+from sgfkit.layer_map import AUTO_SHARE, LayerMap, disjoint_groups, measure_layer_map
 from sgfkit.recipe import RecipeError
 
 

@@ -25,11 +25,6 @@ from sgfkit.components import ConditionEncoder
 from sgfkit.errors import ComponentError, WeightsError, did_you_mean
 from sgfkit.weights import locate_weights, sha256_of
 from sgfkit_caption.beam_search import DecoderStepModel, beam_search
-from sgfkit_caption.embedded_weights import load_embedded_captioner
-from sgfkit_caption.known_weights import TUTORIAL_CHECKPOINT, TUTORIAL_WORD_MAP
-from sgfkit_caption.sat_model import Captioner
-from sgfkit_caption.sentence_encoder import SentenceEmbedder
-from sgfkit_caption.vocabulary import WordMap
 from sgfkit_caption.declarations import (
     CaptionEmbeddingEncoderDeclaration,
     FlowerCaptionDeclaration,
@@ -37,6 +32,11 @@ from sgfkit_caption.declarations import (
     SentenceEmbeddingConditionsDeclaration,
     ShowAttendTellDeclaration,
 )
+from sgfkit_caption.embedded_weights import load_embedded_captioner
+from sgfkit_caption.known_weights import TUTORIAL_CHECKPOINT, TUTORIAL_WORD_MAP
+from sgfkit_caption.sat_model import Captioner
+from sgfkit_caption.sentence_encoder import SentenceEmbedder
+from sgfkit_caption.vocabulary import WordMap
 
 #: all-MiniLM-L6-v2 output size (known without loading the model, for ``names``)
 SBERT_DIM = 384

@@ -35,14 +35,54 @@ def run(work_dir: Path) -> dict[str, Any]:
     wide_scores = wider.metrics["metrics"]["keypoint-moves"]["SGF"]
     more = {t: v["success"] for t, v in wide_scores.items()}
     more_error = {t: v["move_error_px"] for t, v in wide_scores.items()}
+    # the same edits in w+, each confined to the layer groups that carry the points it moves (layers: auto)
+    targets = recipe.data["edits"]["targets"]
+    in_w_plus = sgfkit.run(sgfkit.load_recipe(ROOT / RECIPE, [f"edits.seeds={list(range(MORE_SEEDS))}", "generator.space=w+"]
+                                              + [f"edits.targets.{i}.layers=auto" for i in range(len(targets))]),
+                           out_dir=work_dir)
     # what the world can draw: each target optimised on the exact truth, same seeds, same metric
     ceiling = load_benchmark("bench_keypoint_ceiling").measure(RECIPE, seeds=MORE_SEEDS)
     return {"ceiling": {t: {k: v[k] for k in ("success", "move_error_px")} for t, v in ceiling["targets"].items()},
             "recipe": RECIPE, "tolerance_px": values["settings"]["tolerance_px"],
             "untargeted": sgf.get("untargeted", "hold"), "more_seeds": MORE_SEEDS, "reached_more_seeds": more,
             "move_error_more_seeds": more_error,
+            "side_effects": {"w": _side_effects(wide_scores),
+                             "w+ auto": _side_effects(in_w_plus.metrics["metrics"]["keypoint-moves"]["SGF"],
+                                                      in_w_plus.metrics["edits"])},
             "targets": {t: v for t, v in values["SGF"].items()}, "statuses": statuses,
             "fit": fit_entries(fit, ("F", "reconstruction_r2", "spectral_radius_max", "step_scale", "step_fidelity"))}
+
+
+def _hair(score: dict[str, Any]) -> float | None:
+    """Mean change of the held hair-colour attributes (the target's whole hold when it names none of them)."""
+    hair = [x for h, x in (score.get("hold_changes") or {}).items() if h in HAIR]
+    return sum(hair) / len(hair) if hair else score.get("hold_change")
+
+
+def _side_effects(scores: dict[str, Any], edits: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Per target: reached share, other attributes changed, other points moved, hair colour change (and w+ layers)."""
+    layers = {e["label"]: e.get("layers") for e in edits or []}
+    return {t: {"success": v["success"], "other_attributes_changed": v["other_attributes_changed"],
+                "other_points_px": v["other_points_px"], "hair": _hair(v), "layers": layers.get(t)}
+            for t, v in scores.items()}
+
+
+def _w_plus_line(data: dict[str, Any]) -> str:
+    """The 12-seed edits in w against the same edits in w+ with ``layers: auto``."""
+    w, auto = data["side_effects"]["w"], data["side_effects"]["w+ auto"]
+
+    def mean(rows: dict[str, Any], key: str) -> float:
+        return sum(r[key] for r in rows.values()) / len(rows)
+
+    cells = [f"{t} {_num(auto[t]['success'])} / {_num(auto[t]['other_attributes_changed'])} (w {_num(w[t]['success'])} / "
+             f"{_num(w[t]['other_attributes_changed'])}; layers {auto[t]['layers']})" for t in w if t in auto]
+    return (f"The same edits in w+ with `layers: auto` ({data['more_seeds']} seeds, F fitted on the same w samples; "
+            "each target edits only the layer groups that carry the points it moves, measured per run), reached / other attributes changed per "
+            "edit: " + "; ".join(cells) + f". Over all targets: reached {_num(mean(auto, 'success'))} (w "
+            f"{_num(mean(w, 'success'))}), other attributes changed {_num(mean(auto, 'other_attributes_changed'))} "
+            f"(w {_num(mean(w, 'other_attributes_changed'))}), other points moved {_num(mean(auto, 'other_points_px'))} "
+            f"px (w {_num(mean(w, 'other_points_px'))}), hair colour change {_num(mean(auto, 'hair'), 3)} "
+            f"(w {_num(mean(w, 'hair'), 3)}).")
 
 
 def _num(x: Any, digits: int = 2) -> str:
@@ -81,8 +121,7 @@ def render(data: dict[str, Any]) -> str:
     for target, v in data["targets"].items():
         stops = data["statuses"].get(target, [])
         summary = ", ".join(f"{stops.count(s)} {s}" for s in sorted(set(stops)))
-        hair = [x for h, x in (v.get("hold_changes") or {}).items() if h in HAIR]
-        hair_change = sum(hair) / len(hair) if hair else v.get("hold_change")
+        hair_change = _hair(v)
         wide = f" {_num(more[target])}" if target in more else (" -" if more else "")
         if target in more_error:
             wide += f" ({_num(more_error[target])})"
@@ -101,6 +140,8 @@ def render(data: dict[str, Any]) -> str:
                   "step rule or budget, scored by the same metric. It is what the world can draw for this ask: where it reaches "
                   "a target on fewer seeds, or with a move error close to the tolerance, an edit pursuing the same ask "
                   "cannot be expected to do better." + _edges(data)]
+    if "side_effects" in data:
+        lines += ["", _w_plus_line(data)]
     lines += ["", "Stopped as: converged (the encoder's reading came within the tolerance), rolled-back (stalled "
               "or drifted away, returned to its best step), diverging (its error rose above the source's, "
               "returned to its best step), max_steps. Untargeted conditions: "
