@@ -117,3 +117,10 @@ def test_held_dims_are_not_what_a_keypoint_target_is_about():
     spec = {"move": {"mouth_bottom": [0, 3]}, "hold": ["hair_hue", "black_hair", "nose_tip"]}
     assert encoder.target_aspects(spec) == ["mouth_bottom_x", "mouth_bottom_y"]
     assert set(encoder.target_dims(spec)) > {encoder.index_of("hair_hue"), encoder.index_of("nose_tip_x")}
+
+
+def test_the_layer_map_is_timed_only_when_a_target_asks_for_it(tmp_path):
+    auto = sgfkit.run(_recipe(tmp_path, "w+", [{"target": {"petal_hue": 0.9}, "layers": "auto", "label": "hue"}]))
+    typed = sgfkit.run(_recipe(tmp_path, "w+", [{"target": {"petal_hue": 0.9}, "layers": "fine", "label": "hue"}]))
+    assert auto.metrics["timings_s"]["layer map"] > 0 and "layer map" not in typed.metrics["timings_s"]
+    assert "layer_map" not in typed.metrics and typed.metrics["edits"][0]["layers"] == auto.metrics["edits"][0]["layers"]

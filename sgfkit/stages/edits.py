@@ -1,6 +1,7 @@
 """Stage ``edits``: the recipe's example edits, on the seeds' samples, projected photos and/or file latents."""
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 from sgfkit.stages.context import RunContext
@@ -22,9 +23,11 @@ def run(ctx: RunContext) -> None:
             ctx.projected = project_photos(ctx.recipe, ctx.comps.generator, ctx.photos, ctx.device)
     if not (data.get("edits") and ctx.comps.manipulators):
         return
-    with ctx.timer.stage("edits"):
+    asks_auto = any(t.get("layers") == "auto" for t in data["edits"]["targets"])
+    with ctx.timer.stage("layer map") if asks_auto else nullcontext():
         edits, ctx.layer_map, layer_notes = resolve_auto_layers(ctx.comps.generator, ctx.comps.encoder, data["edits"])
         ctx.notes += layer_notes
+    with ctx.timer.stage("edits"):
         given = edit_sources(ctx.comps.generator, edits, ctx.projected, ctx.file_sources)
         ctx.records, notes = sharded_edits(ctx.executor, ctx.comps, edits, ctx.seed, ctx.fitted_payload, *given)
         ctx.notes += notes
