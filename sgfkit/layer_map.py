@@ -24,7 +24,7 @@ from typing import Any
 AUTO_SHARE = 0.2
 #: seeds of the probe latents (sources, then donors); apart from recipe seeds and evaluation samples
 LAYER_MAP_SEED = 771_000
-#: probe latents per group
+#: probe latents per group (``edits.layer_probes``): the map renders and reads (groups + 1) x this many images
 LAYER_MAP_SAMPLES = 64
 
 
@@ -126,7 +126,7 @@ def resolve_auto_layers(generator: Any, encoder: Any, edits: dict[str, Any]) -> 
     autos = [i for i, t in enumerate(edits["targets"]) if t.get("layers") == "auto"]
     if not autos or generator.space != "w+":
         return edits, None, []
-    layer_map = measure_layer_map(generator, encoder)
+    layer_map = measure_layer_map(generator, encoder, int(edits.get("layer_probes", LAYER_MAP_SAMPLES)))
     resolved = copy.deepcopy(edits)
     notes = []
     for i in autos:

@@ -61,6 +61,9 @@ EDITS: dict[str, Param] = {
     "latents_key": Param(str, None, "array to use in a latents file holding several", nullable=True),
     "video": Param(dict, None, "edit paths as videos: {format: mp4|gif, fps, frames, sources}", nullable=True),
     "path_steps": Param(int, 3, "intermediate images shown between source and result", min=0, max=16),
+    "layer_probes": Param(int, 64, "probe latents of the layer map behind layers: auto (it renders and reads 4 x "
+                          "this many images with coarse / middle / fine groups; lower it for a large generator on a "
+                          "CPU)", min=4),
     "targets": Param(list, help="[{target: {...}, label: str, layers: spec}]"),
 }
 VIDEO: dict[str, Param] = {

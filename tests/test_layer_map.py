@@ -124,3 +124,14 @@ def test_the_layer_map_is_timed_only_when_a_target_asks_for_it(tmp_path):
     typed = sgfkit.run(_recipe(tmp_path, "w+", [{"target": {"petal_hue": 0.9}, "layers": "fine", "label": "hue"}]))
     assert auto.metrics["timings_s"]["layer map"] > 0 and "layer map" not in typed.metrics["timings_s"]
     assert "layer_map" not in typed.metrics and typed.metrics["edits"][0]["layers"] == auto.metrics["edits"][0]["layers"]
+
+
+def test_the_number_of_probes_comes_from_the_recipe(tmp_path):
+    recipe = _recipe(tmp_path, "w+", [{"target": {"petal_hue": 0.9}, "layers": "auto", "label": "hue"}])
+    recipe["edits"]["layer_probes"] = 8
+    result = sgfkit.run(recipe)
+    assert result.metrics["layer_map"]["samples"] == 8
+    assert result.metrics["edits"][0]["layers"] == api.get_generator("synth-flowers", space="w+").layer_groups["fine"]
+    recipe["edits"]["layer_probes"] = 2
+    with pytest.raises(RecipeError, match=r"edits\.layer_probes"):
+        sgfkit.load_recipe(recipe)
