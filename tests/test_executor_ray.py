@@ -22,6 +22,7 @@ TINY_SITE = Path(__file__).parent / "fixtures" / "core" / "site"
 def _tiny(tmp_path: Path, executor: dict, cache: str) -> Path:
     data = yaml.safe_load(TINY.read_text())
     data["executor"] = executor
+    data["edits"]["targets"][1]["layers"] = "auto"  # the layer map is measured once, before the edits are sharded
     data["output"] = {"dir": str(tmp_path / "runs"), "cache_dir": str(tmp_path / cache)}
     path = tmp_path / f"tiny-{cache}.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -94,6 +95,7 @@ def test_ray_run_is_bit_identical_to_a_local_run(local_ray, tiny_plugins, tmp_pa
     metrics_a, arrays_a = _comparable(local)
     metrics_b, arrays_b = _comparable(remote)
     assert metrics_a["metrics"] == metrics_b["metrics"]
+    assert metrics_a["layer_map"] == metrics_b["layer_map"] and metrics_a["edits"] == metrics_b["edits"]
     assert arrays_a.keys() == arrays_b.keys() and all(np.array_equal(arrays_a[k], arrays_b[k]) for k in arrays_a)
     # the cache is shared: a Ray rerun into the local run's cache samples and fits nothing
     rerun = sgfkit.run(_tiny(tmp_path, {"type": "ray", **executor}, "local"))
