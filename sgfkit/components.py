@@ -266,6 +266,16 @@ class ConditionEncoder(ConditionEncoderDeclaration, Component):
         Default: the names of its target dims."""
         return [self.names[d] for d in self.target_dims(spec)]
 
+    def sub_target(self, spec: dict[str, Any], aspects: list[str]) -> dict[str, Any] | None:
+        """The part of a target ``spec`` that asks for ``aspects`` only (``layers: auto`` edits a target whose
+        aspects live in different layer groups one group at a time), or None when the spec cannot be split.
+        Default: ``{name: value}`` targets keep the named entries; other forms are not split."""
+        if any(not isinstance(name, str) or name == "offset" or isinstance(value, (dict, list))
+               for name, value in spec.items()):
+            return None
+        part = {name: value for name, value in spec.items() if name in aspects}
+        return part if set(part) == set(aspects) else None
+
     def aspect_changes(self, c0: torch.Tensor, c1: torch.Tensor) -> dict[str, torch.Tensor]:
         """How much each aspect of the reading changed between ``c0`` and ``c1`` [N, k]: aspect -> [N]
         non-negative amounts (``layers: auto`` compares them across layer groups). Default: |dc| per dim."""

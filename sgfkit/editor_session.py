@@ -255,7 +255,7 @@ class EditorSession:
     def edit(self, body: Any) -> dict[str, Any]:
         """Validate and run one edit; returns the result image, path images and the encoder's reading."""
         from sgfkit.components import EditRequest
-        from sgfkit.edits import _path_picks
+        from sgfkit.edits import _path_picks, edit_in_stages
         from sgfkit.outputs import to_uint8
 
         req = self.parse_edit(body)
@@ -271,10 +271,13 @@ class EditorSession:
                 dims = self.encoder.target_dims(req["target"])
             except (ComponentError, KeyError, TypeError, ValueError) as err:
                 raise RequestError(f"bad target: {err}") from None
-            layers = self._layers(req["layers"], req["target"])
+            layers, staged = self._layers(req["layers"], req["target"])
             manipulator = self.methods[req["method"]]
-            result = manipulator.edit(EditRequest(src.latents, src.c0, c1, dims, layers),
-                                      self.generator, self.encoder)
+            if staged:
+                result = edit_in_stages(manipulator, self.generator, self.encoder, src.latents, src.c0, staged)
+            else:
+                result = manipulator.edit(EditRequest(src.latents, src.c0, c1, dims, layers),
+                                          self.generator, self.encoder)
             picks = _path_picks(len(result.path), PATH_FRAMES)
             frames = [result.path[i] for i in picks] + [result.latents]
             images = to_uint8(self.generator.synthesize(_stack(frames)))
@@ -285,17 +288,19 @@ class EditorSession:
                 "description": description, "steps": int(result.steps[0]), "status": str(result.status[0]),
                 "ms": round(1000 * (time.perf_counter() - start), 1)}
 
-    def _layers(self, spec: str | None, target: dict[str, Any]) -> list[int] | None:
-        """The w+ layers of an edit: None (all), a group's, or for ``auto`` those the layer map gives the target."""
+    def _layers(self, spec: str | None, target: dict[str, Any]) -> tuple[list[int] | None, list[dict[str, Any]] | None]:
+        """(w+ layers, stages or None) of an edit: all (None), a group's, or for ``auto`` those the layer map
+        gives the target, in stages when its parts live in different groups (as in a run)."""
         if not spec:
-            return None
+            return None, None
         if spec != "auto":
-            return self.generator.resolve_layers(spec)
-        from sgfkit.layer_map import measure_layer_map
+            return self.generator.resolve_layers(spec), None
+        from sgfkit.layer_map import measure_layer_map, plan_stages
 
         if self._layer_map is None:
             self._layer_map = measure_layer_map(self.generator, self.encoder)
-        return self._layer_map.choose(self.encoder.target_aspects(target))[0]
+        aspects = self.encoder.target_aspects(target)
+        return self._layer_map.choose(aspects)[0], plan_stages(self._layer_map, self.encoder, target, aspects)
 
     def warm_up(self) -> None:
         """One edit per method on the first seed, so that the user's first edit is not the slow one

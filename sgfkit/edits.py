@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sgfkit.components import EditOutcome, EditRequest
+from sgfkit.components import EditOutcome, EditRequest, EditResult
 from sgfkit.errors import ComponentError
 from sgfkit.latents import Latents
 from sgfkit.outputs import GridBlock, to_uint8
@@ -108,9 +108,12 @@ def run_one_edit(generator: Any, encoder: Any, evaluator: Any, manipulator: Any,
         stage_label = label if len(chain) == 1 else f"{label} [{k + 1}/{len(chain)}]"
         if k:
             c_start = encoder.measure(generator, start)
-        c1 = encoder.target(spec, c_start)
         dims = encoder.target_dims(spec)
-        result = manipulator.edit(EditRequest(start, c_start, c1, dims, layers), generator, encoder)
+        if target.get("stages") and len(chain) == 1:
+            result = edit_in_stages(manipulator, generator, encoder, start, c_start, target["stages"])
+        else:
+            c1 = encoder.target(spec, c_start)
+            result = manipulator.edit(EditRequest(start, c_start, c1, dims, layers), generator, encoder)
         result.latents.check_finite(f"{manipulator.label} results for '{stage_label}'")
         after = evaluator.measure(generator, result.latents)
         f_after = evaluator.facts(generator, result.latents)
@@ -135,6 +138,26 @@ def run_one_edit(generator: Any, encoder: Any, evaluator: Any, manipulator: Any,
                                   result.latents.tensor.detach().cpu().numpy(), path, block))
         start, b_start, f_start = result.latents, after, f_after
     return records
+
+
+def edit_in_stages(manipulator: Any, generator: Any, encoder: Any, start: Latents, c_start: torch.Tensor,
+                   staged: list[dict[str, Any]]) -> EditResult:
+    """One target edited stage by stage (``layers: auto`` on aspects in disjoint layer groups, see
+    ``sgfkit.layer_map.plan_stages``): each stage's sub-target on its own layers, from where the last one
+    ended. One result: the joined path, the summed steps, and per sample the first status that is not
+    ``converged`` (or the last stage's)."""
+    latents, c0, path, steps, statuses = start, c_start, [start], torch.zeros(len(start), dtype=torch.long), None
+    for k, stage in enumerate(staged):
+        if k:
+            c0 = encoder.measure(generator, latents)
+        spec = stage["target"]
+        request = EditRequest(latents, c0, encoder.target(spec, c0), encoder.target_dims(spec), list(stage["layers"]))
+        result = manipulator.edit(request, generator, encoder)
+        latents, path = result.latents, path + list(result.path[1:])
+        steps = steps + torch.as_tensor(result.steps).long().cpu()
+        statuses = list(result.status) if statuses is None else \
+            [old if old != "converged" else new for old, new in zip(statuses, result.status)]
+    return EditResult(latents, path, steps, statuses or [])
 
 
 def _chain_block(generator: Any, encoder: Any, method: str, label: str, seeds: list[str], c0: torch.Tensor,

@@ -17,6 +17,7 @@ Deterministic: the probes come from fixed seeds, so every worker of a sharded ru
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,27 @@ class LayerMap:
         if total <= 0:
             return None
         return {group: per_group.get(group, 0.0) / total for group in self.groups}
+
+    def groups_of(self, aspect: str) -> list[str] | None:
+        """The groups holding at least :data:`AUTO_SHARE` of ``aspect``'s change; None when no group changed it."""
+        shares = self.shares(aspect)
+        return None if shares is None else [g for g, s in shares.items() if s >= AUTO_SHARE]
+
+    def stages(self, aspects: list[str]) -> list[tuple[list[str], list[int]]] | None:
+        """(aspects, layers) per stage, finest layers first, when the named aspects fall into disjoint sets of
+        groups (colour in the fine layers, size in the coarse ones); None when one edit must do it all (one
+        set, overlapping sets, or an aspect no group changed)."""
+        by_groups: dict[tuple[str, ...], list[str]] = {}
+        for aspect in aspects:
+            groups = self.groups_of(aspect)
+            if not groups:
+                return None
+            by_groups.setdefault(tuple(groups), []).append(aspect)
+        used = [g for groups in by_groups for g in groups]
+        if len(by_groups) < 2 or len(used) != len(set(used)):
+            return None
+        stages = [(named, sorted(i for g in groups for i in self.groups[g])) for groups, named in by_groups.items()]
+        return sorted(stages, key=lambda stage: -max(stage[1]))
 
     def choose(self, aspects: list[str]) -> tuple[list[int] | None, str]:
         """(layer indices, or None for all layers; why) for a target naming ``aspects``."""
@@ -131,7 +153,31 @@ def resolve_auto_layers(generator: Any, encoder: Any, edits: dict[str, Any]) -> 
     notes = []
     for i in autos:
         target = resolved["targets"][i]
-        layers, why = layer_map.choose(target_aspects(encoder, target["target"]))
+        aspects = target_aspects(encoder, target["target"])
+        layers, why = layer_map.choose(aspects)
         target["layers"] = layers
+        staged = plan_stages(layer_map, encoder, target["target"], aspects)
+        if staged:
+            target["stages"] = staged
+            why += "; in stages, finest layers first: " + ", then ".join(
+                f"{json.dumps(s['target'], separators=(',', ':'))} on {s['layers']}" for s in staged)
         notes.append(f"edit '{target.get('label') or i}': layers auto -> {why}")
     return resolved, layer_map, notes
+
+
+def plan_stages(layer_map: LayerMap, encoder: Any, spec: Any, aspects: list[str]) -> list[dict[str, Any]] | None:
+    """A target whose named aspects live in disjoint layer groups, as one sub-target per group set
+    (``[{"target": spec, "layers": [...]}, ...]``, finest first), or None. Edited in one go, the single step
+    for the whole target is written into every chosen group, so the coarse layers also take the colour part
+    of it, and what the encoder does not read there (a flower's petal count) drifts. Each stage moves only
+    the group that carries what it asks. None for chains and for encoders that cannot split a target
+    (:meth:`ConditionEncoder.sub_target`)."""
+    if isinstance(spec, list):
+        return None
+    stages = layer_map.stages(aspects)
+    if not stages:
+        return None
+    subs = [encoder.sub_target(spec, named) for named, _ in stages]
+    if any(s is None for s in subs):
+        return None
+    return [{"target": s, "layers": layers} for s, (_, layers) in zip(subs, stages)]

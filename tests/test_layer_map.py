@@ -37,6 +37,29 @@ def test_choose_takes_every_group_with_enough_share_of_a_named_aspect():
     assert layers is None and "all layers" in why and "count, never measured" in why
 
 
+def test_aspects_in_disjoint_groups_are_edited_in_stages_finest_first():
+    groups = {"coarse": [0, 1], "middle": [2], "fine": [3, 4]}
+    change = {"colour": {"coarse": 0.0, "middle": 0.0, "fine": 1.0}, "size": {"coarse": 1.0, "middle": 0.0, "fine": 0.0},
+              "mouth": {"coarse": 0.5, "middle": 0.5, "fine": 0.0}, "count": {}}
+    layer_map = LayerMap(groups, change, samples=8)
+    assert layer_map.stages(["size", "colour"]) == [(["colour"], [3, 4]), (["size"], [0, 1])]
+    assert layer_map.stages(["colour"]) is None                   # one group set: one edit
+    assert layer_map.stages(["size", "mouth"]) is None            # overlapping sets (coarse twice): one edit
+    assert layer_map.stages(["size", "colour", "count"]) is None  # an aspect the encoder never reads: one edit
+    assert layer_map.stages(["colour", "mouth"]) == [(["colour"], [3, 4]), (["mouth"], [0, 1, 2])]
+
+
+def test_sub_targets_ask_for_part_of_a_target_or_refuse():
+    truth = api.get_condition_encoder("synth-flowers-truth")
+    assert truth.sub_target({"petal_hue": 0.9, "petal_size": 1.0}, ["petal_size"]) == {"petal_size": 1.0}
+    assert truth.sub_target({"offset": {"petal_size": 0.2}}, ["petal_size"]) is None
+    assert truth.sub_target({"petal_hue": 0.9}, ["petal_size"]) is None
+    captions = api.get_condition_encoder("flower-caption", phrasing="canonical")
+    assert captions.sub_target({"caption": "the petals of this flower are red and large", "keep": True},
+                               ["petal_size"]) == {"caption": "this flower has large petals", "keep": True}
+    assert captions.sub_target({"caption": "this flower has large red petals"}, ["petal_size"]) is None  # plain
+
+
 def test_the_measured_map_of_synth_flowers_finds_the_worlds_own_layers():
     """synth-flowers puts petal size and shape in the coarse layers, centre size in the middle ones and
     colours in the fine ones (its FACTORS); the exact truth as C must find exactly that."""
@@ -135,3 +158,41 @@ def test_the_number_of_probes_comes_from_the_recipe(tmp_path):
     recipe["edits"]["layer_probes"] = 2
     with pytest.raises(RecipeError, match=r"edits\.layer_probes"):
         sgfkit.load_recipe(recipe)
+
+
+def test_a_target_in_two_layer_groups_is_edited_one_group_at_a_time(tmp_path):
+    """Hue (fine) and petal size (coarse): the colour stage moves only the fine layers, then the size stage only
+    the coarse ones; one scored outcome from the source to the end of the last stage."""
+    target = {"target": {"petal_hue": 0.9, "petal_size": 1.0}, "layers": "auto", "label": "both"}
+    result = sgfkit.run(_recipe(tmp_path, "w+", [target]))
+    groups = api.get_generator("synth-flowers", space="w+").layer_groups
+    (edit,) = result.metrics["edits"]
+    assert edit["layers"] == sorted(groups["coarse"] + groups["fine"])
+    assert any("in stages, finest layers first" in n and n.index('"petal_hue"') < n.index('"petal_size"')
+               for n in result.metrics["notes"])
+    latents = np.load(result.run_dir / "latents.npz")
+    path, sources = latents["00_IFG_both_path"], latents["00_IFG_both_sources"]
+    moved = [sorted(np.flatnonzero(np.abs(b - a).sum(axis=(0, 2)) > 0).tolist()) for a, b in zip(path, path[1:])]
+    assert groups["fine"] in moved and groups["coarse"] in moved
+    assert moved.index(groups["fine"]) < len(moved) - 1 - moved[::-1].index(groups["coarse"])  # fine, then coarse
+    assert np.array_equal(path[0], sources) and np.array_equal(path[-1], latents["00_IFG_both_results"])
+    after = result.edits[0].after[:, result.edits[0].names.index("petal_size")]
+    before = result.edits[0].before[:, result.edits[0].names.index("petal_size")]
+    assert (after > before).all()
+
+
+def test_the_live_editor_plans_auto_layers_and_stages_as_a_run_does():
+    from types import SimpleNamespace
+
+    from sgfkit.editor_session import EditorSession
+
+    session = SimpleNamespace(generator=api.get_generator("synth-flowers", space="w+", truncation=0.8),
+                              encoder=api.get_condition_encoder("synth-flowers-truth"), _layer_map=None)
+    groups = session.generator.layer_groups
+    layers, staged = EditorSession._layers(session, "auto", {"petal_hue": 0.9, "petal_size": 1.0})
+    assert layers == sorted(groups["coarse"] + groups["fine"])
+    assert staged == [{"target": {"petal_hue": 0.9}, "layers": groups["fine"]},
+                      {"target": {"petal_size": 1.0}, "layers": groups["coarse"]}]
+    assert EditorSession._layers(session, "auto", {"petal_hue": 0.9}) == (groups["fine"], None)
+    assert EditorSession._layers(session, "middle", {"petal_hue": 0.9}) == (groups["middle"], None)
+    assert EditorSession._layers(session, None, {"petal_hue": 0.9}) == (None, None)

@@ -222,6 +222,16 @@ class FlowerCaption(FlowerCaptionDeclaration, CaptionEmbeddingEncoder):
 
         return sorted(parse_caption(self._caption_of(spec))) or ["caption"]
 
+    def sub_target(self, spec: dict[str, Any], aspects: list[str]) -> dict[str, Any] | None:
+        """A keep target naming only ``aspects`` of the facts ``spec`` names ("large red petals", [petal_size]
+        -> "this flower has large petals", keep). Plain targets aim at their whole sentence: not split."""
+        from sgfkit_synthetic.captions import parse_caption, phrase_facts
+
+        facts = parse_caption(self._caption_of(spec))
+        if not spec.get("keep", False) or not set(aspects) <= set(facts):
+            return None
+        return {"caption": phrase_facts({key: facts[key] for key in aspects}), "keep": True}
+
     def aspect_changes(self, c0: torch.Tensor, c1: torch.Tensor) -> dict[str, torch.Tensor]:
         """Per fact the captions name, 1.0 where the two readings' captions give it different values
         (named in one only counts too), else 0.0 [N]; plus ``caption`` (1 - cosine similarity)."""
