@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sgfkit.outputs import write_text_atomic
+from sgfkit.report_model import layers_text
 from sgfkit.run_outputs import _flatten  # the same dotted keys report.md shows
 
 #: scalar values shown in the metrics table (the rest stay in metrics.json)
@@ -197,15 +198,18 @@ def _edits_section(run_dir: Path, metrics: dict[str, Any]) -> str:
     alt = (f"Grid of example edits, {len(blocks)} blocks ({'; '.join(blocks)}). Each row is one seed: "
            "the source image, points along the edit path, and the result, each labelled with the "
            "encoder's reading.")
+    w_plus = any(e.get("layers") is not None for e in edits)
     rows = []
     for e in edits:
         statuses = {s: e["status"].count(s) for s in dict.fromkeys(e["status"])}
         steps = e.get("steps") or []
-        rows.append([e["method"], e["label"], json.dumps(e["target"], ensure_ascii=False),
-                     ", ".join(f"{k} {v}" for k, v in statuses.items()),
-                     round(sum(steps) / len(steps), 2) if steps else "-"])
+        rows.append([e["method"], e["label"], json.dumps(e["target"], ensure_ascii=False)]
+                    + ([layers_text(e.get("layers"))] if w_plus else [])
+                    + [", ".join(f"{k} {v}" for k, v in statuses.items()),
+                       round(sum(steps) / len(steps), 2) if steps else "-"])
+    header = ["method", "edit", "target"] + (["w+ layers"] if w_plus else []) + ["status (samples)", "mean steps"]
     return (_image(run_dir / "edits.png", alt, "edits.png: source | path | result per seed", wide=True)
-            + html_table(["method", "edit", "target", "status (samples)", "mean steps"], rows, "Example edits")
+            + html_table(header, rows, "Example edits")
             + _videos_table(run_dir, metrics))
 
 

@@ -43,7 +43,8 @@ class ReportModel:
         headline: rows {metric, key, value} (every value named ``overall``; floats).
         warnings: stored fit warnings ``label: message`` (the same on cached reruns), then notes.
         pictures: image files in the run folder, edits grid first.
-        edits: rows {method, label, statuses: {status: count}}; status_legend: the words used in them.
+        edits: rows {method, label, statuses: {status: count}, layers: w+ indices or None}; status_legend: the
+            words used in them.
         tables: metric tables with legends. flat_values: (dotted key, value) for every scalar metric value.
         videos: rows {file, shows} for the ``edits.video`` files (``shows``: which edit, or the source loop).
     """
@@ -110,8 +111,21 @@ def _edit_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
         counts: dict[str, int] = {}
         for s in e["status"]:
             counts[s] = counts.get(s, 0) + 1
-        rows.append({"method": e["method"], "label": e["label"], "statuses": counts})
+        rows.append({"method": e["method"], "label": e["label"], "statuses": counts, "layers": e.get("layers")})
     return rows
+
+
+def layers_text(layers: list[int] | None) -> str:
+    """w+ layer indices as runs ("0-3, 7-9"); "all" for None."""
+    if layers is None:
+        return "all"
+    runs: list[list[int]] = []
+    for i in sorted(layers):
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def video_rows(metrics: dict[str, Any]) -> list[dict[str, str]]:

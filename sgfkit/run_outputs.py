@@ -17,7 +17,7 @@ import numpy as np
 
 from sgfkit.outputs import (create_run_dir, figure_png, render_grid, write_bytes_atomic, write_json_atomic,
                             write_npz_atomic, write_text_atomic)
-from sgfkit.report_model import flatten
+from sgfkit.report_model import flatten, layers_text
 
 if TYPE_CHECKING:
     from sgfkit.stages import RunContext
@@ -179,8 +179,10 @@ def render_report(recipe: Any, env: dict[str, Any], metrics: dict[str, Any], tab
     lines += ["Files: `recipe.resolved.yaml`, `environment.json`, `metrics.json`"
               + (", `edits.png`, `latents.npz`" if has_edits else "") + ".", ""]
     if model.edits:
-        lines += ["## Example edits", "", "| method | edit | samples by status |", "|---|---|---|"]
-        lines += [f"| {e['method']} | {e['label']} | "
+        w_plus = any(e["layers"] is not None for e in model.edits)
+        lines += ["## Example edits", "", "| method | edit |" + (" w+ layers |" if w_plus else "")
+                  + " samples by status |", "|---|---|" + ("---|" if w_plus else "") + "---|"]
+        lines += [f"| {e['method']} | {e['label']} | " + (f"{layers_text(e['layers'])} | " if w_plus else "")
                   + ", ".join(f"{status} {n}" for status, n in e["statuses"].items()) + " |" for e in model.edits]
         lines += [""] + _legend("status", model.status_legend)
     for table in model.tables:

@@ -196,3 +196,10 @@ def test_the_live_editor_plans_auto_layers_and_stages_as_a_run_does():
     assert EditorSession._layers(session, "auto", {"petal_hue": 0.9}) == (groups["fine"], None)
     assert EditorSession._layers(session, "middle", {"petal_hue": 0.9}) == (groups["middle"], None)
     assert EditorSession._layers(session, None, {"petal_hue": 0.9}) == (None, None)
+
+
+def test_reports_write_layers_as_runs():
+    from sgfkit.report_model import layers_text
+
+    assert layers_text([9, 0, 1, 2, 3, 7, 8]) == "0-3, 7-9"
+    assert layers_text([4]) == "4" and layers_text(None) == "all"

@@ -83,8 +83,9 @@ def test_the_report_shows_tables_fits_timings_recipe_and_versions(tiny_run):
     page = parse((tiny_run / "report.html").read_text())
     metrics = json.loads((tiny_run / "metrics.json").read_text())
     by_header = {tuple(t[0]): t[1:] for t in page.tables if t}
-    edits = by_header[("method", "edit", "target", "status (samples)", "mean steps")]
-    assert ["shift", "redder", '{"red": 1.0}', "done 2", "4"] in edits and len(edits) == 4
+    edits = by_header[("method", "edit", "target", "w+ layers", "status (samples)", "mean steps")]
+    assert ["shift", "redder", '{"red": 1.0}', "0", "done 2", "4"] in edits and len(edits) == 4  # coarse: layer 0
+    assert ["shift", "less-blue", '{"blue": 0.0}', "0-2", "done 2", "4"] in edits  # all three layers
     gain = by_header[("method", "attribute", "gain at strongest")]  # the metric's markdown table
     assert ["shift", "red", "0.462"] in gain
     values = dict(map(tuple, by_header[("metric", "value")]))
