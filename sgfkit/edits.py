@@ -5,6 +5,10 @@ c1 = encoder.target(spec, c0), then ``manipulator.edit``. The evaluator scores s
 (:class:`EditOutcome`); the grid shows source | path | result labelled by ``encoder.describe``.
 Sources may instead be given latents (projected photos, ``sgfkit edit``), named for the grid.
 
+A ``layers: auto`` target whose parts live in disjoint layer groups carries ``stages`` (added by
+``sgfkit.layer_map.resolve_auto_layers``): it is edited stage by stage (:func:`edit_in_stages`) and scored
+once, from the source to the end of the last stage.
+
 A chain target (a list of targets) edits in order, each stage starting from the previous stage's
 result and measuring its own c0: one scored outcome per stage (label ``"<chain> [k/K]"``, scored
 against the stage's own start), one grid block per chain (source | stage 1 | ... | stage K).

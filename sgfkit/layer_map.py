@@ -10,7 +10,8 @@ An aspect's *share* in a group is its mean change there over the sum across grou
 every group holding at least :data:`AUTO_SHARE` of some aspect it names
 (:meth:`ConditionEncoder.target_aspects`). An aspect no group changed (the encoder never reads it)
 cannot be placed: no edit through this encoder can follow it, so it adds no layers (the run notes it);
-a target that names nothing else edits all layers.
+a target that names nothing else edits all layers. A target whose aspects fall into disjoint sets of
+groups is edited in stages, finest layers first (:func:`plan_stages`, ``sgfkit.edits.edit_in_stages``).
 
 Deterministic: the probes come from fixed seeds, so every worker of a sharded run measures the same map.
 """
@@ -89,11 +90,10 @@ class LayerMap:
         picked: set[str] = set()
         reasons, unplaced = [], []
         for aspect in aspects:
-            shares = self.shares(aspect)
-            if shares is None:
+            mine, shares = self.groups_of(aspect), self.shares(aspect)
+            if mine is None or shares is None:
                 unplaced.append(aspect)
                 continue
-            mine = [g for g, s in shares.items() if s >= AUTO_SHARE]
             picked.update(mine)
             reasons.append(f"{aspect}: " + ", ".join(f"{g} {shares[g]:.2f}" for g in mine))
         unread = (f"no layer group changed the reading of {', '.join(unplaced)} in {self.samples} probes "
