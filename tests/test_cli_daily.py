@@ -194,7 +194,8 @@ def test_report_model_summary_headline_legends_and_flat_values():
     assert "sgf (sgf, fit from cache)" in model.what_ran[1] and "threads 1 (auto)" in model.what_ran[2]
     assert model.status_legend == {s: STATUS_LEGEND[s] for s in ("converged", "diverging")}
     assert "rose above the source" in model.status_legend["diverging"]
-    assert model.edits == [{"method": "sgf", "label": "smile", "statuses": {"converged": 2, "diverging": 1}}]
+    assert model.edits == [{"method": "sgf", "label": "smile", "statuses": {"converged": 2, "diverging": 1},
+                            "layers": None}]  # a W run: no w+ layers
     assert model.tables[0].title == "mds_best" and "cells" in model.tables[0].legend
     assert model.pictures == ["edits.png", "mds_mdc.png"]
     assert ("mds.sgf.overall", 0.61) in model.flat_values and ("mds.settings.delta", 0.2) in model.flat_values
