@@ -29,20 +29,18 @@ def measure(recipe: str = "recipes/anime_keypoints.yaml", seeds: int = 12, itera
     """{target label: keypoint-moves scores of the optimum} over seeds 0 .. seeds - 1 (plus the settings)."""
     import numpy as np
     import torch
-    import yaml
-    from sgfkit_synthetic import SynthFacesTruth
 
-    from sgfkit.api import get_condition_encoder, get_generator, get_metric
     from sgfkit.components import EditOutcome
     from sgfkit.latents import Latents
+    from sgfkit.pipeline import build_components
+    from sgfkit.recipe import load_recipe
 
     torch.set_num_threads(1)
-    spec = yaml.safe_load((ROOT / recipe).read_text())
-    generator = get_generator(spec["generator"]["type"], **{k: v for k, v in spec["generator"].items() if k != "type"})
-    encoder = get_condition_encoder(spec["encoder"]["type"], **{k: v for k, v in spec["encoder"].items() if k != "type"})
-    metric_spec = next(m for m in spec["metrics"] if m["type"] == "keypoint-moves")
-    metric = get_metric("keypoint-moves", **{k: v for k, v in metric_spec.items() if k != "type"})
-    truth = SynthFacesTruth()
+    loaded = load_recipe(ROOT / recipe)
+    comps = build_components(loaded, "cpu")
+    spec = loaded.data
+    generator, encoder, truth = comps.generator, comps.encoder, comps.evaluator   # the evaluator: synth-faces-truth
+    metric = dict(comps.metrics)["keypoint-moves"]
     columns = [truth.names.index(name) for name in encoder.names]   # truth read in the encoder's order
     keypoints = [(truth.names.index(x), truth.names.index(y)) for x, y in truth.keypoint_columns()]
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sgfkit.errors import ComponentError, RequestError, SgfkitError, did_you_mean
+from sgfkit.layer_map import LAYER_MAP_SAMPLES
 
 #: seeds a user may pick: what ``Generator.sample_z`` accepts everywhere
 MAX_SEED = 2 ** 31 - 1
@@ -122,6 +123,7 @@ class EditorSession:
         # "auto": the layers that carry what the target names, from a layer map measured on first use
         self.layer_groups = ["auto", *self.generator.layer_groups] if self.generator.space == "w+" else []
         self._layer_map: Any = None
+        self._layer_probes = int((recipe.data.get("edits") or {}).get("layer_probes") or LAYER_MAP_SAMPLES)
         self._lock = threading.Lock()
         self._sources: OrderedDict[int, _Source] = OrderedDict()
 
@@ -298,7 +300,7 @@ class EditorSession:
         from sgfkit.layer_map import measure_layer_map, plan_stages
 
         if self._layer_map is None:
-            self._layer_map = measure_layer_map(self.generator, self.encoder)
+            self._layer_map = measure_layer_map(self.generator, self.encoder, self._layer_probes)
         aspects = self.encoder.target_aspects(target)
         return self._layer_map.choose(aspects)[0], plan_stages(self._layer_map, self.encoder, target, aspects)
 

@@ -113,7 +113,7 @@ def run_one_edit(generator: Any, encoder: Any, evaluator: Any, manipulator: Any,
         if k:
             c_start = encoder.measure(generator, start)
         dims = encoder.target_dims(spec)
-        if target.get("stages") and len(chain) == 1:
+        if target.get("stages"):   # set for single targets only (sgfkit.layer_map.plan_stages)
             result = edit_in_stages(manipulator, generator, encoder, start, c_start, target["stages"])
         else:
             c1 = encoder.target(spec, c_start)

@@ -139,14 +139,21 @@ def target_aspects(encoder: Any, target: dict[str, Any] | list[dict[str, Any]]) 
     return aspects
 
 
+def auto_targets(generator: Any, edits: dict[str, Any]) -> list[int]:
+    """Indices of the targets that ask for ``layers: auto`` in a w+ run (elsewhere layers are ignored)."""
+    if generator.space != "w+":
+        return []
+    return [i for i, t in enumerate(edits["targets"]) if t.get("layers") == "auto"]
+
+
 def resolve_auto_layers(generator: Any, encoder: Any, edits: dict[str, Any]) -> tuple[dict[str, Any], LayerMap | None,
                                                                                        list[str]]:
     """``edits`` with every ``layers: auto`` replaced by measured indices; (edits, the map or None, notes).
 
     Only w+ runs have layers; elsewhere ``auto`` stays and is ignored like any layer choice.
     """
-    autos = [i for i, t in enumerate(edits["targets"]) if t.get("layers") == "auto"]
-    if not autos or generator.space != "w+":
+    autos = auto_targets(generator, edits)
+    if not autos:
         return edits, None, []
     layer_map = measure_layer_map(generator, encoder, int(edits.get("layer_probes", LAYER_MAP_SAMPLES)))
     resolved = copy.deepcopy(edits)

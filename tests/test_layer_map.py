@@ -127,7 +127,7 @@ def test_a_run_edits_only_the_layers_auto_chose_and_records_them(tmp_path):
 def test_auto_outside_w_plus_is_ignored_with_a_note_and_bad_targets_are_refused(tmp_path):
     result = sgfkit.run(_recipe(tmp_path, "w", [{"target": {"petal_hue": 0.9}, "layers": "auto", "label": "hue"}]))
     assert any("layers apply only in w+ space" in n for n in result.metrics["notes"])
-    assert "layer_map" not in result.metrics
+    assert "layer_map" not in result.metrics and "layer map" not in result.metrics["timings_s"]
     with pytest.raises(RecipeError, match=r"edits\.targets\[0\]\.(layers|target).*'petal_hu'"):
         sgfkit.run(_recipe(tmp_path, "w+", [{"target": {"petal_hu": 0.9}, "layers": "auto"}]))
     with pytest.raises(ComponentError, match="layers: auto is chosen per run"):
@@ -187,7 +187,8 @@ def test_the_live_editor_plans_auto_layers_and_stages_as_a_run_does():
     from sgfkit.editor_session import EditorSession
 
     session = SimpleNamespace(generator=api.get_generator("synth-flowers", space="w+", truncation=0.8),
-                              encoder=api.get_condition_encoder("synth-flowers-truth"), _layer_map=None)
+                              encoder=api.get_condition_encoder("synth-flowers-truth"), _layer_map=None,
+                              _layer_probes=16)
     groups = session.generator.layer_groups
     layers, staged = EditorSession._layers(session, "auto", {"petal_hue": 0.9, "petal_size": 1.0})
     assert layers == sorted(groups["coarse"] + groups["fine"])
@@ -196,6 +197,7 @@ def test_the_live_editor_plans_auto_layers_and_stages_as_a_run_does():
     assert EditorSession._layers(session, "auto", {"petal_hue": 0.9}) == (groups["fine"], None)
     assert EditorSession._layers(session, "middle", {"petal_hue": 0.9}) == (groups["middle"], None)
     assert EditorSession._layers(session, None, {"petal_hue": 0.9}) == (None, None)
+    assert session._layer_map.samples == 16   # the recipe's edits.layer_probes
 
 
 def test_reports_write_layers_as_runs():

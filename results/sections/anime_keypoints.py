@@ -6,6 +6,8 @@ from typing import Any
 
 from _bench import fit_entries, load_benchmark, mapping_cell
 
+from sgfkit.report_model import layers_text
+
 TITLE = "SGF keypoint moves on synth-faces (anime_keypoints.yaml), scored with the true landmarks"
 COMMAND = "make results SECTIONS=anime_keypoints"
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +77,7 @@ def _w_plus_line(data: dict[str, Any]) -> str:
         return sum(r[key] for r in rows.values()) / len(rows)
 
     cells = [f"{t} {_num(auto[t]['success'])} / {_num(auto[t]['other_attributes_changed'])} (w {_num(w[t]['success'])} / "
-             f"{_num(w[t]['other_attributes_changed'])}; layers {auto[t]['layers']})" for t in w if t in auto]
+             f"{_num(w[t]['other_attributes_changed'])}; layers {layers_text(auto[t]['layers'])})" for t in w if t in auto]
     return (f"The same edits in w+ with `layers: auto` ({data['more_seeds']} seeds, F fitted on the same w samples; "
             "each target edits only the layer groups that carry the points it moves, measured per run), reached / other attributes changed per "
             "edit: " + "; ".join(cells) + f". Over all targets: reached {_num(mean(auto, 'success'))} (w "

@@ -12,7 +12,7 @@ def run(ctx: RunContext) -> None:
 
     ``layers: auto`` targets get their layers from a layer map measured first (``sgfkit.layer_map``).
     """
-    from sgfkit.layer_map import resolve_auto_layers
+    from sgfkit.layer_map import auto_targets, resolve_auto_layers
     from sgfkit.shards import sharded_edits
 
     data = ctx.recipe.data
@@ -23,7 +23,7 @@ def run(ctx: RunContext) -> None:
             ctx.projected = project_photos(ctx.recipe, ctx.comps.generator, ctx.photos, ctx.device)
     if not (data.get("edits") and ctx.comps.manipulators):
         return
-    asks_auto = any(t.get("layers") == "auto" for t in data["edits"]["targets"])
+    asks_auto = bool(auto_targets(ctx.comps.generator, data["edits"]))
     with ctx.timer.stage("layer map") if asks_auto else nullcontext():
         edits, ctx.layer_map, layer_notes = resolve_auto_layers(ctx.comps.generator, ctx.comps.encoder, data["edits"])
         ctx.notes += layer_notes
