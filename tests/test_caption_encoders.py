@@ -149,6 +149,7 @@ def test_shipped_captioner_names_the_right_attributes_on_held_out_renders():
     from sgfkit_caption.encoders import SHIPPED_WEIGHTS, FlowerCaption
     from sgfkit_caption.training import caption_accuracy
     from sgfkit_synthetic import SynthFlowers, SynthFlowersTruth
+    from sgfkit_synthetic.captions import parse_caption
 
     enc = FlowerCaption()
     assert enc.weights_path == SHIPPED_WEIGHTS and enc.versions()["sha256"]
@@ -163,6 +164,14 @@ def test_shipped_captioner_names_the_right_attributes_on_held_out_renders():
     assert all(report["per_attribute"][k] >= 0.9 for k in kinds), report
     assert report["two_tone"]["renders"] >= 10                 # mixes are in the sample and mostly named
     assert report["two_tone"]["captioned_as_that_mix"] >= 0.6, report   # 0.68 here, 0.90 on 400 held-out
+    # a mix is said base first, tips second ("red and purple": red near the centre), as the grammar wrote its
+    # training captions: the order tells F which tone to move, so canonical phrasing keeps it (87 of 88 mixes
+    # on 600 renders; aiming at the order-free sentence instead cut the red-and-purple edits 0.59 -> 0.41)
+    truth_colors = [facts["petal_color"] for facts in SynthFlowersTruth().facts(g, latents)]
+    read_colors = [parse_caption(text).get("petal_color") for text in captions]
+    mixes = [(read, truth) for read, truth in zip(read_colors, truth_colors)
+             if isinstance(truth, list) and isinstance(read, list) and sorted(read) == sorted(truth)]
+    assert len(mixes) >= 5 and sum(read == truth for read, truth in mixes) >= 0.9 * len(mixes), mixes
 
 
 @pytest.mark.slow

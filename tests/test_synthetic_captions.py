@@ -132,6 +132,9 @@ def test_canonical_caption_says_the_same_facts_in_one_sentence():
         canonical_caption("a flower with large rounded red petals") == "this flower has large round red petals"
     assert canonical_caption("this red flower has big petals") != canonical_caption("this red flower has small petals")
     assert canonical_caption("a photo of something") == "a photo of something"   # nothing the grammar reads
+    # a mix's order is part of what it says (base first, tips second), so it is kept
+    assert canonical_caption("a purple and red flower") == "this flower has purple and red petals"
+    assert canonical_caption("a purple and red flower") != canonical_caption("a red and purple flower")
 
 
 def test_keep_rewrite_replaces_only_the_named_facts():

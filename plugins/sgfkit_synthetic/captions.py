@@ -8,7 +8,9 @@ Facts (see :meth:`SynthFlowers.facts`): ``petal_color``, ``petal_shape``, ``peta
 * :func:`parse_caption` returns the facts a caption names. Adjectives attach to the next noun
   ("pink petals", "a yellow center", "a purple flower", "on a dark background") or, after
   "is" / "are", to the previous one ("the petals are yellow and pointed").
-  Convention: a noun given several colours ("red and purple petals") yields a list of colours;
+  Convention: a noun given several colours ("red and purple petals") yields a list of colours in
+  the order said, which for petals is base first, tips second (the truth's ``[base, tip]``: the
+  grammar and so the captioner say a mix that way, and an edit needs to know which tone to move);
   every other value is a single string (``petal_count`` an int).
 * :func:`caption_matches` / :func:`fact_holds` check named facts against the truth (for scoring
   edits); a colour list must be a visible mix, not any one of the colours.
