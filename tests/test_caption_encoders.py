@@ -166,7 +166,7 @@ def test_shipped_captioner_names_the_right_attributes_on_held_out_renders():
     assert report["two_tone"]["captioned_as_that_mix"] >= 0.6, report   # 0.68 here, 0.90 on 400 held-out
     # a mix is said base first, tips second ("red and purple": red near the centre), as the grammar wrote its
     # training captions: the order tells F which tone to move, so canonical phrasing keeps it (87 of 88 mixes
-    # on 600 renders; aiming at the order-free sentence instead cut the red-and-purple edits 0.59 -> 0.41)
+    # on 600 renders; with F fitted on order-free sentences the red-and-purple edits reached 0.41, not 0.59)
     truth_colors = [facts["petal_color"] for facts in SynthFlowersTruth().facts(g, latents)]
     read_colors = [parse_caption(text).get("petal_color") for text in captions]
     mixes = [(read, truth) for read, truth in zip(read_colors, truth_colors)

@@ -34,6 +34,8 @@ THREADS = 2
 RANDOM_CAPTIONS, RANDOM_SEED = 12, 7
 #: seeds beyond the recipe's eight, for how firm the table's rates are (same fit)
 MORE_SEEDS = list(range(8, 32))
+#: other seeds of F's own initialisation and batches (same samples), for how much the rates owe to one fit
+F_SEEDS = [1, 2]
 
 
 def _random_captions() -> list[str]:
@@ -97,12 +99,16 @@ def run(work_dir: Path) -> dict[str, Any]:
                            overrides=overrides + ["encoder.phrasing=captioned"])
     one_thread = sgfkit.run(ROOT / RECIPE, out_dir=work_dir / "runs",
                             overrides=[f"output.cache_dir={work_dir / 'cache_1_thread'}", "threads=1"])
+    all_seeds = f"edits.seeds={list(range(MORE_SEEDS[-1] + 1))}"
+    f_seeds = {seed: _scores(sgfkit.run(ROOT / RECIPE, out_dir=work_dir / "runs",
+                                        overrides=overrides + [all_seeds, f"manipulators.0.seed={seed}"]))
+               for seed in F_SEEDS}
     return {"recipe": RECIPE, "grid": GRID, "seconds": timings, "captions": captions, "threads": THREADS,
             "keep": _scores(keep), "plain": _scores(plain), "captioned": _scores(captioned),
             "more_seeds": {"seeds": MORE_SEEDS, "scores": _scores(more)},
             "random": {"captions": texts, "scores": _scores(random_runs["auto"]),
                        "scores_all_layers": _scores(random_runs["all"]), "read_facts": _read_facts()},
-            "one_thread": _scores(one_thread)}
+            "one_thread": _scores(one_thread), "f_seeds": f_seeds}
 
 
 def _short(key: str) -> str:
@@ -139,6 +145,8 @@ def render(data: dict[str, Any]) -> str:
         lines += ["", _more_seeds_line(data)]
     if "one_thread" in data:
         lines += ["", _threads_line(data)]
+    if "f_seeds" in data:
+        lines += ["", _f_seeds_line(data)]
     if "captioned" in data:
         lines += ["", _phrasing_table(data)]
     if "random" in data:
@@ -154,6 +162,30 @@ def _more_seeds_line(data: dict[str, Any]) -> str:
             "changed: " + ", ".join(f"{label} {s['success']:.2f} / {s['other_changed']:.2f}"
                                     for label, s in scores.items())
             + f"; all targets {overall['success']:.2f} / {overall['other_changed']:.2f}.")
+
+
+def _merged(first: dict[str, Any], second: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Per target, success / other facts changed over the samples of two runs of the same targets."""
+    out = {}
+    for label, a in first.items():
+        b, n, m = second[label], first[label]["samples"], second[label]["samples"]
+        out[label] = {key: (a[key] * n + b[key] * m) / (n + m) for key in ("success", "other_changed")}
+    return out
+
+
+def _f_seeds_line(data: dict[str, Any]) -> str:
+    """Seeds 0-31 with F fitted from other seeds of its own (same samples): how much the rates owe to one F."""
+    runs = {0: _merged(data["keep"], data["more_seeds"]["scores"])}
+    runs.update({int(seed): scores for seed, scores in data["f_seeds"].items()})
+    seeds = sorted(runs)
+    n = next(iter(data["keep"].values()))["samples"] + len(data["more_seeds"]["seeds"])
+    cells = ", ".join(f"{label} " + " / ".join(f"{runs[s][label]['success']:.2f}" for s in seeds)
+                      for label in runs[0])
+    overall = " / ".join(f"{_overall(runs[s])['success']:.2f}" for s in seeds)
+    changed = " / ".join(f"{_overall(runs[s])['other_changed']:.2f}" for s in seeds)
+    return (f"How much the rates owe to one fit of F: seeds 0-{n - 1}, keep targets, F fitted from its own seed "
+            f"{' / '.join(str(s) for s in seeds)} on the same samples (`manipulators.0.seed`; 0 is the recipe's), "
+            f"success: {cells}; all targets {overall} (other facts changed {changed}).")
 
 
 def _threads_line(data: dict[str, Any]) -> str:
