@@ -191,3 +191,16 @@ def test_typed_table_check_flags_measurements_and_spares_other_tables():
     assert measured_tables(params + "\n" + formats + "\n" + pending) == []
     assert measured_tables(typed) == [(1, typed.splitlines()[0])]   # two decimal cells, no default column
     assert measured_tables(one_typed) == []   # one number under a plain header: the check's known blind spot
+
+
+def test_flowers_f_seed_line_weighs_the_two_seed_ranges_by_their_samples():
+    """The F-seed line pools the table's 8 seeds with the 24 more (seeds 0-31) before it compares fits."""
+    section = build.load_section("flowers_caption")
+    table = {"red": {"success": 1.0, "other_changed": 0.0, "samples": 8}}
+    more = {"red": {"success": 0.5, "other_changed": 0.25, "samples": 24}}
+    pooled = section._merged(table, more)["red"]
+    assert pooled == {"success": 0.625, "other_changed": 0.1875}
+    data = {"keep": table, "more_seeds": {"seeds": list(range(8, 32)), "scores": more},
+            "f_seeds": {"1": {"red": {"success": 0.75, "other_changed": 0.0}}}}
+    line = section._f_seeds_line(data)
+    assert "seeds 0-31" in line and "seed 0 / 1" in line and "red 0.62 / 0.75" in line, line
