@@ -201,6 +201,12 @@ def test_flowers_f_seed_line_weighs_the_two_seed_ranges_by_their_samples():
     pooled = section._merged(table, more)["red"]
     assert pooled == {"success": 0.625, "other_changed": 0.1875}
     data = {"keep": table, "more_seeds": {"seeds": list(range(8, 32)), "scores": more},
-            "f_seeds": {"1": {"red": {"success": 0.75, "other_changed": 0.0}}}}
+            "f_seeds": {"seeds": list(range(32)), "recipe_seed": 0,
+                        "scores": {"1": {"red": {"success": 0.75, "other_changed": 0.0}}}}}
     line = section._f_seeds_line(data)
     assert "seeds 0-31" in line and "seed 0 / 1" in line and "red 0.62 / 0.75" in line, line
+    # the recipe's own F comes first, whatever its seed
+    data["f_seeds"] = {"seeds": [0, 1, 2, 3, 8, 9], "recipe_seed": 5,
+                       "scores": {"1": {"red": {"success": 0.75, "other_changed": 0.0}}}}
+    line = section._f_seeds_line(data)
+    assert "seeds 0-3, 8-9" in line and "seed 5 / 1" in line and "5 is the recipe's" in line, line

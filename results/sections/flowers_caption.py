@@ -99,10 +99,15 @@ def run(work_dir: Path) -> dict[str, Any]:
                            overrides=overrides + ["encoder.phrasing=captioned"])
     one_thread = sgfkit.run(ROOT / RECIPE, out_dir=work_dir / "runs",
                             overrides=[f"output.cache_dir={work_dir / 'cache_1_thread'}", "threads=1"])
-    all_seeds = f"edits.seeds={list(range(MORE_SEEDS[-1] + 1))}"
-    f_seeds = {seed: _scores(sgfkit.run(ROOT / RECIPE, out_dir=work_dir / "runs",
-                                        overrides=overrides + [all_seeds, f"manipulators.0.seed={seed}"]))
-               for seed in F_SEEDS}
+    # the table's seeds and F's seed as the run resolved them: the other fits run on exactly the pooled seeds
+    resolved = yaml.safe_load((keep.run_dir / "recipe.resolved.yaml").read_text())
+    pooled = list(resolved["edits"]["seeds"]) + MORE_SEEDS
+    recipe_f_seed = int(resolved["manipulators"][0]["seed"])
+    f_seeds = {"seeds": pooled, "recipe_seed": recipe_f_seed,
+               "scores": {seed: _scores(sgfkit.run(ROOT / RECIPE, out_dir=work_dir / "runs",
+                                                   overrides=overrides + [f"edits.seeds={pooled}",
+                                                                          f"manipulators.0.seed={seed}"]))
+                          for seed in F_SEEDS if seed != recipe_f_seed}}
     return {"recipe": RECIPE, "grid": GRID, "seconds": timings, "captions": captions, "threads": THREADS,
             "keep": _scores(keep), "plain": _scores(plain), "captioned": _scores(captioned),
             "more_seeds": {"seeds": MORE_SEEDS, "scores": _scores(more)},
@@ -174,18 +179,21 @@ def _merged(first: dict[str, Any], second: dict[str, Any]) -> dict[str, dict[str
 
 
 def _f_seeds_line(data: dict[str, Any]) -> str:
-    """Seeds 0-31 with F fitted from other seeds of its own (same samples): how much the rates owe to one F."""
-    runs = {0: _merged(data["keep"], data["more_seeds"]["scores"])}
-    runs.update({int(seed): scores for seed, scores in data["f_seeds"].items()})
-    seeds = sorted(runs)
-    n = next(iter(data["keep"].values()))["samples"] + len(data["more_seeds"]["seeds"])
-    cells = ", ".join(f"{label} " + " / ".join(f"{runs[s][label]['success']:.2f}" for s in seeds)
-                      for label in runs[0])
-    overall = " / ".join(f"{_overall(runs[s])['success']:.2f}" for s in seeds)
-    changed = " / ".join(f"{_overall(runs[s])['other_changed']:.2f}" for s in seeds)
-    return (f"How much the rates owe to one fit of F: seeds 0-{n - 1}, keep targets, F fitted from its own seed "
-            f"{' / '.join(str(s) for s in seeds)} on the same samples (`manipulators.0.seed`; 0 is the recipe's), "
-            f"success: {cells}; all targets {overall} (other facts changed {changed}).")
+    """The table's seeds and the more seeds, pooled, with F fitted from other seeds of its own (same samples):
+    how much the rates owe to one F. The recipe's own F is the table's run and the more-seeds run together."""
+    from sgfkit.report_model import layers_text   # index runs, "0-31"
+
+    info, recipe_seed = data["f_seeds"], data["f_seeds"]["recipe_seed"]
+    runs = {recipe_seed: _merged(data["keep"], data["more_seeds"]["scores"])}
+    runs.update({int(seed): scores for seed, scores in info["scores"].items()})
+    order = [recipe_seed] + sorted(s for s in runs if s != recipe_seed)
+    cells = ", ".join(f"{label} " + " / ".join(f"{runs[s][label]['success']:.2f}" for s in order)
+                      for label in runs[recipe_seed])
+    overall = " / ".join(f"{_overall(runs[s])['success']:.2f}" for s in order)
+    changed = " / ".join(f"{_overall(runs[s])['other_changed']:.2f}" for s in order)
+    return (f"How much the rates owe to one fit of F: seeds {layers_text(info['seeds'])}, keep targets, F fitted "
+            f"from its own seed {' / '.join(str(s) for s in order)} on the same samples (`manipulators.0.seed`; "
+            f"{recipe_seed} is the recipe's), success: {cells}; all targets {overall} (other facts changed {changed}).")
 
 
 def _threads_line(data: dict[str, Any]) -> str:
