@@ -109,3 +109,16 @@ def test_a_continuous_reader_is_calibrated_and_always_changes(fitted):
     assert report["step_fidelity"]["methods"]["SGF"]["unchanged"] == 0.0
     assert 1.0 <= report["step_scale"] <= 10.0
     assert not any("step calibration skipped" in w for w in report["warnings"])
+
+
+def test_the_neumann_order_calibrates_its_own_step_so_it_is_part_of_the_fit_key():
+    """The step scale is measured with the recipe's Neumann order (order 0 shortens one step), so a fit
+    cached for order 1 must not serve order 0: same data and seed, their calibrations differ."""
+    torch.set_num_threads(1)
+    g, e, ds = toy_dataset(800)
+    options = dict(layers_F=3, train_steps=200, lr=1e-3, fidelity_samples=32)
+    first, zeroth = SGF(**options), SGF(neumann_order=0, **options)
+    scales = [sgf.fit(ds, g, e)["step_scale"] for sgf in (first, zeroth)]
+    assert scales[1] > scales[0] * 1.05, scales   # order 0 realises less of dc per raw step
+    assert "neumann_order" not in first.fit_params()           # order 1 keeps the keys fits always had
+    assert zeroth.fit_params()["neumann_order"] == 0 and zeroth.fit_params() != first.fit_params()

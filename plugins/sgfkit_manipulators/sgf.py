@@ -86,12 +86,14 @@ class SGF(SGFDeclaration, Manipulator):
     # -- fitting ------------------------------------------------------------------------------
     def fit_params(self) -> dict[str, Any]:
         # untargeted: follow stores the condition covariance with the fit; hold (and a single F) keeps the keys
-        # fits always had
+        # fits always had. The step calibration and the fit report's step fidelity take Neumann-order steps,
+        # so an order other than the default 1 is part of the key (order 1 keeps the keys fits always had)
         return {k: v for k, v in self.params.items()
-                if k not in ("label", "strengths", "neumann_order", "max_steps", "tolerance", "mode",
+                if k not in ("label", "strengths", "max_steps", "tolerance", "mode",
                              "smoothing", "patience", "reaim", "plateau_growth")
                 and not (k == "untargeted" and v == "hold")
-                and not (k == "ensemble" and v == 1)}
+                and not (k == "ensemble" and v == 1)
+                and not (k == "neumann_order" and v == 1)}
 
     def fit(self, dataset: LatentDataset, generator: Generator, encoder: ConditionEncoder) -> dict[str, Any]:
         """Train F on (dataset.latents, dataset.conditions); return the report (see sgf_training.diagnose)."""
