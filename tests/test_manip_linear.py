@@ -170,3 +170,13 @@ def test_ganspace_correlation_selection_and_layer_range(world):
     forced.load_state(gs.state_tensors(), gs.state_meta())
     with pytest.raises(ComponentError, match="component 99 does not exist"):
         forced.edit(req, gp, e)
+
+
+def test_ganspace_layers_key_the_fit_only_when_the_selection_edits_on_them():
+    """selection: edit pushes along each component on ``layers`` to choose it, so a fit cached for one
+    layer range must not serve another; with selection: correlation the layers only matter when editing."""
+    edit = [GANSpace(layers=layers).fit_params() for layers in ("coarse", "fine")]
+    assert edit[0] != edit[1] and edit[0]["layers"] == "coarse"
+    corr = [GANSpace(selection="correlation", layers=layers).fit_params() for layers in ("coarse", "fine")]
+    assert corr[0] == corr[1] and "layers" not in corr[0]
+    assert GANSpace(component=2).fit_params() == GANSpace(component=5).fit_params()

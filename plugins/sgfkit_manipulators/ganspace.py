@@ -69,7 +69,10 @@ class GANSpace(GANSpaceDeclaration, Manipulator):
         self.report: dict[str, Any] = {}
 
     def fit_params(self) -> dict[str, Any]:
-        return {k: v for k, v in super().fit_params().items() if k not in ("component", "layers")}
+        # with selection: edit, the components are chosen by pushing along them on ``layers``, so the layers
+        # decide the fit; otherwise they only matter when editing
+        drop = ("component",) if self.params["selection"] == "edit" else ("component", "layers")
+        return {k: v for k, v in super().fit_params().items() if k not in drop}
 
     # -- fitting --------------------------------------------------------------------------------
     @torch.no_grad()
