@@ -210,3 +210,19 @@ def test_flowers_f_seed_line_weighs_the_two_seed_ranges_by_their_samples():
                        "scores": {"1": {"red": {"success": 0.75, "other_changed": 0.0}}}}
     line = section._f_seeds_line(data)
     assert "seeds 0-3, 8-9" in line and "seed 5 / 1" in line and "5 is the recipe's" in line, line
+
+
+def test_flowers_fit_line_prints_the_main_runs_fit_report():
+    """The flowers block shows SGF's fit report (rho, step fidelity) as the faces blocks do; a leak that the
+    report leaves undefined (embeddings: every axis targeted) is said so, not printed as a number."""
+    section = build.load_section("flowers_caption")
+    fit = {"F": "contractive", "layers_F": 15, "train_samples": 9000, "heldout_samples": 1000,
+           "reconstruction_r2": 0.6154, "condition_dependence": 0.393, "spectral_radius_median": 0.419,
+           "spectral_radius_max": 0.466, "step_scale": 1.0,
+           "step_fidelity": {"step_size": 0.2, "cosine": 0.341, "gain": 2.77, "leak": None, "unchanged": 0.218,
+                             "samples": 500}}
+    line = section._fit_line(fit)
+    assert "R^2 0.62" in line and "median / max 0.42 / 0.47" in line and "cosine 0.34, gain 2.77" in line, line
+    assert "leak undefined" in line and "22% of the steps" in line, line
+    fit["step_fidelity"]["leak"] = 0.5
+    assert "leak 0.50" in section._fit_line(fit)
