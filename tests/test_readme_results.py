@@ -219,10 +219,24 @@ def test_flowers_fit_line_prints_the_main_runs_fit_report():
     fit = {"F": "contractive", "layers_F": 15, "train_samples": 9000, "heldout_samples": 1000,
            "reconstruction_r2": 0.6154, "condition_dependence": 0.393, "spectral_radius_median": 0.419,
            "spectral_radius_max": 0.466, "step_scale": 1.0,
-           "step_fidelity": {"step_size": 0.2, "cosine": 0.341, "gain": 2.77, "leak": None, "unchanged": 0.218,
-                             "samples": 500}}
+           "step_fidelity": {"samples": 500, "step_size": 0.2, "methods": {"SGF": {
+               "cosine": 0.341, "gain": 2.77, "leak": None, "unchanged": 0.218, "samples": 500}}}}
     line = section._fit_line(fit)
     assert "R^2 0.62" in line and "median / max 0.42 / 0.47" in line and "cosine 0.34, gain 2.77" in line, line
     assert "leak undefined" in line and "22% of the steps" in line, line
-    fit["step_fidelity"]["leak"] = 0.5
+    assert "contractive (15 blocks)" in line, line
+    fit["step_fidelity"]["methods"]["SGF"]["leak"] = 0.5
     assert "leak 0.50" in section._fit_line(fit)
+
+
+def test_flowers_prose_quotes_the_recipes_own_sgf_settings():
+    """The prose under the flowers block explains settings by quoting them (`patience: 20`); each quoted SGF
+    setting must be what recipes/flowers_caption.yaml holds, so a recipe change cannot leave the prose behind."""
+    import yaml
+
+    prose = README.split("<!-- /results:flowers_caption -->")[1].split("\n## ")[0]
+    quoted = dict(re.findall(r"`([a-z_]+): ([0-9.]+)`", prose))
+    sgf = yaml.safe_load((ROOT / "recipes" / "flowers_caption.yaml").read_text())["manipulators"][0]
+    named = {key: value for key, value in quoted.items() if key in sgf}
+    assert {"patience", "tolerance", "plateau_growth", "train_steps"} <= set(named), quoted
+    assert {key: float(value) for key, value in named.items()} == {key: float(sgf[key]) for key in named}

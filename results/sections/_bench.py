@@ -6,6 +6,8 @@ from pathlib import Path
 from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[2]
+#: issue #9's goals for SGF's one-step fidelity, as every section states them
+FIDELITY_GOALS = "cosine >= 0.8, leak <= 0.3"
 
 
 def load_benchmark(name: str) -> ModuleType:

@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _bench import FIDELITY_GOALS, fit_entries, mapping_cell
+
 TITLE = "SGF caption edits on synth-flowers (flowers_caption.yaml), keep vs plain targets, scored with the truth"
 COMMAND = "make results SECTIONS=flowers_caption"
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,18 +115,12 @@ def run(work_dir: Path) -> dict[str, Any]:
             "more_seeds": {"seeds": MORE_SEEDS, "scores": _scores(more)},
             "random": {"captions": texts, "scores": _scores(random_runs["auto"]),
                        "scores_all_layers": _scores(random_runs["all"]), "read_facts": _read_facts()},
-            "one_thread": _scores(one_thread), "f_seeds": f_seeds, "fit": _fit_summary(keep)}
+            "one_thread": _scores(one_thread), "f_seeds": f_seeds, "fit": fit_entries(keep.metrics["fit"]["SGF"], FIT_KEYS)}
 
 
-def _fit_summary(result: Any) -> dict[str, Any]:
-    """The main run's fit report of SGF's F, the fields the README prints (see sgf_training.diagnose)."""
-    (label, report), = result.metrics["fit"].items()
-    sgf = report.get("step_fidelity", {}).get("methods", {}).get("SGF", {})
-    keys = ("F", "layers_F", "train_samples", "heldout_samples", "reconstruction_r2", "condition_dependence",
-            "spectral_radius_median", "spectral_radius_max", "step_scale")
-    return {"label": label, **{k: report.get(k) for k in keys},
-            "step_fidelity": {"step_size": report.get("step_fidelity", {}).get("step_size"),
-                              **{k: sgf.get(k) for k in ("cosine", "gain", "leak", "unchanged", "samples")}}}
+#: the fit-report entries the README's fit line prints (see sgf_training.diagnose)
+FIT_KEYS = ("F", "layers_F", "train_samples", "heldout_samples", "reconstruction_r2", "condition_dependence",
+            "spectral_radius_median", "spectral_radius_max", "step_scale", "step_fidelity")
 
 
 def _short(key: str) -> str:
@@ -186,7 +182,8 @@ def _merged(first: dict[str, Any], second: dict[str, Any]) -> dict[str, dict[str
     """Per target, success / other facts changed over the samples of two runs of the same targets."""
     out = {}
     for label, a in first.items():
-        b, n, m = second[label], first[label]["samples"], second[label]["samples"]
+        b = second[label]
+        n, m = a["samples"], b["samples"]
         out[label] = {key: (a[key] * n + b[key] * m) / (n + m) for key in ("success", "other_changed")}
     return out
 
@@ -194,17 +191,18 @@ def _merged(first: dict[str, Any], second: dict[str, Any]) -> dict[str, dict[str
 def _fit_line(fit: dict[str, Any]) -> str:
     """SGF's fit report of the main run in one paragraph (step fidelity against the goals of the faces block)."""
     fid = fit["step_fidelity"]
-    leak = ("leak undefined (every embedding axis is a targeted condition)" if fid.get("leak") is None
-            else f"leak {fid['leak']:.2f}")
-    return (f"SGF's fit report (the main run, {fit['heldout_samples']} held-out samples): F {fit['F']} "
-            f"({fit['layers_F']} blocks, fitted on {fit['train_samples']} samples), held-out R^2 "
+    sgf = fid["methods"]["SGF"]
+    leak = ("leak undefined (every embedding axis is a targeted condition)" if sgf["leak"] is None
+            else f"leak {sgf['leak']:.2f}")
+    return (f"SGF's fit report (the main run, {fit['heldout_samples']} held-out samples): F {mapping_cell(fit)}, "
+            f"fitted on {fit['train_samples']} samples, held-out R^2 "
             f"{fit['reconstruction_r2']:.2f}, condition dependence {fit['condition_dependence']:.2f}, rho(dF/dz) "
             f"median / max {fit['spectral_radius_median']:.2f} / {fit['spectral_radius_max']:.2f}, step scale "
             f"{fit['step_scale']:.2f}. One step {fid['step_size']:g} of the way towards another held-out flower's "
-            f"caption embedding ({fid['samples']} samples, medians): cosine {fid['cosine']:.2f}, gain {fid['gain']:.2f}, {leak}; "
-            f"{fid['unchanged']:.0%} of the steps left the caption as it was. Far from the step-fidelity goals "
-            "(cosine >= 0.8, leak <= 0.3) the faces block measures: a step changes a discrete caption by whole "
-            "facts or not at all, and the edits re-measure after every step.")
+            f"caption embedding ({sgf['samples']} samples, medians): cosine {sgf['cosine']:.2f}, gain "
+            f"{sgf['gain']:.2f}, {leak}; {sgf['unchanged']:.0%} of the steps left the caption as it was. Far from the "
+            f"step-fidelity goals ({FIDELITY_GOALS}) the faces block measures: a step changes a discrete caption by "
+            "whole facts or not at all, and the edits re-measure after every step.")
 
 
 def _f_seeds_line(data: dict[str, Any]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from _bench import load_benchmark
+from _bench import FIDELITY_GOALS, load_benchmark
 
 TITLE = "Step fidelity decomposed: SGF against oracle directions, read by the learned encoder and by the truth"
 COMMAND = "make results SECTIONS=step_fidelity_floor"
@@ -26,7 +26,7 @@ def render(data: dict[str, Any]) -> str:
     eta = str(data["step"])
     text = (f"`benchmarks/bench_leak_decomposition.py`: the fit report's one step (eta {eta}, two random conditions "
             "moved towards another sample's values, the fit report's held-out samples, medians) taken by SGF and by oracle "
-            "directions, each read by the recipe's learned encoder (the goal's measure: cosine >= 0.8, leak <= 0.3) "
+            f"directions, each read by the recipe's learned encoder (the goal's measure: {FIDELITY_GOALS}) "
             "and by the exact truth of the same renders. `oracle J_truth` is the min-norm step from the truth's own "
             "Jacobian: its learned-encoder leak is what the encoder's error alone adds to a perfect direction. "
             f"`probe regression` needs no gradient: at each sample, {data.get('probes', PROBES)} small random latent "
