@@ -229,6 +229,27 @@ def test_flowers_fit_line_prints_the_main_runs_fit_report():
     assert "leak 0.50" in section._fit_line(fit)
 
 
+def test_fidelity_verdict_judges_both_goals_strictly():
+    """The sections' goal column is computed from the fit report, never typed: at the goal's edge a step
+    meets it, a hair past it misses, and an undefined leak is said so instead of passing as met on it."""
+    section = build.load_section("faces_attributes")   # puts results/sections on the import path
+    from _bench import fidelity_verdict
+
+    def report(cosine, leak):
+        return {"methods": {"SGF": {"cosine": cosine, "gain": 1.0, "leak": leak}}}
+    assert fidelity_verdict(report(0.8, 0.3)) == "met"
+    assert fidelity_verdict(report(0.95, 0.301)) == "missed: leak 0.301 > 0.3"
+    assert fidelity_verdict(report(0.79, 0.5)) == "missed: cosine 0.790 < 0.8, leak 0.500 > 0.3"
+    assert fidelity_verdict(report(0.34, None)) == "missed: cosine 0.340 < 0.8 (leak undefined)"
+    assert fidelity_verdict(report(0.9, None)) == "met (leak undefined)"
+    assert fidelity_verdict(report(0.9, 0.1), "InterFaceGAN") == "-"
+    assert "SGF: goals" in section.render({"W": {"attributes": ["smile"], "mds": {"SGF": {"smile": 1.0, "overall": 1.0}},
+                                                  "fit": {"F": "contractive", "reconstruction_r2": 0.8,
+                                                          "condition_dependence": 0.4, "spectral_radius_median": 0.4,
+                                                          "spectral_radius_max": 0.5,
+                                                          "step_fidelity": report(0.99, 0.28)}}})
+
+
 def test_flowers_prose_quotes_the_recipes_own_sgf_settings():
     """The prose under the flowers block explains settings by quoting them (`patience: 20`); each quoted SGF
     setting must be what recipes/flowers_caption.yaml holds, so a recipe change cannot leave the prose behind."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from _bench import fit_entries, load_benchmark, mapping_cell
+from _bench import FIDELITY_GOALS, fidelity_verdict, fit_entries, load_benchmark, mapping_cell
 
 from sgfkit.report_model import layers_text
 
@@ -150,5 +150,7 @@ def render(data: dict[str, Any]) -> str:
               f"{data.get('untargeted', 'hold')}.",
               "", f"F: {mapping_cell(fit)}, held-out R^2 {_num(fit['reconstruction_r2'])}, rho(dF/dz) max "
               f"{_num(fit['spectral_radius_max'])}, step scale {_num(fit.get('step_scale'))}. One-step fidelity: "
-              + "; ".join(f"{m} {t}" for m, t in trio.items()) + "."]
+              + "; ".join(f"{m} {t}" for m, t in trio.items())
+              + (f". SGF against the goals ({FIDELITY_GOALS}): {fidelity_verdict(fit['step_fidelity'])}."
+                 if "SGF" in fid else ".")]
     return "\n".join(lines) + "\n"

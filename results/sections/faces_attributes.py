@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from _bench import FIDELITY_GOALS, fidelity_cell, fit_entries, keep_mdc_figure, mapping_cell, mds_by_method, mds_table_lines
+from _bench import FIDELITY_GOALS, fidelity_cell, fidelity_verdict, fit_entries, keep_mdc_figure, mapping_cell, mds_by_method, mds_table_lines
 
 TITLE = "SGF vs InterFaceGAN vs GANSpace on synth-faces (MDS, W and Z space) and SGF's step fidelity"
 COMMAND = "make results SECTIONS=faces_attributes"
@@ -52,13 +52,13 @@ def render(data: dict[str, Any]) -> str:
     lines += ["SGF's fit report (held-out samples; step fidelity = one step towards a random small change "
               f"of two attributes, medians; goals {FIDELITY_GOALS}):", "",
               "| space | F | R^2 | condition dependence | rho(dF/dz) median / max "
-              "| SGF cosine / gain / leak | InterFaceGAN cosine / gain / leak |",
-              "|---|---|---|---|---|---|---|"]
+              "| SGF cosine / gain / leak | SGF: goals | InterFaceGAN cosine / gain / leak |",
+              "|---|---|---|---|---|---|---|---|"]
     for space, block in data.items():
         fit = block["fit"]
         fid = fit.get("step_fidelity")
         lines.append(f"| {space} | {mapping_cell(fit)} | {_num(fit['reconstruction_r2'])} | "
                      f"{_num(fit['condition_dependence'])} | {_num(fit['spectral_radius_median'])} / "
                      f"{_num(fit['spectral_radius_max'])} | {fidelity_cell(fid, 'SGF')} | "
-                     f"{fidelity_cell(fid, 'InterFaceGAN')} |")
+                     f"{fidelity_verdict(fid)} | {fidelity_cell(fid, 'InterFaceGAN')} |")
     return "\n".join(lines) + "\n"

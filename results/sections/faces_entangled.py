@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _bench import FIDELITY_GOALS, fidelity_cell, fit_entries, keep_mdc_figure, mapping_cell, mds_by_method, mds_table_lines
+from _bench import FIDELITY_GOALS, fidelity_cell, fidelity_verdict, fit_entries, keep_mdc_figure, mapping_cell, mds_by_method, mds_table_lines
 
 TITLE = "SGF vs InterFaceGAN vs GANSpace on synth-faces-entangled (MDS and side effects, W and Z space)"
 COMMAND = "make results SECTIONS=faces_entangled"
@@ -29,9 +29,10 @@ def _fidelity_lines(data: dict[str, Any]) -> list[str]:
         return []
     lines = ["One-step fidelity (the fit report's; C is the exact truth here, so no encoder error is in the leak; "
              f"goals {FIDELITY_GOALS}):", "",
-             "| space | SGF cosine / gain / leak | InterFaceGAN cosine / gain / leak |", "|---|---|---|"]
+             "| space | SGF cosine / gain / leak | SGF: goals | InterFaceGAN cosine / gain / leak |", "|---|---|---|---|"]
     for space, fid in rows:
-        lines.append(f"| {space} | {fidelity_cell(fid, 'SGF')} | {fidelity_cell(fid, 'InterFaceGAN')} |")
+        lines.append(f"| {space} | {fidelity_cell(fid, 'SGF')} | {fidelity_verdict(fid)} | "
+                     f"{fidelity_cell(fid, 'InterFaceGAN')} |")
     return lines + [""]
 
 

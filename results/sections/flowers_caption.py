@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _bench import FIDELITY_GOALS, fit_entries, mapping_cell
+from _bench import FIDELITY_GOALS, fidelity_verdict, fit_entries, mapping_cell
 
 TITLE = "SGF caption edits on synth-flowers (flowers_caption.yaml), keep vs plain targets, scored with the truth"
 COMMAND = "make results SECTIONS=flowers_caption"
@@ -200,9 +200,9 @@ def _fit_line(fit: dict[str, Any]) -> str:
             f"median / max {fit['spectral_radius_median']:.2f} / {fit['spectral_radius_max']:.2f}, step scale "
             f"{fit['step_scale']:.2f}. One step {fid['step_size']:g} of the way towards another held-out flower's "
             f"caption embedding ({sgf['samples']} samples, medians): cosine {sgf['cosine']:.2f}, gain "
-            f"{sgf['gain']:.2f}, {leak}; {sgf['unchanged']:.0%} of the steps left the caption as it was. Far from the "
-            f"step-fidelity goals ({FIDELITY_GOALS}) the faces block measures: a step changes a discrete caption by "
-            "whole facts or not at all, and the edits re-measure after every step.")
+            f"{sgf['gain']:.2f}, {leak}; {sgf['unchanged']:.0%} of the steps left the caption as it was. Against the "
+            f"step-fidelity goals ({FIDELITY_GOALS}): {fidelity_verdict(fit['step_fidelity'])}. A step changes a "
+            "discrete caption by whole facts or not at all, and the edits re-measure after every step.")
 
 
 def _f_seeds_line(data: dict[str, Any]) -> str:
