@@ -19,6 +19,7 @@ import platform
 import re
 import sys
 import tempfile
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -71,12 +72,17 @@ def run_sections(names: list[str]) -> None:
     for name in names or section_names():
         module = load_section(name)
         print(f"[results] running {name}: {module.TITLE}", flush=True)
+        started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix=f"results-{name}-") as work:
             data = module.run(Path(work))
         record = {"section": name, "command": module.COMMAND,
                   "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                   "versions": versions(), "data": data}
-        (DATA_DIR / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
+        path = DATA_DIR / f"{name}.json"
+        path.write_text(json.dumps(record, indent=2) + "\n")
+        # a long section is otherwise silent at the end: say it is done, so a log shows what finished
+        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        print(f"[results] {name} done in {time.perf_counter() - started:.0f} s: wrote {shown}", flush=True)
 
 
 def rendered_block(name: str) -> str:

@@ -229,6 +229,24 @@ def test_flowers_fit_line_prints_the_main_runs_fit_report():
     assert "leak 0.50" in section._fit_line(fit)
 
 
+def test_running_a_section_writes_its_record_and_says_when_it_is_done(tmp_path, monkeypatch, capsys):
+    """A long section prints when it starts and when its data file is written, so a log tells a finished
+    run from one still working."""
+    sections, data = tmp_path / "sections", tmp_path / "data"
+    sections.mkdir()
+    (sections / "tiny.py").write_text('TITLE = "a tiny section"\nCOMMAND = "make results SECTIONS=tiny"\n'
+                                      'def run(work_dir):\n    return {"answer": 42}\n'
+                                      'def render(data):\n    return str(data["answer"])\n')
+    monkeypatch.setattr(build, "SECTIONS_DIR", sections)
+    monkeypatch.setattr(build, "DATA_DIR", data)
+    build.run_sections(["tiny"])
+    record = json.loads((data / "tiny.json").read_text())
+    assert record["data"] == {"answer": 42} and record["command"] == "make results SECTIONS=tiny"
+    out = capsys.readouterr().out
+    assert "[results] running tiny: a tiny section" in out
+    assert re.search(r"\[results\] tiny done in \d+ s: wrote .*tiny\.json", out), out
+
+
 def test_fidelity_verdict_judges_both_goals_strictly():
     """The sections' goal column is computed from the fit report, never typed: at the goal's edge a step
     meets it, a hair past it misses, and an undefined leak is said so instead of passing as met on it."""
