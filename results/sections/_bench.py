@@ -50,7 +50,7 @@ def fidelity_cell(fidelity: dict | None, method: str) -> str:
 
 def fidelity_verdict(fidelity: dict | None, method: str = "SGF") -> str:
     """Whether one method's one-step fidelity meets :data:`FIDELITY_GOALS`: "met", or "missed" with the
-    figures that miss ("missed: leak 0.40 > 0.3"); a leak that is undefined (every dim a target) is said so
+    figures that miss ("missed: leak 0.401 > 0.3"); a leak that is undefined (every dim a target) is said so
     and checked no further."""
     stats = (fidelity or {}).get("methods", {}).get(method)
     if stats is None:

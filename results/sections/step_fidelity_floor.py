@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from _bench import FIDELITY_GOALS, load_benchmark
+from _bench import FIDELITY_GOALS, FIDELITY_LEAK_GOAL, load_benchmark
 
 TITLE = "Step fidelity decomposed: SGF against oracle directions, read by the learned encoder and by the truth"
 COMMAND = "make results SECTIONS=step_fidelity_floor"
@@ -55,6 +55,6 @@ def _summary(data: dict[str, Any], eta: str) -> str:
         owned.append(f"{name} {sgf:.2f}" + (f" (one F alone {alone['truth']['leak']:.2f})" if alone else "")
                      + f" against {rows['oracle J_truth']['truth']['leak']:.2f} for the perfect direction")
     return ("Even a perfect direction (`oracle J_truth`) leaks, through the recipe's learned encoder: "
-            + ", ".join(floors) + ". Where that is above 0.3, the goal as it is read (leak <= 0.3 through the "
-            "learned encoder) is out of reach of any direction with that encoder. What the method itself still "
+            + ", ".join(floors) + f". Where that is above {FIDELITY_LEAK_GOAL}, the goal as it is read (leak <= "
+            f"{FIDELITY_LEAK_GOAL} through the learned encoder) is out of reach of any direction with that encoder. What the method itself still "
             "owns is its truth leak: SGF " + "; ".join(owned) + ".")
