@@ -81,8 +81,7 @@ def run_sections(names: list[str]) -> None:
         path = DATA_DIR / f"{name}.json"
         path.write_text(json.dumps(record, indent=2) + "\n")
         # a long section is otherwise silent at the end: say it is done, so a log shows what finished
-        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-        print(f"[results] {name} done in {time.perf_counter() - started:.0f} s: wrote {shown}", flush=True)
+        print(f"[results] {name} done in {time.perf_counter() - started:.0f} s: wrote {path}", flush=True)
 
 
 def rendered_block(name: str) -> str:

@@ -261,11 +261,14 @@ def test_fidelity_verdict_judges_both_goals_strictly():
     assert fidelity_verdict(report(0.34, None)) == "missed: cosine 0.340 < 0.8 (leak undefined)"
     assert fidelity_verdict(report(0.9, None)) == "met (leak undefined)"
     assert fidelity_verdict(report(0.9, 0.1), "InterFaceGAN") == "-"
-    assert "SGF: goals" in section.render({"W": {"attributes": ["smile"], "mds": {"SGF": {"smile": 1.0, "overall": 1.0}},
-                                                  "fit": {"F": "contractive", "reconstruction_r2": 0.8,
-                                                          "condition_dependence": 0.4, "spectral_radius_median": 0.4,
-                                                          "spectral_radius_max": 0.5,
-                                                          "step_fidelity": report(0.99, 0.28)}}})
+    block = {"attributes": ["smile"], "mds": {"SGF": {"smile": 1.0, "overall": 1.0}},
+             "fit": {"F": "contractive", "reconstruction_r2": 0.8, "condition_dependence": 0.4,
+                     "spectral_radius_median": 0.4, "spectral_radius_max": 0.5, "step_fidelity": report(0.99, 0.28)}}
+    text = section.render({"W": block})
+    assert "SGF: goals" in text
+    assert "| 0.990 / 1.000 / 0.280 | met |" in text, text   # the verdict sits beside the figures it judges
+    block["fit"]["step_fidelity"] = report(0.99, 0.31)
+    assert "| missed: leak 0.310 > 0.3 |" in section.render({"W": block})
 
 
 def test_flowers_prose_quotes_the_recipes_own_sgf_settings():

@@ -21,9 +21,12 @@ from sgfkit.shipped_weights import optimizer_step, training_command
 from sgfkit.threads import torch_threads
 
 TRAINING_PARAMS: dict[str, Param] = {
-    # more distinct renders, not more passes, is what taught the network to read a change where it happened
-    # (twin leak 0.41 at 12000 renders x 5 epochs; 0.29 at 24000 x 10; 0.26 at 48000 x 5; 0.23 at 144000 x 2;
-    # 0.22 here)
+    # more distinct renders, not more passes, is what taught the network to read a change where it happened.
+    # Renders x epochs: twin leak (1000 twins, the shipped_encoders section's seed) / held-out MAE / the W recipe's
+    # one-step SGF leak through the network / the floor under any direction (oracle J_truth), the last two from
+    # benchmarks/bench_leak_decomposition.py: 12000 x 5 (shipped before) 0.41 / 0.028 / 0.401 / 0.329;
+    # 24000 x 10 0.29 / 0.019 / 0.316 / 0.234; 48000 x 5 0.26 / 0.018 / 0.283 / 0.210; 144000 x 2 0.23 / 0.017 /
+    # 0.288 / 0.207; 96000 x 4 (these defaults) 0.22 / 0.016 / 0.270 / 0.190
     "samples": Param(int, 96000, "training renders (rendered once, seeded), split over train_truncations", min=8),
     "heldout": Param(int, 1000, "held-out renders (another seed) for the report", min=8),
     "epochs": Param(int, 4, "passes over the training renders", min=1),
