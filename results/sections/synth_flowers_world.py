@@ -12,7 +12,7 @@ SAMPLES, SEED, TRUNCATION = 4000, 0, 0.8
 OFF_ANCHOR = (0.15, 0.25)
 #: tip_share in [0, 0.5]: below LOW a plain flower, above HIGH a half-and-half two-tone one, else in between
 TIP_LOW, TIP_HIGH = 0.05, 0.45
-FACTS = ("petal_shape", "petal_size", "center_color", "background")
+FACTS = ("petal_shape", "petal_size", "petal_count", "center_color", "center_size", "background")
 
 
 def _shares(values: list) -> dict[str, float]:
