@@ -282,6 +282,13 @@ class ConditionEncoder(ConditionEncoderDeclaration, Component):
         delta = (c1.float() - c0.float()).abs()
         return {name: delta[:, d] for d, name in enumerate(self.names)}
 
+    def smallest_changes(self, c: torch.Tensor, seed: int) -> list[dict[str, Any]] | None:
+        """Per row of ``c`` [N, k], a target spec asking for the smallest change of that reading the encoder can
+        express (a caption reader: one fact of the caption replaced by another value), for the step-fidelity
+        report of a discrete reader, whose reading cannot move a small fraction of the way to anything.
+        ``None`` (the default) for continuous conditions, where any small dc is a change."""
+        return None
+
     def describe(self, c: torch.Tensor, dims: Sequence[int] | None = None) -> list[str]:
         """One short human-readable label per sample (for image grids)."""
         idx = list(dims) if dims else list(range(min(4, c.shape[1])))

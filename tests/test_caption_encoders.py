@@ -202,6 +202,30 @@ def test_keep_targets_rewrite_each_source_caption_with_only_the_named_facts():
 
 
 @pytest.mark.slow
+def test_smallest_changes_replace_one_fact_of_each_reading():
+    """The fit report's discrete step-fidelity targets: per reading, a keep target naming one fact with another
+    value, which rewrites that reading's caption in that fact only."""
+    from sgfkit_caption.encoders import FlowerCaption
+    from sgfkit_synthetic import SynthFlowers
+    from sgfkit_synthetic.captions import FACT_VALUES, parse_caption
+
+    enc = FlowerCaption(phrasing="canonical")
+    g = SynthFlowers(resolution=64, truncation=0.8)
+    c = enc.encode(g.synthesize(g.sample_latents(16, seed=5)))
+    specs = enc.smallest_changes(c, seed=0)
+    readings = [parse_caption(text) for text in enc.describe(c)]
+    assert len(specs) == len(readings)
+    for spec, facts, row in zip(specs, readings, c):
+        asked = parse_caption(spec["caption"])
+        assert spec["keep"] is True and len(asked) == 1, spec
+        ((key, value),) = asked.items()
+        assert key in facts and value != facts[key] and value in FACT_VALUES[key]
+        assert parse_caption(enc.keep_sentences(spec["caption"], row[None])[0]) == {**facts, key: value}
+    assert len({next(iter(parse_caption(s["caption"]))) for s in specs}) >= 3     # random facts, not one
+    assert enc.smallest_changes(c, seed=0) == specs != enc.smallest_changes(c, seed=1)
+
+
+@pytest.mark.slow
 def test_canonical_phrasing_embeds_the_facts_the_captioner_read_not_its_wording():
     from sgfkit_caption.encoders import FlowerCaption
     from sgfkit_synthetic import SynthFlowers

@@ -227,6 +227,14 @@ def test_flowers_fit_line_prints_the_main_runs_fit_report():
     assert "contractive (15 blocks)" in line, line
     fit["step_fidelity"]["methods"]["SGF"]["leak"] = 0.5
     assert "leak 0.50" in section._fit_line(fit)
+    assert "Counted in facts" not in line                      # older data without the smallest-change report
+    fit["step_fidelity"]["smallest_change"] = {"methods": {"SGF": {
+        "cosine": 0.63, "gain": 1.16, "leak": 0.957, "unchanged": 0.04, "samples": 500, "asked_changed": 0.894,
+        "exact": 0.286, "other_aspects": 0.856}}}
+    line = section._fit_line(fit)
+    assert "the asked fact changed in 89% of the steps, the reading became exactly the target in 29%" in line, line
+    assert "0.86 other facts changed per step: leak (other facts changed per asked fact changed) 0.96" in line
+    assert line.endswith("Against the goals: missed: cosine 0.630 < 0.8, leak 0.957 > 0.3."), line
 
 
 def test_running_a_section_writes_its_record_and_says_when_it_is_done(tmp_path, monkeypatch, capsys):

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from sgfkit.components import EditRequest
+from sgfkit.latents import Latents
 from sgfkit_manipulators.sgf import SGF
 from toy_world import toy_dataset
 
@@ -122,3 +123,68 @@ def test_the_neumann_order_calibrates_its_own_step_so_it_is_part_of_the_fit_key(
     assert scales[1] > scales[0] * 1.05, scales   # order 0 realises less of dc per raw step
     assert "neumann_order" not in first.fit_params()           # order 1 keeps the keys fits always had
     assert zeroth.fit_params()["neumann_order"] == 0 and zeroth.fit_params() != first.fit_params()
+
+
+def _stepped_reader():
+    """A discrete reader on the toy world: every score read as 0, 0.5 or 1; its smallest change is one attribute
+    moved by one step."""
+    from toy_world import ToyAttributes
+
+    class Stepped(ToyAttributes):
+        def encode(self, images: torch.Tensor) -> torch.Tensor:
+            return torch.round(super().encode(images) * 2) / 2
+
+        def smallest_changes(self, c: torch.Tensor, seed: int) -> list[dict]:
+            gen = torch.Generator().manual_seed(seed)
+            picks = torch.randint(0, len(self.names), (c.shape[0],), generator=gen).tolist()
+            return [{self.names[j]: float(c[i, j]) + (0.5 if float(c[i, j]) < 1.0 else -0.5)}
+                    for i, j in enumerate(picks)]
+    return Stepped()
+
+
+def test_smallest_change_fidelity_counts_aspects_exactly():
+    """Known steps give known counts: no step changes nothing; a step straight along the latent axes that the
+    asked attribute alone reads moves the asked aspect and no other."""
+    from sgfkit_manipulators.step_fidelity import aspect_step_fidelity
+    from toy_world import ToyGenerator
+
+    torch.set_num_threads(1)
+    g, e = ToyGenerator(space="w"), _stepped_reader()
+    lat = g.sample_latents(200, seed=3).tensor
+    # a2 = sigmoid(2 w_2) reads only latent dim 2 (layers 2-3 of a w code, which repeats w on every layer)
+    a2_only = torch.zeros(g.w_dim)
+    a2_only[2] = 1.0
+
+    def along_a2(z: torch.Tensor, c: torch.Tensor, dc: torch.Tensor) -> torch.Tensor:
+        return 3.0 * torch.sign(dc[:, 2:3]) * a2_only.expand(len(z), -1)
+
+    stats = aspect_step_fidelity({"none": lambda z, c, dc: torch.zeros_like(z), "a2": along_a2}, g, e, lat, "w",
+                                 seed=1)
+    none = stats["none"]
+    assert none["unchanged"] == 1.0 and none["asked_changed"] == 0.0 and none["exact"] == 0.0
+    assert none["other_aspects"] == 0.0 and none["leak"] is None
+    a2 = stats["a2"]
+    c = e.measure(g, Latents(lat, "w"))
+    asked_a2 = sum(1 for spec in e.smallest_changes(c, 1) if "a2" in spec) / len(lat)
+    # only a2 moves, so nothing else changes, and a2 changes exactly where it was asked (and could move)
+    assert a2["other_aspects"] == 0.0 and a2["leak"] == 0.0
+    assert 0.0 < a2["asked_changed"] <= asked_a2 + 1e-9
+    assert a2["exact"] <= a2["asked_changed"]
+
+
+def test_a_discrete_reader_gets_a_smallest_change_report_and_a_continuous_one_none(fitted):
+    *_, report = fitted
+    assert "smallest_change" not in report["step_fidelity"]          # ToyAttributes: continuous scores
+    from sgfkit.dataset import LatentDataset
+    from toy_world import ToyGenerator
+
+    torch.set_num_threads(1)
+    g, e = ToyGenerator(space="w"), _stepped_reader()
+    lat = g.sample_latents(600, seed=0)
+    ds = LatentDataset(g.sample_z(600, 0), lat.tensor, e.measure(g, lat), e.names, "w")
+    sgf = SGF(layers_F=2, train_steps=200, lr=1e-3, fidelity_samples=32, calibrate_step=False)
+    smallest = sgf.fit(ds, g, e)["step_fidelity"]["smallest_change"]["methods"]
+    assert set(smallest) == {"SGF", "InterFaceGAN"}
+    for stats in smallest.values():
+        assert 0.0 <= stats["exact"] <= stats["asked_changed"] <= 1.0 and stats["other_aspects"] >= 0.0
+    assert smallest["SGF"]["asked_changed"] > 0.3, smallest                 # SGF's step moves what was asked

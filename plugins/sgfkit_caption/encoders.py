@@ -232,6 +232,23 @@ class FlowerCaption(FlowerCaptionDeclaration, CaptionEmbeddingEncoder):
             return None
         return {"caption": phrase_facts({key: facts[key] for key in aspects}), "keep": True}
 
+    def smallest_changes(self, c: torch.Tensor, seed: int) -> list[dict[str, Any]] | None:
+        """Per row of ``c`` [N, 384], a keep target that replaces one fact its caption names with another value
+        the grammar can say (a random fact and value, deterministic given ``seed``), e.g. "this flower has 8
+        petals" for a reading of seven petals. A row whose caption is unknown gets a one-fact target alone."""
+        import random
+
+        from sgfkit_synthetic.captions import FACT_VALUES, parse_caption, phrase_facts
+
+        rng = random.Random(seed)
+        specs = []
+        for source in self.source_captions(c):
+            facts = parse_caption(source or "")
+            key = rng.choice(sorted(k for k in facts if k in FACT_VALUES) or sorted(FACT_VALUES))
+            value = rng.choice([v for v in FACT_VALUES[key] if v != facts.get(key)])
+            specs.append({"caption": phrase_facts({key: value}), "keep": True})
+        return specs
+
     def aspect_changes(self, c0: torch.Tensor, c1: torch.Tensor) -> dict[str, torch.Tensor]:
         """Per fact the captions name, 1.0 where the two readings' captions give it different values
         (named in one only counts too), else 0.0 [N]; plus ``caption`` (1 - cosine similarity)."""

@@ -33,7 +33,7 @@ from sgfkit_manipulators.sgf_loop import EditSettings, EditTrace, follow_couplin
 from sgfkit_manipulators.sgf_solver import exact_direction, neumann_direction, spectral_radius
 from sgfkit_manipulators.sgf_stopping import StopRule
 from sgfkit_manipulators.sgf_training import diagnose, reconstruction_r2, train_aux_mapping
-from sgfkit_manipulators.step_fidelity import StepFn, linear_step, step_fidelity
+from sgfkit_manipulators.step_fidelity import StepFn, aspect_step_fidelity, linear_step, step_fidelity
 
 #: share of the dataset held out for the fit report
 HOLDOUT = 0.1
@@ -191,7 +191,11 @@ class SGF(SGFDeclaration, Manipulator):
             steps["InterFaceGAN"] = reference
         results = step_fidelity(steps, generator, encoder, lat, dataset.space, c, self.params["step_size"],
                                 seed=self.params["seed"])
-        return {"samples": len(hold), "step_size": self.params["step_size"], "methods": results}
+        report = {"samples": len(hold), "step_size": self.params["step_size"], "methods": results}
+        smallest = aspect_step_fidelity(steps, generator, encoder, lat, dataset.space, seed=self.params["seed"])
+        if smallest is not None:
+            report["smallest_change"] = {"methods": smallest}
+        return report
 
     def _norm_u(self, z: torch.Tensor) -> torch.Tensor:
         return (z - self.norm["lat_mean"].to(z)) / self.norm["lat_scale"].to(z)

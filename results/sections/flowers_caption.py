@@ -202,7 +202,23 @@ def _fit_line(fit: dict[str, Any]) -> str:
             f"caption embedding ({sgf['samples']} samples, medians): cosine {sgf['cosine']:.2f}, gain "
             f"{sgf['gain']:.2f}, {leak}; {sgf['unchanged']:.0%} of the steps left the caption as it was. Against the "
             f"step-fidelity goals ({FIDELITY_GOALS}): {fidelity_verdict(fit['step_fidelity'])}. A step changes a "
-            "discrete caption by whole facts or not at all, and the edits re-measure after every step.")
+            "discrete caption by whole facts or not at all, and the edits re-measure after every step."
+            + _smallest_change_sentence(fid))
+
+
+def _smallest_change_sentence(fid: dict[str, Any]) -> str:
+    """The fit report's one step the whole way to a one-fact change, counted in facts (absent in older data)."""
+    smallest = fid.get("smallest_change")
+    if not smallest:
+        return ""
+    sgf = smallest["methods"]["SGF"]
+    leak = "-" if sgf["leak"] is None else f"{sgf['leak']:.2f}"
+    return (" Counted in facts, the smallest change a caption can say: one step the whole way to the reading with "
+            "one fact replaced by another value (a random fact and value per sample, as a keep target; same samples): "
+            f"cosine {sgf['cosine']:.2f}, gain {sgf['gain']:.2f}; the asked fact changed in {sgf['asked_changed']:.0%} "
+            f"of the steps, the reading became exactly the target in {sgf['exact']:.0%}, and {sgf['other_aspects']:.2f} "
+            f"other facts changed per step: leak (other facts changed per asked fact changed) {leak}. Against the "
+            f"goals: {fidelity_verdict(smallest)}.")
 
 
 def _f_seeds_line(data: dict[str, Any]) -> str:
