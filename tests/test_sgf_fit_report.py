@@ -159,7 +159,7 @@ def test_smallest_change_fidelity_counts_aspects_exactly():
         return 3.0 * torch.sign(dc[:, 2:3]) * a2_only.expand(len(z), -1)
 
     stats = aspect_step_fidelity({"none": lambda z, c, dc: torch.zeros_like(z), "a2": along_a2}, g, e, lat, "w",
-                                 seed=1)
+                                 e.measure(g, Latents(lat, "w")), seed=1)
     none = stats["none"]
     assert none["unchanged"] == 1.0 and none["asked_changed"] == 0.0 and none["exact"] == 0.0
     assert none["other_aspects"] == 0.0 and none["leak"] is None

@@ -192,7 +192,7 @@ class SGF(SGFDeclaration, Manipulator):
         results = step_fidelity(steps, generator, encoder, lat, dataset.space, c, self.params["step_size"],
                                 seed=self.params["seed"])
         report = {"samples": len(hold), "step_size": self.params["step_size"], "methods": results}
-        smallest = aspect_step_fidelity(steps, generator, encoder, lat, dataset.space, seed=self.params["seed"])
+        smallest = aspect_step_fidelity(steps, generator, encoder, lat, dataset.space, c, seed=self.params["seed"])
         if smallest is not None:
             report["smallest_change"] = {"methods": smallest}
         return report

@@ -106,13 +106,15 @@ def linear_step(normals: torch.Tensor, latents: torch.Tensor, conditions: torch.
 
 @torch.no_grad()
 def aspect_step_fidelity(steps: dict[str, StepFn], generator: Generator, encoder: ConditionEncoder,
-                         latents: torch.Tensor, space: str, seed: int = 0) -> dict[str, Any] | None:
+                         latents: torch.Tensor, space: str, conditions: torch.Tensor,
+                         seed: int = 0) -> dict[str, Any] | None:
     """One step the whole way to each sample's smallest expressible change, per method in ``steps``; ``None``
     when the encoder has no such changes (continuous conditions).
 
     Args:
-        latents: [N, d] held-out codes in ``space``. Their conditions are measured here, so that the encoder
-            knows each reading (a caption reader rewrites the caption behind it).
+        latents: [N, d] held-out codes in ``space``; conditions: [N, k] their readings (from the dataset).
+            For an encoder with smallest changes they are measured again here, so that the encoder knows
+            each reading (a caption reader rewrites the caption behind it; a cached dataset's are unknown).
 
     Returns, per method: ``cosine`` / ``gain`` / ``unchanged`` as :func:`fidelity_stats` on dc = c1 - c;
     ``asked_changed`` (share of samples whose asked aspect changed), ``exact`` (share whose new reading is the
@@ -120,6 +122,8 @@ def aspect_step_fidelity(steps: dict[str, StepFn], generator: Generator, encoder
     of other aspects that changed) and ``leak`` (other aspects changed per asked aspect changed, summed over
     the samples: the leak of the step-fidelity goal counted in aspects).
     """
+    if encoder.smallest_changes(conditions[:1], seed) is None:     # continuous conditions: nothing to measure
+        return None
     c = encoder.measure(generator, Latents(latents, space)).to(latents.device)
     specs = encoder.smallest_changes(c, seed)
     if specs is None:
