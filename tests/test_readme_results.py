@@ -290,3 +290,18 @@ def test_flowers_prose_quotes_the_recipes_own_sgf_settings():
     named = {key: value for key, value in quoted.items() if key in sgf}
     assert {"patience", "tolerance", "plateau_growth", "train_steps"} <= set(named), quoted
     assert {key: float(value) for key, value in named.items()} == {key: float(sgf[key]) for key in named}
+
+
+def test_random_caption_line_says_what_the_captioner_leaves_unread_only_when_it_does():
+    section = build.load_section("flowers_caption")
+    scores = {"random 0": {"success": 1.0, "other_changed": 0.0, "samples": 8, "per_fact": {"petal_color": 1.0}},
+              "random 1": {"success": 0.5, "other_changed": 0.25, "samples": 8,
+                           "per_fact": {"petal_color": 1.0, "petal_count": 0.5}}}
+    data = {"random": {"scores": scores, "captions": ["red petals", "7 red petals"],
+                       "read_facts": ["petal_color", "petal_count"]}}
+    every_fact_read = section._random_table(data).splitlines()[0]
+    assert every_fact_read.endswith("The captioner names color, count."), every_fact_read
+    data["random"]["read_facts"] = ["petal_color"]
+    one_unread = section._random_table(data).splitlines()[0]
+    assert "never count: a target that asks for those has nothing to follow there" in one_unread, one_unread
+    assert one_unread.endswith("the 1 captions that name only what it reads: success 1.00, other facts changed 0.00.")

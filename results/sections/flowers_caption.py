@@ -294,7 +294,7 @@ def _random_table(data: dict[str, Any]) -> str:
                        "to follow there" if unread else "")
                     + (f"; the {len(readable)} captions that name only what it reads: success "
                        f"{_overall(readable)['success']:.2f}, other facts changed "
-                       f"{_overall(readable)['other_changed']:.2f}." if readable else "."))
+                       f"{_overall(readable)['other_changed']:.2f}." if readable and unread else "."))
     rows += ["", "| caption | success | per fact | other facts changed | all layers: success / other facts changed |",
              "|---|---|---|---|---|"]
     for i, text in enumerate(texts):
