@@ -11,8 +11,9 @@ TRAINING_PARAMS: dict[str, Param] = {
     # every fact the grammar can say, so that the most likely caption names them all and keep targets hold them
     # (background: edits of the petal colour drift it most). The petal count and centre size became readable
     # with synth-flowers v2.1 (a shallower notch, a stepped centre size) and 6x the renders: a probe CNN (this
-    # trunk + one linear head per fact, 1000 held-out renders) read the count 0.80 -> 0.92 -> 0.98 and the centre
-    # size 0.92 -> 0.99 -> 0.99 (v2 at 24000 renders x 3000 steps -> v2.1 at the same -> v2.1 at 48000 x 6000).
+    # trunk + one linear head per fact, 1000 held-out renders) read the count 0.80-0.85 -> 0.92 -> 0.98 and the centre
+    # size 0.91-0.92 -> 0.99 -> 0.99 (v2 at 24000 renders x 3000 steps, two trainings -> v2.1 at the same -> v2.1 at
+    # 48000 x 6000).
     # Earlier tries on v2 kept both out: 8000 renders at 64 px read the centre size 87.3 % and the count ~63 %;
     # 128 px with a fourth stage ([24, 48, 96, 96], 39 min): centre size 86.8 %, count 64.8 %.
     # The shipped captioner (these defaults, 17 min on one core), 400 held-out renders: count 92.5 %, centre size
