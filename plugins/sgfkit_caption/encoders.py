@@ -15,6 +15,7 @@ so the embedding does not ask for facts the user did not name.
 """
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -236,8 +237,6 @@ class FlowerCaption(FlowerCaptionDeclaration, CaptionEmbeddingEncoder):
         """Per row of ``c`` [N, 384], a keep target that replaces one fact its caption names with another value
         the grammar can say (a random fact and value, deterministic given ``seed``), e.g. "this flower has 8
         petals" for a reading of seven petals. A row whose caption is unknown gets a one-fact target alone."""
-        import random
-
         from sgfkit_synthetic.captions import FACT_VALUES, parse_caption, phrase_facts
 
         rng = random.Random(seed)

@@ -122,12 +122,11 @@ def aspect_step_fidelity(steps: dict[str, StepFn], generator: Generator, encoder
     of other aspects that changed) and ``leak`` (other aspects changed per asked aspect changed, summed over
     the samples: the leak of the step-fidelity goal counted in aspects).
     """
-    if encoder.smallest_changes(conditions[:1], seed) is None:     # continuous conditions: nothing to measure
+    # ask on one row first: a continuous encoder says None, and its readings need no second measuring
+    if encoder.smallest_changes(conditions[:1], seed) is None:
         return None
     c = encoder.measure(generator, Latents(latents, space)).to(latents.device)
-    specs = encoder.smallest_changes(c, seed)
-    if specs is None:
-        return None
+    specs = encoder.smallest_changes(c, seed) or []
     c1 = torch.cat([encoder.target(spec, c[i:i + 1]) for i, spec in enumerate(specs)]).to(c)
     asked = [set(encoder.target_aspects(spec)) for spec in specs]
     dc = c1 - c

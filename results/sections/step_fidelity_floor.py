@@ -56,5 +56,5 @@ def _summary(data: dict[str, Any], eta: str) -> str:
                      + f" against {rows['oracle J_truth']['truth']['leak']:.2f} for the perfect direction")
     return ("Even a perfect direction (`oracle J_truth`) leaks, through the recipe's learned encoder: "
             + ", ".join(floors) + f". Where that is above {FIDELITY_LEAK_GOAL}, the goal as it is read (leak <= "
-            f"{FIDELITY_LEAK_GOAL} through the learned encoder) is out of reach of any direction with that encoder. What the method itself still "
-            "owns is its truth leak: SGF " + "; ".join(owned) + ".")
+            f"{FIDELITY_LEAK_GOAL} through the learned encoder) is out of reach of any direction with that encoder. "
+            "What the method itself still owns is its truth leak: SGF " + "; ".join(owned) + ".")
