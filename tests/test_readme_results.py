@@ -305,3 +305,51 @@ def test_random_caption_line_says_what_the_captioner_leaves_unread_only_when_it_
     one_unread = section._random_table(data).splitlines()[0]
     assert "never count: a target that asks for those has nothing to follow there" in one_unread, one_unread
     assert one_unread.endswith("the 1 captions that name only what it reads: success 1.00, other facts changed 0.00.")
+
+
+def test_random_caption_line_splits_failures_into_the_readers_and_the_paths():
+    section = build.load_section("flowers_caption")
+    scores = {"random 0": {"success": 0.75, "other_changed": 0.0, "samples": 8, "per_fact": {"petal_color": 0.75},
+                           "reader_wrong": 0.25},
+              "random 1": {"success": 0.5, "other_changed": 0.0, "samples": 8, "per_fact": {"petal_count": 0.5},
+                           "reader_wrong": 0.125}}
+    data = {"random": {"scores": scores, "captions": ["red petals", "7 petals"], "read_facts": [],
+                       "reader_accuracy": {"random 0": 0.9, "random 1": 0.8}, "reader_renders": 64}}
+    table = section._random_table(data)
+    first = table.splitlines()[0]
+    # failures 0.375 on average, 0.1875 of them the reader's (converged, truth false), the rest the path's
+    assert "Of the 0.38 that fail, 0.19 stopped as converged" in first, first
+    assert "the other 0.19 never reached the target" in first, first
+    assert "on 64 fresh flowers its reading of the facts a caption names is all true in 0.85 of them" in first, first
+    assert '| "red petals" | 0.75 | color 0.75 | 0.00 | 0.25 | 0.90 | - |' in table, table
+
+
+@pytest.mark.slow
+def test_reader_accuracy_scores_the_captioners_reading_of_the_named_facts_against_the_truth(monkeypatch):
+    """On fresh flowers the shipped captioner reads a one-fact caption's fact right far more often than a
+    seven-fact caption's facts all at once, and never above 1."""
+    import yaml
+
+    section = build.load_section("flowers_caption")
+    monkeypatch.setattr(section, "READER_RENDERS", 48)
+    recipe = yaml.safe_load((ROOT / "recipes" / "flowers_caption.yaml").read_text())
+    one = "this flower has a green background"
+    seven = "this flower has seven large pointed red petals and a small yellow center on a dark background"
+    accuracy = section._reader_accuracy(recipe, [one, seven])
+    assert accuracy["random 0"] > 0.85          # background: 100 % at training
+    assert 0.0 <= accuracy["random 1"] <= accuracy["random 0"]
+
+
+def test_more_seeds_line_splits_the_failed_keep_edits_and_stays_silent_without_statuses():
+    section = build.load_section("flowers_caption")
+
+    def score(success, wrong, n):
+        return {"success": success, "other_changed": 0.0, "samples": n, "reader_wrong": wrong}
+
+    data = {"keep": {"red": score(0.75, 0.25, 8)}, "more_seeds": {"seeds": [8, 9], "scores": {"red": score(0.5, 0.0, 16)}}}
+    line = section._more_seeds_line(data)
+    assert line.endswith("Of the 24 keep edits on both seed ranges, 10 fail: 2 stopped as converged (the captioner "
+                         "read the target) with a named fact false in the truth, the reader's error; 8 never reached "
+                         "the target by the reader."), line
+    data["keep"]["red"]["reader_wrong"] = None   # results recorded before the metric split failures
+    assert section._more_seeds_line(data).endswith("all targets 0.50 / 0.00."), section._more_seeds_line(data)

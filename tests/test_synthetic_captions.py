@@ -174,6 +174,16 @@ def test_compositions_are_scored_fact_by_fact():
         assert score["matched_share"] == pytest.approx((1 + 0.5 + 0.5 + 0.5) / 4)
 
 
+def test_reader_wrong_counts_converged_edits_whose_truth_fails():
+    before = [_facts()] * 4
+    after = [_facts(petal_color="red"), _facts(petal_color="pink"), _facts(petal_color="pink"), _facts()]
+    status = ["converged", "converged", "rolled-back", "max_steps"]
+    score = score_caption_edit("this flower has red petals", before, after, status)
+    assert score["success"] == pytest.approx(0.25)
+    assert score["reader_wrong"] == pytest.approx(0.25)   # only sample 1: the reader said red, the truth pink
+    assert score_caption_edit("this flower has red petals", before, after)["reader_wrong"] is None
+
+
 def test_caption_success_metric_tables_per_target_and_overall():
     def outcome(method, caption, after):
         n = len(after)
@@ -194,6 +204,13 @@ def test_caption_success_metric_tables_per_target_and_overall():
     assert "| SGF | **all** | 0.750 |" in result.tables["caption_success"]
     assert "| SGF | pointed pe | 0.500 | petal_shape 0.50 |" in result.tables["caption_success"]
     assert CaptionSuccess().compute([], edits[-1:]).values == {}
+    assert result.values["overall"]["SGF"]["reader_wrong"] is None   # "done": no reading decided the end
+    stopped = outcome("SGF", "red petals", [_facts(petal_color="red"), _facts(petal_color="pink")])
+    stopped.status = ["converged", "converged"]
+    judged = CaptionSuccess().compute([], [stopped])
+    assert judged.values["overall"]["SGF"]["reader_wrong"] == pytest.approx(0.5)
+    assert "| SGF | red petals | 0.500 | petal_color 0.50 | 0.500 | 0.00 | 0.500 | 2 |" in \
+        judged.tables["caption_success"]
 
 
 def test_parser_handles_every_colour_and_number_word():

@@ -25,7 +25,7 @@ def _without_keep(recipe: dict[str, Any]) -> dict[str, Any]:
 def _scores(result: Any) -> dict[str, Any]:
     per_target = result.metrics["metrics"]["caption-success"]["per_target"]["SGF"]
     return {label: {k: s[k] for k in ("success", "per_fact", "matched_share", "other_changed", "changed_per_fact",
-                                      "samples")}
+                                      "reader_wrong", "samples")}
             for label, s in per_target.items()}
 
 
@@ -48,6 +48,37 @@ def _random_captions() -> list[str]:
 
     rng = random.Random(RANDOM_SEED)
     return [random_caption(rng) for _ in range(RANDOM_CAPTIONS)]
+
+
+#: fresh flowers on which the captioner's own accuracy on each random caption's facts is measured
+READER_RENDERS, READER_SEED = 512, 2027
+
+
+def _reader_accuracy(recipe: dict[str, Any], texts: list[str]) -> dict[str, float]:
+    """Per caption, the share of READER_RENDERS fresh flowers (the recipe's generator) whose captioner reading
+    (the recipe's encoder) gives every fact the caption names a value that holds in the truth: how often the
+    reader is right about those facts where no edit has pushed the image to its decision boundary."""
+    import torch
+
+    import sgfkit
+    from sgfkit.latents import Latents
+    from sgfkit_synthetic.captions import fact_holds, parse_caption
+
+    gen_spec, enc_spec = dict(recipe["generator"]), dict(recipe["encoder"])
+    generator = sgfkit.get_generator(gen_spec.pop("type"), **gen_spec)
+    encoder = sgfkit.get_condition_encoder(enc_spec.pop("type"), **enc_spec)
+    z = torch.randn(READER_RENDERS, generator.z_dim, generator=torch.Generator().manual_seed(READER_SEED))
+    with torch.no_grad():
+        ws = generator.ws_of(Latents(z, "z"))
+        truth = generator.facts(generator.scene(ws))
+        readings = [parse_caption(t) for t in encoder.captions(generator.synthesize(Latents(ws, "w+")))]
+    out = {}
+    for i, text in enumerate(texts):
+        named = parse_caption(text)
+        right = [all(key in read and fact_holds(facts, key, read[key]) for key in named)
+                 for read, facts in zip(readings, truth)]
+        out[f"random {i}"] = sum(right) / len(right)
+    return out
 
 
 def _with_random_targets(recipe: dict[str, Any], texts: list[str], layers: str | None) -> dict[str, Any]:
@@ -114,6 +145,8 @@ def run(work_dir: Path) -> dict[str, Any]:
             "keep": _scores(keep), "plain": _scores(plain), "captioned": _scores(captioned),
             "more_seeds": {"seeds": MORE_SEEDS, "scores": _scores(more)},
             "random": {"captions": texts, "scores": _scores(random_runs["auto"]),
+                       "reader_accuracy": _reader_accuracy(yaml.safe_load((ROOT / RECIPE).read_text()), texts),
+                       "reader_renders": READER_RENDERS,
                        "scores_all_layers": _scores(random_runs["all"]), "read_facts": _read_facts()},
             "one_thread": _scores(one_thread), "f_seeds": f_seeds, "fit": fit_entries(keep.metrics["fit"]["SGF"], FIT_KEYS)}
 
@@ -175,7 +208,21 @@ def _more_seeds_line(data: dict[str, Any]) -> str:
     return (f"On {len(seeds)} more seeds ({seeds[0]}-{seeds[-1]}, same fit), keep targets, success / other facts "
             "changed: " + ", ".join(f"{label} {s['success']:.2f} / {s['other_changed']:.2f}"
                                     for label, s in scores.items())
-            + f"; all targets {overall['success']:.2f} / {overall['other_changed']:.2f}.")
+            + f"; all targets {overall['success']:.2f} / {overall['other_changed']:.2f}." + _failure_split(data))
+
+
+def _failure_split(data: dict[str, Any]) -> str:
+    """Over the table's seeds and the more seeds (same fit), the failed keep edits split into the reader's
+    (stopped as converged, a named fact false in the truth) and the path's (never reached the target)."""
+    runs = [data["keep"], data["more_seeds"]["scores"]]
+    if any(s.get("reader_wrong") is None for run in runs for s in run.values()):
+        return ""
+    samples = sum(s["samples"] for run in runs for s in run.values())
+    failed = sum((1 - s["success"]) * s["samples"] for run in runs for s in run.values())
+    wrong = sum(s["reader_wrong"] * s["samples"] for run in runs for s in run.values())
+    return (f" Of the {samples} keep edits on both seed ranges, {failed:.0f} fail: {wrong:.0f} stopped as converged "
+            f"(the captioner read the target) with a named fact false in the truth, the reader's error; "
+            f"{failed - wrong:.0f} never reached the target by the reader.")
 
 
 def _merged(first: dict[str, Any], second: dict[str, Any]) -> dict[str, dict[str, float]]:
@@ -295,10 +342,30 @@ def _random_table(data: dict[str, Any]) -> str:
                     + (f"; the {len(readable)} captions that name only what it reads: success "
                        f"{_overall(readable)['success']:.2f}, other facts changed "
                        f"{_overall(readable)['other_changed']:.2f}." if readable and unread else "."))
-    rows += ["", "| caption | success | per fact | other facts changed | all layers: success / other facts changed |",
-             "|---|---|---|---|---|"]
+    accuracy = random.get("reader_accuracy")
+    if accuracy:
+        rows[0] += " " + _reader_sentence(scores, accuracy, random["reader_renders"])
+    rows += ["", "| caption | success | per fact | other facts changed | reader wrong | reader right on fresh flowers "
+             "| all layers: success / other facts changed |", "|---|---|---|---|---|---|---|"]
     for i, text in enumerate(texts):
         s, a = scores[f"random {i}"], every.get(f"random {i}")
-        rows.append(f"| \"{text}\" | {s['success']:.2f} | {_facts_cell(s)} | {s['other_changed']:.2f} | "
-                    + (f"{a['success']:.2f} / {a['other_changed']:.2f} |" if a else "- |"))
+        wrong = "-" if s.get("reader_wrong") is None else f"{s['reader_wrong']:.2f}"
+        right = f"{accuracy[f'random {i}']:.2f}" if accuracy else "-"
+        every_cell = f"{a['success']:.2f} / {a['other_changed']:.2f}" if a else "-"
+        rows.append(f"| \"{text}\" | {s['success']:.2f} | {_facts_cell(s)} | {s['other_changed']:.2f} | {wrong} | "
+                    f"{right} | {every_cell} |")
     return "\n".join(rows)
+
+
+def _reader_sentence(scores: dict[str, Any], accuracy: dict[str, float], renders: int) -> str:
+    """Where the random-caption edits fail: the reader's error (converged, truth false) or the path's."""
+    n = len(scores)
+    failed = sum(1 - s["success"] for s in scores.values()) / n
+    wrong = sum(s["reader_wrong"] for s in scores.values()) / n
+    return (f"Of the {failed:.2f} that fail, {wrong:.2f} stopped as converged (the captioner read the target) while "
+            f"the truth says a named fact is false: the reader's error, which no better path fixes; the other "
+            f"{failed - wrong:.2f} never reached the target by the reader either. The captioner's own accuracy on "
+            f"unedited flowers sets the scale: on {renders} fresh flowers its reading of the facts a caption names is "
+            f"all true in {sum(accuracy.values()) / len(accuracy):.2f} of them (mean over the captions; per caption in "
+            "the table), and an edit stops on the first image it reads as the target, at the edge of the reader's "
+            "decision, where it errs most.")
