@@ -367,5 +367,4 @@ def _reader_sentence(scores: dict[str, Any], accuracy: dict[str, float], renders
             f"{failed - wrong:.2f} never reached the target by the reader either. The captioner's own accuracy on "
             f"unedited flowers sets the scale: on {renders} fresh flowers its reading of the facts a caption names is "
             f"all true in {sum(accuracy.values()) / len(accuracy):.2f} of them (mean over the captions; per caption in "
-            "the table), and an edit stops on the first image it reads as the target, at the edge of the reader's "
-            "decision, where it errs most.")
+            "the table).")
