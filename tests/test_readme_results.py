@@ -353,3 +353,18 @@ def test_more_seeds_line_splits_the_failed_keep_edits_and_stays_silent_without_s
                          "the target by the reader."), line
     data["keep"]["red"]["reader_wrong"] = None   # results recorded before the metric split failures
     assert section._more_seeds_line(data).endswith("all targets 0.50 / 0.00."), section._more_seeds_line(data)
+
+
+def test_random_caption_line_reports_the_other_draws_and_the_pooled_rate():
+    section = build.load_section("flowers_caption")
+
+    def score(success, wrong):
+        return {"success": success, "other_changed": 0.0, "samples": 8, "per_fact": {"petal_color": success},
+                "reader_wrong": wrong}
+
+    data = {"random": {"scores": {"random 0": score(1.0, 0.0)}, "captions": ["red petals"], "read_facts": [],
+                       "seed": 7, "more_draws": {"11": {"captions": ["blue petals"], "scores": {"random 0": score(0.5, 0.25)},
+                                                        "reader_accuracy": {"random 0": 0.75}}}}}
+    first = section._random_table(data).splitlines()[0]
+    assert ("Other draws of 1 captions (the table's is grammar seed 7), same seeds: draw 11: success 0.50, other facts "
+            "changed 0.00, reader wrong 0.25, reader right on fresh flowers 0.75; all 2 captions: success 0.75.") in first, first

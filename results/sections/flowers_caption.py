@@ -34,19 +34,21 @@ def _scores(result: Any) -> dict[str, Any]:
 THREADS = 2
 #: random grammar captions as keep targets (the issue's "any caption the grammar can write")
 RANDOM_CAPTIONS, RANDOM_SEED = 12, 7
+#: further draws of RANDOM_CAPTIONS captions (grammar seeds), same edit seeds: how much the rate owes to one draw
+MORE_DRAWS = [11, 19]
 #: seeds beyond the recipe's eight, for how firm the table's rates are (same fit)
 MORE_SEEDS = list(range(8, 32))
 #: other seeds of F's own initialisation and batches (same samples), for how much the rates owe to one fit
 F_SEEDS = [1, 2]
 
 
-def _random_captions() -> list[str]:
-    """RANDOM_CAPTIONS captions of random facts in random wording, as the grammar writes them."""
+def _random_captions(seed: int = RANDOM_SEED) -> list[str]:
+    """RANDOM_CAPTIONS captions of random facts in random wording, as the grammar writes them (draw ``seed``)."""
     import random
 
     from sgfkit_synthetic.captions import random_caption
 
-    rng = random.Random(RANDOM_SEED)
+    rng = random.Random(seed)
     return [random_caption(rng) for _ in range(RANDOM_CAPTIONS)]
 
 
@@ -128,6 +130,13 @@ def run(work_dir: Path) -> dict[str, Any]:
                                                                      texts, layers),
                                                out_dir=work_dir / "runs", overrides=overrides)
                    for layers in ("auto", None)}
+    recipe = yaml.safe_load((ROOT / RECIPE).read_text())
+    draws = {}
+    for seed in MORE_DRAWS:
+        drawn = _random_captions(seed)
+        run = sgfkit.run(_with_random_targets(yaml.safe_load((ROOT / RECIPE).read_text()), drawn, "auto"),
+                         out_dir=work_dir / "runs", overrides=overrides)
+        draws[seed] = {"captions": drawn, "scores": _scores(run), "reader_accuracy": _reader_accuracy(recipe, drawn)}
     captioned = sgfkit.run(ROOT / RECIPE, out_dir=work_dir / "runs",
                            overrides=overrides + ["encoder.phrasing=captioned"])
     one_thread = sgfkit.run(ROOT / RECIPE, out_dir=work_dir / "runs",
@@ -145,8 +154,8 @@ def run(work_dir: Path) -> dict[str, Any]:
             "keep": _scores(keep), "plain": _scores(plain), "captioned": _scores(captioned),
             "more_seeds": {"seeds": MORE_SEEDS, "scores": _scores(more)},
             "random": {"captions": texts, "scores": _scores(random_runs["auto"]),
-                       "reader_accuracy": _reader_accuracy(yaml.safe_load((ROOT / RECIPE).read_text()), texts),
-                       "reader_renders": READER_RENDERS,
+                       "reader_accuracy": _reader_accuracy(recipe, texts), "reader_renders": READER_RENDERS,
+                       "seed": RANDOM_SEED, "more_draws": draws,
                        "scores_all_layers": _scores(random_runs["all"]), "read_facts": _read_facts()},
             "one_thread": _scores(one_thread), "f_seeds": f_seeds, "fit": fit_entries(keep.metrics["fit"]["SGF"], FIT_KEYS)}
 
@@ -345,6 +354,8 @@ def _random_table(data: dict[str, Any]) -> str:
     accuracy = random.get("reader_accuracy")
     if accuracy:
         rows[0] += " " + _reader_sentence(scores, accuracy, random["reader_renders"])
+    if random.get("more_draws"):
+        rows[0] += " " + _more_draws_sentence(random)
     rows += ["", "| caption | success | per fact | other facts changed | reader wrong | reader right on fresh flowers "
              "| all layers: success / other facts changed |", "|---|---|---|---|---|---|---|"]
     for i, text in enumerate(texts):
@@ -355,6 +366,23 @@ def _random_table(data: dict[str, Any]) -> str:
         rows.append(f"| \"{text}\" | {s['success']:.2f} | {_facts_cell(s)} | {s['other_changed']:.2f} | {wrong} | "
                     f"{right} | {every_cell} |")
     return "\n".join(rows)
+
+
+def _more_draws_sentence(random: dict[str, Any]) -> str:
+    """The same measure on other draws of captions (same seeds): how much one draw says."""
+    cells = []
+    for seed, draw in random["more_draws"].items():
+        scores, accuracy = draw["scores"], draw["reader_accuracy"]
+        n = len(scores)
+        wrong = sum(s["reader_wrong"] for s in scores.values()) / n
+        cells.append(f"draw {seed}: success {_overall(scores)['success']:.2f}, other facts changed "
+                     f"{_overall(scores)['other_changed']:.2f}, reader wrong {wrong:.2f}, reader right on fresh flowers "
+                     f"{sum(accuracy.values()) / len(accuracy):.2f}")
+    pooled = [s for draw in [random["scores"], *(d["scores"] for d in random["more_draws"].values())]
+              for s in draw.values()]
+    rate = sum(s["success"] for s in pooled) / len(pooled)
+    return (f"Other draws of {len(random['captions'])} captions (the table's is grammar seed {random['seed']}), same "
+            f"seeds: " + "; ".join(cells) + f"; all {len(pooled)} captions: success {rate:.2f}.")
 
 
 def _reader_sentence(scores: dict[str, Any], accuracy: dict[str, float], renders: int) -> str:
