@@ -318,7 +318,7 @@ def test_random_caption_line_splits_failures_into_the_readers_and_the_paths():
     table = section._random_table(data)
     first = table.splitlines()[0]
     # failures 0.375 on average, 0.1875 of them the reader's (converged, truth false), the rest the path's
-    assert "Of the 0.38 that fail, 0.19 stopped as converged" in first, first
+    assert "Failed: 0.38 of the edits, 0.19 of them stopped as converged" in first, first
     assert "the other 0.19 never reached the target" in first, first
     assert "on 64 fresh flowers its reading of the facts a caption names is all true in 0.85 of them" in first, first
     assert '| "red petals" | 0.75 | color 0.75 | 0.00 | 0.25 | 0.90 | - |' in table, table
@@ -346,7 +346,8 @@ def test_more_seeds_line_splits_the_failed_keep_edits_and_stays_silent_without_s
     def score(success, wrong, n):
         return {"success": success, "other_changed": 0.0, "samples": n, "reader_wrong": wrong}
 
-    data = {"keep": {"red": score(0.75, 0.25, 8)}, "more_seeds": {"seeds": [8, 9], "scores": {"red": score(0.5, 0.0, 16)}}}
+    data = {"keep": {"red": score(0.75, 0.25, 8)},
+            "more_seeds": {"seeds": [8, 9], "scores": {"red": score(0.5, 0.0, 16)}}}
     line = section._more_seeds_line(data)
     assert line.endswith("Of the 24 keep edits on both seed ranges, 10 fail: 2 stopped as converged (the captioner "
                          "read the target) with a named fact false in the truth, the reader's error; 8 never reached "
@@ -362,9 +363,11 @@ def test_random_caption_line_reports_the_other_draws_and_the_pooled_rate():
         return {"success": success, "other_changed": 0.0, "samples": 8, "per_fact": {"petal_color": success},
                 "reader_wrong": wrong}
 
+    other_draw = {"captions": ["blue petals"], "scores": {"random 0": score(0.5, 0.25)},
+                  "reader_accuracy": {"random 0": 0.75}}
     data = {"random": {"scores": {"random 0": score(1.0, 0.0)}, "captions": ["red petals"], "read_facts": [],
-                       "seed": 7, "more_draws": {"11": {"captions": ["blue petals"], "scores": {"random 0": score(0.5, 0.25)},
-                                                        "reader_accuracy": {"random 0": 0.75}}}}}
+                       "seed": 7, "more_draws": {"11": other_draw}}}
     first = section._random_table(data).splitlines()[0]
     assert ("Other draws of 1 captions (the table's is grammar seed 7), same seeds: draw 11: success 0.50, other facts "
-            "changed 0.00, reader wrong 0.25, reader right on fresh flowers 0.75; all 2 captions: success 0.75.") in first, first
+            "changed 0.00, reader wrong 0.25, reader right on fresh flowers 0.75; all 2 captions: success 0.75.") \
+        in first, first

@@ -45,7 +45,7 @@ def score_caption_edit(caption: str, facts_before: list[dict[str, Any]],
             held[key] += value
         met = bool(ok) and all(ok.values())
         success += float(met)
-        reader_wrong += not met and status is not None and status[row] == CONVERGED
+        reader_wrong += int(not met and status is not None and status[row] == CONVERGED)
         matched_share += sum(ok.values()) / len(ok) if ok else 0.0
         for key in drift:
             drift[key] += before.get(key) != after.get(key)

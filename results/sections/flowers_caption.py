@@ -59,7 +59,7 @@ READER_RENDERS, READER_SEED = 512, 2027
 def _reader_accuracy(recipe: dict[str, Any], texts: list[str]) -> dict[str, float]:
     """Per caption, the share of READER_RENDERS fresh flowers (the recipe's generator) whose captioner reading
     (the recipe's encoder) gives every fact the caption names a value that holds in the truth: how often the
-    reader is right about those facts where no edit has pushed the image to its decision boundary."""
+    reader is right about those facts on flowers no edit has touched."""
     import torch
 
     import sgfkit
@@ -134,9 +134,10 @@ def run(work_dir: Path) -> dict[str, Any]:
     draws = {}
     for seed in MORE_DRAWS:
         drawn = _random_captions(seed)
-        run = sgfkit.run(_with_random_targets(yaml.safe_load((ROOT / RECIPE).read_text()), drawn, "auto"),
-                         out_dir=work_dir / "runs", overrides=overrides)
-        draws[seed] = {"captions": drawn, "scores": _scores(run), "reader_accuracy": _reader_accuracy(recipe, drawn)}
+        drawn_run = sgfkit.run(_with_random_targets(yaml.safe_load((ROOT / RECIPE).read_text()), drawn, "auto"),
+                               out_dir=work_dir / "runs", overrides=overrides)
+        draws[seed] = {"captions": drawn, "scores": _scores(drawn_run),
+                       "reader_accuracy": _reader_accuracy(recipe, drawn)}
     captioned = sgfkit.run(ROOT / RECIPE, out_dir=work_dir / "runs",
                            overrides=overrides + ["encoder.phrasing=captioned"])
     one_thread = sgfkit.run(ROOT / RECIPE, out_dir=work_dir / "runs",
@@ -376,8 +377,8 @@ def _more_draws_sentence(random: dict[str, Any]) -> str:
         n = len(scores)
         wrong = sum(s["reader_wrong"] for s in scores.values()) / n
         cells.append(f"draw {seed}: success {_overall(scores)['success']:.2f}, other facts changed "
-                     f"{_overall(scores)['other_changed']:.2f}, reader wrong {wrong:.2f}, reader right on fresh flowers "
-                     f"{sum(accuracy.values()) / len(accuracy):.2f}")
+                     f"{_overall(scores)['other_changed']:.2f}, reader wrong {wrong:.2f}, "
+                     f"reader right on fresh flowers {sum(accuracy.values()) / len(accuracy):.2f}")
     pooled = [s for draw in [random["scores"], *(d["scores"] for d in random["more_draws"].values())]
               for s in draw.values()]
     rate = sum(s["success"] for s in pooled) / len(pooled)
@@ -390,9 +391,9 @@ def _reader_sentence(scores: dict[str, Any], accuracy: dict[str, float], renders
     n = len(scores)
     failed = sum(1 - s["success"] for s in scores.values()) / n
     wrong = sum(s["reader_wrong"] for s in scores.values()) / n
-    return (f"Of the {failed:.2f} that fail, {wrong:.2f} stopped as converged (the captioner read the target) while "
-            f"the truth says a named fact is false: the reader's error, which no better path fixes; the other "
-            f"{failed - wrong:.2f} never reached the target by the reader either. The captioner's own accuracy on "
-            f"unedited flowers sets the scale: on {renders} fresh flowers its reading of the facts a caption names is "
-            f"all true in {sum(accuracy.values()) / len(accuracy):.2f} of them (mean over the captions; per caption in "
+    return (f"Failed: {failed:.2f} of the edits, {wrong:.2f} of them stopped as converged (the captioner read the "
+            "target) while the truth says a named fact is false: the reader's error, which no better path fixes; "
+            f"the other {failed - wrong:.2f} never reached the target by the reader either. The captioner's own "
+            f"accuracy on unedited flowers sets the scale: on {renders} fresh flowers its reading of the facts a "
+            f"caption names is all true in {sum(accuracy.values()) / len(accuracy):.2f} of them (mean over the captions; per caption in "
             "the table).")
