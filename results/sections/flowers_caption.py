@@ -395,5 +395,5 @@ def _reader_sentence(scores: dict[str, Any], accuracy: dict[str, float], renders
             "target) while the truth says a named fact is false: the reader's error, which no better path fixes; "
             f"the other {failed - wrong:.2f} never reached the target by the reader either. The captioner's own "
             f"accuracy on unedited flowers sets the scale: on {renders} fresh flowers its reading of the facts a "
-            f"caption names is all true in {sum(accuracy.values()) / len(accuracy):.2f} of them (mean over the captions; per caption in "
-            "the table).")
+            f"caption names is all true in {sum(accuracy.values()) / len(accuracy):.2f} of them (mean over the "
+            "captions; per caption in the table).")
