@@ -369,5 +369,5 @@ def test_random_caption_line_reports_the_other_draws_and_the_pooled_rate():
                        "seed": 7, "more_draws": {"11": other_draw}}}
     first = section._random_table(data).splitlines()[0]
     assert ("Other draws of 1 captions (the table's is grammar seed 7), same seeds: draw 11: success 0.50, other facts "
-            "changed 0.00, reader wrong 0.25, reader right on fresh flowers 0.75; all 2 captions: success 0.75.") \
+            "changed 0.00, reader wrong 0.25, reader right on fresh flowers 0.75; all 2 captions: success 0.750 (goal 0.9).") \
         in first, first

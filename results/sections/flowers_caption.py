@@ -383,7 +383,7 @@ def _more_draws_sentence(random: dict[str, Any]) -> str:
               for s in draw.values()]
     rate = sum(s["success"] for s in pooled) / len(pooled)
     return (f"Other draws of {len(random['captions'])} captions (the table's is grammar seed {random['seed']}), same "
-            f"seeds: " + "; ".join(cells) + f"; all {len(pooled)} captions: success {rate:.2f}.")
+            f"seeds: " + "; ".join(cells) + f"; all {len(pooled)} captions: success {rate:.3f} (goal 0.9).")
 
 
 def _reader_sentence(scores: dict[str, Any], accuracy: dict[str, float], renders: int) -> str:
