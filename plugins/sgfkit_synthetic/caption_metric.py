@@ -23,7 +23,7 @@ from sgfkit_synthetic.captions import FACT_KEYS, fact_holds, parse_caption
 from sgfkit_synthetic.declarations import CaptionSuccessDeclaration
 
 
-#: the per-sample status of an edit whose encoder reading reached the target (sgfkit_manipulators.sgf_stopping)
+#: the per-sample status of an edit whose encoder reading reached the target (one of sgfkit.components.EDIT_STATUSES)
 CONVERGED = "converged"
 
 

@@ -101,9 +101,17 @@ def _read_facts() -> list[str]:
 
 
 def _overall(scores: dict[str, Any]) -> dict[str, float]:
+    """Means over the targets (equal samples each); ``reader_wrong`` too when every target has it."""
     n = len(scores)
-    return {"success": sum(s["success"] for s in scores.values()) / n,
-            "other_changed": sum(s["other_changed"] for s in scores.values()) / n}
+    out = {"success": sum(s["success"] for s in scores.values()) / n,
+           "other_changed": sum(s["other_changed"] for s in scores.values()) / n}
+    if all(s.get("reader_wrong") is not None for s in scores.values()):
+        out["reader_wrong"] = sum(s["reader_wrong"] for s in scores.values()) / n
+    return out
+
+
+def _mean(values: dict[str, float]) -> float:
+    return sum(values.values()) / len(values)
 
 
 def run(work_dir: Path) -> dict[str, Any]:
@@ -373,12 +381,10 @@ def _more_draws_sentence(random: dict[str, Any]) -> str:
     """The same measure on other draws of captions (same seeds): how much one draw says."""
     cells = []
     for seed, draw in random["more_draws"].items():
-        scores, accuracy = draw["scores"], draw["reader_accuracy"]
-        n = len(scores)
-        wrong = sum(s["reader_wrong"] for s in scores.values()) / n
-        cells.append(f"draw {seed}: success {_overall(scores)['success']:.2f}, other facts changed "
-                     f"{_overall(scores)['other_changed']:.2f}, reader wrong {wrong:.2f}, "
-                     f"reader right on fresh flowers {sum(accuracy.values()) / len(accuracy):.2f}")
+        overall = _overall(draw["scores"])
+        cells.append(f"draw {seed}: success {overall['success']:.2f}, other facts changed "
+                     f"{overall['other_changed']:.2f}, reader wrong {overall['reader_wrong']:.2f}, "
+                     f"reader right on fresh flowers {_mean(draw['reader_accuracy']):.2f}")
     pooled = [s for draw in [random["scores"], *(d["scores"] for d in random["more_draws"].values())]
               for s in draw.values()]
     rate = sum(s["success"] for s in pooled) / len(pooled)
@@ -388,12 +394,11 @@ def _more_draws_sentence(random: dict[str, Any]) -> str:
 
 def _reader_sentence(scores: dict[str, Any], accuracy: dict[str, float], renders: int) -> str:
     """Where the random-caption edits fail: the reader's error (converged, truth false) or the path's."""
-    n = len(scores)
-    failed = sum(1 - s["success"] for s in scores.values()) / n
-    wrong = sum(s["reader_wrong"] for s in scores.values()) / n
+    overall = _overall(scores)
+    failed, wrong = 1 - overall["success"], overall["reader_wrong"]
     return (f"Failed: {failed:.2f} of the edits, {wrong:.2f} of them stopped as converged (the captioner read the "
             "target) while the truth says a named fact is false: the reader's error, which no better path fixes; "
             f"the other {failed - wrong:.2f} never reached the target by the reader either. The captioner's own "
             f"accuracy on unedited flowers sets the scale: on {renders} fresh flowers its reading of the facts a "
-            f"caption names is all true in {sum(accuracy.values()) / len(accuracy):.2f} of them (mean over the "
+            f"caption names is all true in {_mean(accuracy):.2f} of them (mean over the "
             "captions; per caption in the table).")
